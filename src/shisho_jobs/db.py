@@ -1,0 +1,132 @@
+"""Engine set-up and transactions, with the safe defaults each engine needs.
+
+SQLite: WAL journal, a busy timeout, foreign keys on, and ``BEGIN IMMEDIATE``
+for every write transaction. A deferred transaction that reads and then writes
+fails at once with "database is locked" when another writer got in first (the
+busy timeout does not apply to that upgrade), so writers take the lock up front.
+
+PostgreSQL: plain READ COMMITTED transactions; serialisation where needed is
+done with transaction-scoped advisory locks by the callers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+SQLITE_BUSY_TIMEOUT = 30_000  # milliseconds
+_BEGIN_OPTION = "shisho_sqlite_begin"
+
+Dialect = Literal["sqlite", "postgresql"]
+CommitListener = Callable[[], None]
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module so that the
+        # "begin" listener below decides between BEGIN and BEGIN IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def create_engine(url: str | sa.URL, **kwargs: Any) -> Engine:
+    """Create an engine for ``url`` with shisho_jobs' per-engine defaults applied."""
+    engine = sa.create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    elif engine.dialect.name != "postgresql":
+        raise ValueError(
+            f"unsupported database {engine.dialect.name!r}: "
+            "shisho_jobs runs on SQLite or PostgreSQL"
+        )
+    return engine
+
+
+class Database:
+    """An engine plus the two kinds of transaction shisho_jobs uses.
+
+    ``read()`` gives a session for queries; ``write()`` a session whose
+    transaction holds the write lock from its first statement on SQLite.
+    Callbacks registered with :meth:`on_commit` run after every successful
+    ``write()`` that asked to notify (in this process only).
+    """
+
+    def __init__(self, url_or_engine: str | sa.URL | Engine, **engine_kwargs: Any) -> None:
+        if isinstance(url_or_engine, Engine):
+            self.engine = url_or_engine
+        else:
+            self.engine = create_engine(url_or_engine, **engine_kwargs)
+        self._listeners: list[CommitListener] = []
+        self._listeners_lock = threading.Lock()
+
+    @property
+    def dialect(self) -> Dialect:
+        """``"sqlite"`` or ``"postgresql"``."""
+        name = self.engine.dialect.name
+        return "sqlite" if name == "sqlite" else "postgresql"
+
+    @property
+    def url(self) -> sa.URL:
+        """The engine's URL."""
+        return self.engine.url
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading; its transaction is rolled back at the end."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def write(self, *, notify: bool = False) -> Iterator[Session]:
+        """A session whose transaction commits on success and rolls back on error.
+
+        Args:
+            notify: run the in-process commit listeners after the commit
+                (used when the transaction created or changed jobs).
+        """
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            if self.dialect == "sqlite":
+                session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
+            yield session
+        if notify:
+            self._fire_listeners()
+
+    def on_commit(self, listener: CommitListener) -> Callable[[], None]:
+        """Call ``listener`` after each notifying commit; returns a function that unregisters it."""
+        with self._listeners_lock:
+            self._listeners.append(listener)
+
+        def _remove() -> None:
+            with self._listeners_lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return _remove
+
+    def _fire_listeners(self) -> None:
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener()
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

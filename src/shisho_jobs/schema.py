@@ -1,0 +1,194 @@
+"""The SQLAlchemy schema owned by shisho_jobs: ``jobs``, ``job_logs`` and ``job_events``.
+
+``jobs.library_id`` references the host's ``libraries(id)`` table. The host owns
+that table (name and primary key are fixed, as in Shisho); the table stub below
+only lets SQLAlchemy resolve the foreign key and is never created or compared by
+shisho_jobs. Deleting a library deletes its jobs, their logs and their events
+(``ON DELETE CASCADE``): a job of a library that no longer exists has nothing
+left to scan and nobody who may see it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shisho_jobs.enums import ACTIVE_STATUS_SQL
+
+LIBRARIES_TABLE = "libraries"
+"""Name of the host's libraries table; its primary key must be an integer ``id``."""
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Bigger than any id we hand out on either engine; used to refuse ids that
+# would overflow a column before they reach the database.
+MAX_ID = 2**31 - 1
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every engine.
+
+    SQLite has no time zones: values are stored as naive UTC text (which sorts
+    correctly) and come back with ``tzinfo=UTC``.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where a UTC timestamp is required")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base whose MetaData holds only shisho_jobs tables (plus the libraries stub)."""
+
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# Referenced, never owned: excluded from create_all and compare_metadata via info.
+libraries_stub = sa.Table(
+    LIBRARIES_TABLE,
+    Base.metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    info={"shisho_jobs_external": True},
+)
+
+
+class JobRow(Base):
+    """One job: a scan, an export, or a plugin's job type."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    type: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    status: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    data: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    progress: Mapped[int] = mapped_column(sa.Integer, nullable=False, server_default="0")
+    process_id: Mapped[str | None] = mapped_column(sa.String(255))
+    library_id: Mapped[int | None] = mapped_column(
+        sa.Integer, sa.ForeignKey(f"{LIBRARIES_TABLE}.id", ondelete="CASCADE")
+    )
+    # Worker bookkeeping (leases, fencing and outcomes).
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempt: Mapped[int] = mapped_column(sa.Integer, nullable=False, server_default="0")
+    """Incremented by every claim; a worker's writes are fenced by (process_id, attempt)."""
+    crash_count: Mapped[int] = mapped_column(sa.Integer, nullable=False, server_default="0")
+    """How often the job was rescued from a lost worker; never counts handler errors."""
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    cancel_requested: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, server_default=sa.false()
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint("progress >= 0 AND progress <= 100", name="progress_range"),
+        sa.CheckConstraint(
+            "status IN ('pending', 'in_progress', 'completed', 'failed')", name="status_known"
+        ),
+        # Replaces the seed's ix_jobs_type_library_created: with ``id`` last it
+        # also orders ties, so "newest first" never needs a sort on PostgreSQL.
+        sa.Index("ix_jobs_type_library_created_id", "type", "library_id", "created_at", "id"),
+        # Active jobs are few; this partial index answers has_active_job and the
+        # start-or-join check without touching the history.
+        sa.Index(
+            "ix_jobs_active_scope",
+            "type",
+            "library_id",
+            sqlite_where=sa.text(ACTIVE_STATUS_SQL),
+            postgresql_where=sa.text(ACTIVE_STATUS_SQL),
+        ),
+        # The worker's queue: oldest pending first, and expired leases.
+        sa.Index(
+            "ix_jobs_pending_queue",
+            "created_at",
+            "id",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
+        sa.Index(
+            "ix_jobs_running_lease",
+            "lease_expires_at",
+            sqlite_where=sa.text("status = 'in_progress'"),
+            postgresql_where=sa.text("status = 'in_progress'"),
+        ),
+        sa.Index("ix_jobs_created", "created_at", "id"),
+        sa.Index("ix_jobs_status_finished", "status", "finished_at"),
+    )
+
+
+class JobLogRow(Base):
+    """One log line of a job. Goes with its job (ON DELETE CASCADE)."""
+
+    __tablename__ = "job_logs"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    job_id: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False
+    )
+    level: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    message: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    plugin: Mapped[str | None] = mapped_column(sa.String(255))
+    data: Mapped[str | None] = mapped_column(sa.Text)
+    stack_trace: Mapped[str | None] = mapped_column(sa.Text)
+
+    __table_args__ = (sa.Index("ix_job_logs_job_id_id", "job_id", "id"),)
+
+
+class JobEventRow(Base):
+    """Outbox of job changes: one row per created / status_changed / progress event.
+
+    Written in the same transaction as the change it describes, so live event
+    streams in any process (or on any host) see every change, in commit order,
+    and can resume from an event id after a reconnect.
+    """
+
+    __tablename__ = "job_events"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    job_id: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False
+    )
+    library_id: Mapped[int | None] = mapped_column(sa.Integer)
+    event: Mapped[str] = mapped_column(sa.String(32), nullable=False)
+    job_json: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    """The Job JSON (CONTRACT section 4) as it was right after the change."""
+
+    __table_args__ = (
+        sa.Index("ix_job_events_job_id", "job_id"),
+        sa.Index("ix_job_events_created", "created_at"),
+    )
+
+
+def owned_tables() -> list[sa.Table]:
+    """The tables shisho_jobs creates and migrates (not the host's libraries table)."""
+    return [t for t in Base.metadata.sorted_tables if not t.info.get("shisho_jobs_external")]

@@ -1,0 +1,591 @@
+"""JobService: create, find, list, update and prune jobs (the seed's Go service, in Python).
+
+Synchronous and framework-free. Every method runs its own short transaction.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from shisho_jobs.db import Database
+from shisho_jobs.dto import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, Job, JobLog
+from shisho_jobs.enums import ACTIVE_STATUS_SQL, FINISHED_STATUSES, JobStatus, LogLevel
+from shisho_jobs.errors import ActiveJobExists, InvalidJobInput, JobNotFound, LibraryNotFound
+from shisho_jobs.registry import JobTypeRegistry
+from shisho_jobs.schema import MAX_ID, JobEventRow, JobLogRow, JobRow, libraries_stub, utcnow
+
+if TYPE_CHECKING:
+    import pluggy
+
+NOTIFY_CHANNEL: Final = "shisho_jobs"
+"""PostgreSQL channel that carries a notification for every job event."""
+
+EVENT_CREATED: Final = "job.created"
+EVENT_STATUS_CHANGED: Final = "job.status_changed"
+EVENT_PROGRESS: Final = "job.progress"
+
+# Columns update_job() may write; everything else belongs to the service or the worker.
+UPDATABLE_COLUMNS: Final = frozenset(
+    {"status", "progress", "data", "process_id", "error", "started_at", "finished_at"}
+)
+
+_EVENTS_LOCK_KEY: Final = zlib.crc32(b"shisho_jobs:events") - 2**31
+
+
+def _scope_lock_key(job_type: str) -> int:
+    """A signed 32-bit advisory lock namespace for one job type."""
+    return zlib.crc32(f"shisho_jobs:scope:{job_type}".encode()) - 2**31
+
+
+@dataclass(frozen=True)
+class ListJobsOptions:
+    """Filters and paging for :meth:`JobService.list_jobs`. Every filter is optional."""
+
+    limit: int | None = None
+    """Page size, 1 to 100; default 10."""
+    offset: int | None = None
+    """Rows to skip, 0 or more."""
+    statuses: Sequence[str] = ()
+    """Only jobs in one of these statuses."""
+    process_id_to_exclude: str | None = None
+    """Leave out jobs claimed by this process."""
+    type: str | None = None
+    """Only jobs of this type."""
+    library_id_or_global: int | None = None
+    """Only jobs of this library and global jobs (``library_id IS NULL``)."""
+    library_id: int | None = None
+    """Only jobs of exactly this library."""
+    visible_library_ids: Collection[int] | None = field(default=None)
+    """Only global jobs and jobs of these libraries (``None``: no restriction)."""
+
+
+class JobService:
+    """Jobs in one database.
+
+    Args:
+        database: where the jobs live.
+        job_types: the registered job types; by default those of
+            :func:`shisho_jobs.plugins.get_plugin_manager`.
+        plugin_manager: whose ``job_created`` hook observes new jobs.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        job_types: JobTypeRegistry | None = None,
+        plugin_manager: pluggy.PluginManager | None = None,
+    ) -> None:
+        self.database = database
+        if job_types is None:
+            from shisho_jobs.plugins import get_plugin_manager, job_type_registry
+
+            plugin_manager = plugin_manager or get_plugin_manager()
+            job_types = job_type_registry(plugin_manager)
+        self.job_types = job_types
+        self.plugin_manager = plugin_manager
+
+    # --- creating -------------------------------------------------------------------------
+
+    def create_job(
+        self,
+        job_type: str,
+        data: Any = None,
+        *,
+        library_id: int | None = None,
+        status: JobStatus | str = JobStatus.PENDING,
+    ) -> Job:
+        """Create a job, atomically refusing a second active job of an exclusive type.
+
+        For exclusive types (``scan``) the check and the insert are one atomic step
+        across threads, processes and hosts: an active global job blocks every
+        library's, any active job blocks a global one, different libraries never
+        block each other.
+
+        Args:
+            job_type: a registered job type.
+            data: the payload (its struct, a mapping, or ``None`` for defaults).
+            library_id: the library, or ``None`` for a global job.
+            status: normally ``pending``; other values are for imports and tests.
+
+        Returns:
+            The new job.
+
+        Raises:
+            UnknownJobType: ``job_type`` is not registered (field ``type``).
+            InvalidJobInput: bad ``data``, ``library_id`` or ``status``.
+            LibraryNotFound: no library has ``library_id``.
+            ActiveJobExists: an active job blocks this one; carries that job.
+        """
+        spec = self.job_types.get(job_type)
+        payload = self.job_types.validate_payload(job_type, {} if data is None else data)
+        status = _validate_status(status, "status")
+        if library_id is not None:
+            _validate_id(library_id, "library_id")
+        active = status in (JobStatus.PENDING, JobStatus.IN_PROGRESS)
+
+        with self.database.write(notify=True) as session:
+            if library_id is not None and not _library_exists(session, library_id):
+                raise LibraryNotFound(library_id)
+            if spec.exclusive and active:
+                self._lock_scope(session, job_type, library_id)
+                blocking = self._active_in_scope(session, job_type, library_id)
+                if blocking is not None:
+                    raise ActiveJobExists(self._to_job(blocking))
+            now = utcnow()
+            row = JobRow(
+                created_at=now,
+                updated_at=now,
+                type=job_type,
+                status=status.value,
+                data=self.job_types.encode_payload(payload),
+                progress=100 if status == JobStatus.COMPLETED else 0,
+                library_id=library_id,
+                finished_at=None if active else now,
+            )
+            session.add(row)
+            session.flush()
+            job = self._to_job(row)
+            self.record_event(session, job, EVENT_CREATED)
+        if self.plugin_manager is not None:
+            self.plugin_manager.hook.job_created(job=job)
+        return job
+
+    def start_or_join(
+        self, job_type: str, data: Any = None, *, library_id: int | None = None
+    ) -> tuple[Job, bool]:
+        """Create a pending job, or return the active job that blocks it.
+
+        Returns:
+            ``(job, created)``: the new job and ``True``, or the blocking
+            active job and ``False``.
+        """
+        try:
+            return self.create_job(job_type, data, library_id=library_id), True
+        except ActiveJobExists as exists:
+            return exists.job, False
+
+    def _lock_scope(self, session: Session, job_type: str, library_id: int | None) -> None:
+        # SQLite: the write transaction already holds the database's write lock
+        # (BEGIN IMMEDIATE). PostgreSQL: a global job takes its type's lock
+        # exclusively; a library job takes it shared plus its library's lock
+        # exclusively, so libraries never wait for each other. Locks are
+        # transaction-scoped: the insert commits before anyone else looks.
+        if self.database.dialect != "postgresql":
+            return
+        key = _scope_lock_key(job_type)
+        if library_id is None:
+            session.execute(sa.select(sa.func.pg_advisory_xact_lock(key, 0)))
+        else:
+            session.execute(sa.select(sa.func.pg_advisory_xact_lock_shared(key, 0)))
+            session.execute(sa.select(sa.func.pg_advisory_xact_lock(key, library_id)))
+
+    @staticmethod
+    def _active_in_scope(session: Session, job_type: str, library_id: int | None) -> JobRow | None:
+        query = sa.select(JobRow).where(JobRow.type == job_type, sa.text(ACTIVE_STATUS_SQL))
+        if library_id is not None:
+            query = query.where(
+                sa.or_(JobRow.library_id == library_id, JobRow.library_id.is_(None))
+            )
+        query = query.order_by(JobRow.created_at, JobRow.id).limit(1)
+        return session.scalars(query).first()
+
+    # --- reading --------------------------------------------------------------------------
+
+    def retrieve_job(
+        self, job_id: int, *, visible_library_ids: Collection[int] | None = None
+    ) -> Job:
+        """The job with this id.
+
+        Args:
+            job_id: the job's id.
+            visible_library_ids: if given, a job of another library counts as absent.
+
+        Raises:
+            JobNotFound: no such job (or not visible).
+        """
+        if not isinstance(job_id, int) or not 1 <= job_id <= MAX_ID:
+            raise JobNotFound(job_id)
+        with self.database.read() as session:
+            row = session.get(JobRow, job_id)
+            if row is None or not _visible(row.library_id, visible_library_ids):
+                raise JobNotFound(job_id)
+            return self._to_job(row)
+
+    def list_jobs(self, options: ListJobsOptions | None = None) -> list[Job]:
+        """Jobs matching ``options``, newest first."""
+        return self._list(options or ListJobsOptions(), with_total=False)[0]
+
+    def list_jobs_with_total(self, options: ListJobsOptions | None = None) -> tuple[list[Job], int]:
+        """One page of jobs matching ``options`` (newest first) and how many match in all."""
+        return self._list(options or ListJobsOptions(), with_total=True)
+
+    def has_active_job(self, job_type: str, library_id: int | None) -> bool:
+        """Whether a job of ``job_type`` is pending or in progress for this scope.
+
+        With a ``library_id``: an active job of that library or a global one.
+        With ``None``: any active job of the type (the seed's semantics).
+        """
+        if library_id is not None:
+            _validate_id(library_id, "library_id")
+        query = sa.select(JobRow.id).where(JobRow.type == job_type, sa.text(ACTIVE_STATUS_SQL))
+        if library_id is not None:
+            query = query.where(
+                sa.or_(JobRow.library_id == library_id, JobRow.library_id.is_(None))
+            )
+        with self.database.read() as session:
+            return session.execute(query.limit(1)).first() is not None
+
+    def _list(self, options: ListJobsOptions, *, with_total: bool) -> tuple[list[Job], int]:
+        limit, offset, conditions, arms = _list_plan(options)
+        newest_first = (JobRow.created_at.desc(), JobRow.id.desc())
+        with self.database.read() as session:
+            if arms is None:
+                query = sa.select(JobRow).where(*conditions).order_by(*newest_first)
+                rows = list(session.scalars(query.limit(limit).offset(offset)))
+                total = 0
+                if with_total:
+                    count = sa.select(sa.func.count()).select_from(JobRow).where(*conditions)
+                    total = session.scalar(count) or 0
+            else:
+                rows, total = _list_union(
+                    session,
+                    conditions=conditions,
+                    arms=arms,
+                    limit=limit,
+                    offset=offset,
+                    with_total=with_total,
+                )
+            return [self._to_job(row) for row in rows], total
+
+    def list_job_logs(
+        self,
+        job_id: int,
+        *,
+        after_id: int | None = None,
+        levels: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> list[JobLog]:
+        """Log lines of a job, oldest first.
+
+        Args:
+            job_id: the job.
+            after_id: only lines with a larger id (for following a running job).
+            levels: only lines of these levels.
+            limit: at most this many lines.
+        """
+        query = sa.select(JobLogRow).where(JobLogRow.job_id == job_id)
+        if after_id is not None:
+            query = query.where(JobLogRow.id > after_id)
+        if levels:
+            query = query.where(JobLogRow.level.in_([_validate_level(lv) for lv in levels]))
+        query = query.order_by(JobLogRow.id)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.database.read() as session:
+            return [_to_log(row) for row in session.scalars(query)]
+
+    def add_job_log(
+        self,
+        job_id: int,
+        level: LogLevel | str,
+        message: str,
+        *,
+        plugin: str | None = None,
+        data: dict[str, Any] | None = None,
+        stack_trace: str | None = None,
+    ) -> JobLog:
+        """Append a log line to a job."""
+        level = _validate_level(level)
+        with self.database.write() as session:
+            row = JobLogRow(
+                created_at=utcnow(),
+                job_id=job_id,
+                level=level,
+                message=message,
+                plugin=plugin,
+                data=None if data is None else msgspec.json.encode(data).decode(),
+                stack_trace=stack_trace,
+            )
+            session.add(row)
+            session.flush()
+            return _to_log(row)
+
+    # --- changing -------------------------------------------------------------------------
+
+    def update_job(self, job: Job, *, columns: Sequence[str]) -> Job:
+        """Write the named ``columns`` of ``job`` (the seed's ``UpdateJob``); bumps ``updated_at``.
+
+        Emits ``job.status_changed`` when the status changes and ``job.progress``
+        when only the progress does.
+
+        Raises:
+            InvalidJobInput: a column that may not be updated, or a bad value.
+            JobNotFound: the job no longer exists.
+        """
+        unknown = [c for c in columns if c not in UPDATABLE_COLUMNS]
+        if unknown:
+            raise InvalidJobInput(
+                "columns", f"cannot update {unknown}; allowed: {sorted(UPDATABLE_COLUMNS)}"
+            )
+        values: dict[str, Any] = {}
+        for column in columns:
+            value = getattr(job, column)
+            if column == "status":
+                value = _validate_status(value, "status").value
+            elif column == "progress":
+                value = _validate_progress(value)
+            elif column == "data":
+                value = self.job_types.encode_payload(
+                    self.job_types.validate_payload(job.type, value)
+                )
+            values[column] = value
+        with self.database.write(notify=True) as session:
+            row = session.get(JobRow, job.id, with_for_update=True)
+            if row is None:
+                raise JobNotFound(job.id)
+            old_status, old_progress = row.status, row.progress
+            for column, value in values.items():
+                setattr(row, column, value)
+            row.updated_at = utcnow()
+            session.flush()
+            updated = self._to_job(row)
+            if row.status != old_status:
+                self.record_event(session, updated, EVENT_STATUS_CHANGED)
+            elif row.progress != old_progress:
+                self.record_event(session, updated, EVENT_PROGRESS)
+            return updated
+
+    def cleanup_old_jobs(self, retention_days: float) -> int:
+        """Delete finished jobs (and, by cascade, their logs and events) older than this.
+
+        A job's age counts from when it finished. Active jobs are never deleted.
+
+        Returns:
+            How many jobs were deleted.
+        """
+        if isinstance(retention_days, bool) or not isinstance(retention_days, int | float):
+            raise InvalidJobInput("retention_days", "must be a number of days")
+        if retention_days < 0:
+            raise InvalidJobInput("retention_days", "must be 0 or more")
+        cutoff = utcnow() - timedelta(days=retention_days)
+        finished = [s.value for s in FINISHED_STATUSES]
+        with self.database.write() as session:
+            result = session.execute(
+                sa.delete(JobRow).where(
+                    JobRow.status.in_(finished),
+                    sa.func.coalesce(JobRow.finished_at, JobRow.updated_at) < cutoff,
+                )
+            )
+            # CursorResult of a DELETE always carries rowcount.
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    # --- events ---------------------------------------------------------------------------
+
+    def record_event(self, session: Session, job: Job, event: str) -> None:
+        """Append ``event`` for ``job`` to the outbox, inside the caller's write transaction.
+
+        On PostgreSQL a transaction-scoped lock orders event ids by commit, so a
+        reader that has seen event N has seen every event below N; and a
+        ``NOTIFY`` wakes listeners when the transaction commits.
+        """
+        if self.database.dialect == "postgresql":
+            session.execute(sa.select(sa.func.pg_advisory_xact_lock(_EVENTS_LOCK_KEY, 0)))
+        session.add(
+            JobEventRow(
+                created_at=utcnow(),
+                job_id=job.id,
+                library_id=job.library_id,
+                event=event,
+                job_json=msgspec.json.encode(job).decode(),
+            )
+        )
+        session.flush()
+        if self.database.dialect == "postgresql":
+            session.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, f"{event} {job.id}")))
+
+    # --- conversion -----------------------------------------------------------------------
+
+    def _to_job(self, row: JobRow) -> Job:
+        return Job(
+            id=row.id,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            type=row.type,
+            status=JobStatus(row.status),
+            data=self.job_types.decode_payload(row.type, row.data),
+            progress=row.progress,
+            process_id=row.process_id,
+            library_id=row.library_id,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            error=row.error,
+            attempt=row.attempt,
+        )
+
+    def to_job(self, row: JobRow) -> Job:
+        """A :class:`Job` value from a ``jobs`` row (for the worker's own queries)."""
+        return self._to_job(row)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _to_log(row: JobLogRow) -> JobLog:
+    return JobLog(
+        id=row.id,
+        created_at=row.created_at,
+        job_id=row.job_id,
+        level=row.level,
+        message=row.message,
+        plugin=row.plugin,
+        data=None if row.data is None else msgspec.json.decode(row.data),
+        stack_trace=row.stack_trace,
+    )
+
+
+def _validate_id(value: object, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidJobInput(field, f"expected an integer id, got {type(value).__name__}")
+    if not 1 <= value <= MAX_ID:
+        raise InvalidJobInput(field, f"must be between 1 and {MAX_ID}")
+    return value
+
+
+def _validate_status(value: object, field: str) -> JobStatus:
+    try:
+        if not isinstance(value, str):
+            raise ValueError(value)
+        return JobStatus(value)
+    except ValueError:
+        raise InvalidJobInput(
+            field, f"unknown status {value!r}; expected one of {[s.value for s in JobStatus]}"
+        ) from None
+
+
+def _validate_level(value: object) -> str:
+    try:
+        if not isinstance(value, str):
+            raise ValueError(value)
+        return LogLevel(value).value
+    except ValueError:
+        raise InvalidJobInput(
+            "level", f"unknown level {value!r}; expected one of {[lv.value for lv in LogLevel]}"
+        ) from None
+
+
+def _validate_progress(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+        raise InvalidJobInput("progress", "must be an integer from 0 to 100")
+    return value
+
+
+def _in_scope(library_id: int) -> sa.ColumnElement[bool]:
+    """This library's jobs and global jobs."""
+    return sa.or_(JobRow.library_id == library_id, JobRow.library_id.is_(None))
+
+
+def _visible(library_id: int | None, visible: Collection[int] | None) -> bool:
+    return visible is None or library_id is None or library_id in visible
+
+
+def _library_exists(session: Session, library_id: int) -> bool:
+    query = sa.select(libraries_stub.c.id).where(libraries_stub.c.id == library_id)
+    return session.execute(query).first() is not None
+
+
+_Arms = tuple[sa.ColumnElement[bool], ...]
+
+
+def _list_plan(
+    options: ListJobsOptions,
+) -> tuple[int, int, list[sa.ColumnElement[bool]], _Arms | None]:
+    """Validate ``options`` and turn them into shared conditions plus optional OR-arms."""
+    limit = DEFAULT_LIST_LIMIT if options.limit is None else options.limit
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST_LIMIT:
+        raise InvalidJobInput("limit", f"must be an integer from 1 to {MAX_LIST_LIMIT}")
+    offset = 0 if options.offset is None else options.offset
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_ID:
+        raise InvalidJobInput("offset", "must be an integer, 0 or more")
+    if isinstance(options.statuses, str):
+        raise InvalidJobInput("statuses", "must be a list of statuses, not a string")
+    statuses = [_validate_status(s, "statuses").value for s in options.statuses]
+
+    conditions: list[sa.ColumnElement[bool]] = []
+    if statuses:
+        conditions.append(JobRow.status.in_(statuses))
+    if options.process_id_to_exclude is not None:
+        conditions.append(
+            sa.or_(JobRow.process_id.is_(None), JobRow.process_id != options.process_id_to_exclude)
+        )
+    if options.type is not None:
+        if not isinstance(options.type, str):
+            raise InvalidJobInput("type", "must be a string")
+        conditions.append(JobRow.type == options.type)
+    if options.library_id is not None:
+        conditions.append(JobRow.library_id == _validate_id(options.library_id, "library_id"))
+    visible = options.visible_library_ids
+    if visible is not None:
+        conditions.append(
+            sa.or_(JobRow.library_id.is_(None), JobRow.library_id.in_(sorted(visible)))
+        )
+
+    arms: _Arms | None = None
+    if options.library_id_or_global is not None:
+        library_id = _validate_id(options.library_id_or_global, "library_id_or_global")
+        # "library = X OR global" as two index range scans merged newest-first,
+        # instead of one OR that makes the database sort the scope's whole history.
+        arms = (JobRow.library_id == library_id, JobRow.library_id.is_(None))
+    return limit, offset, conditions, arms
+
+
+def _list_union(
+    session: Session,
+    *,
+    conditions: list[sa.ColumnElement[bool]],
+    arms: _Arms,
+    limit: int,
+    offset: int,
+    with_total: bool,
+) -> tuple[list[JobRow], int]:
+    window = limit + offset
+    parts = []
+    for arm in arms:
+        part = (
+            sa.select(JobRow.id, JobRow.created_at)
+            .where(*conditions, arm)
+            .order_by(JobRow.created_at.desc(), JobRow.id.desc())
+            .limit(window)
+            .subquery()
+        )
+        parts.append(sa.select(part.c.id, part.c.created_at))
+    merged = sa.union_all(*parts).subquery()
+    page = (
+        sa.select(merged.c.id)
+        .order_by(merged.c.created_at.desc(), merged.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    ids = list(session.scalars(page))
+    rows: list[JobRow] = []
+    if ids:
+        by_id = {
+            row.id: row for row in session.scalars(sa.select(JobRow).where(JobRow.id.in_(ids)))
+        }
+        rows = [by_id[i] for i in ids if i in by_id]
+    total = 0
+    if with_total:
+        counts = [
+            sa.select(sa.func.count()).select_from(JobRow).where(*conditions, arm).scalar_subquery()
+            for arm in arms
+        ]
+        total = int(session.scalar(sa.select(counts[0] + counts[1])) or 0)
+    return rows, total

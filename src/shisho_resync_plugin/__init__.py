@@ -1,0 +1,1 @@
+"""shisho_resync_plugin: the Litestar plugin."""

@@ -1,0 +1,87 @@
+"""The ``shisho-jobs`` command: ``worker``, ``db upgrade|downgrade`` and ``typegen``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from shisho_jobs.config import database_url
+
+
+def _add_database_url(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="SQLAlchemy URL of the database (default: $SHISHO_DATABASE_URL, "
+        "else the SQLite file under $SHISHO_DATA_DIR)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``shisho-jobs``."""
+    parser = argparse.ArgumentParser(prog="shisho-jobs", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    worker = commands.add_parser("worker", help="run jobs until SIGTERM/SIGINT")
+    _add_database_url(worker)
+    worker.add_argument("--concurrency", type=int, default=1, help="jobs run at once (default 1)")
+    worker.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE as a plugin (for hosts that are not installed); repeatable",
+    )
+
+    db = commands.add_parser("db", help="migrate the jobs tables")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    for name, default, helptext in (
+        ("upgrade", "heads", "upgrade to REVISION (default: the newest)"),
+        ("downgrade", "-1", "downgrade to REVISION (default: one step; 'base' drops the tables)"),
+    ):
+        sub = db_commands.add_parser(name, help=helptext)
+        _add_database_url(sub)
+        sub.add_argument("revision", nargs="?", default=default, metavar="REVISION")
+
+    typegen = commands.add_parser("typegen", help="write TypeScript types of the API")
+    typegen.add_argument(
+        "--out",
+        default="frontend_snippets/types/generated",
+        help="folder to write into (default: frontend_snippets/types/generated)",
+    )
+    typegen.add_argument(
+        "--check", action="store_true", help="fail if the files there are not up to date"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``shisho-jobs`` console script."""
+    args = build_parser().parse_args(argv)
+    if args.command == "worker":
+        from shisho_jobs.worker.cli import run_worker_command
+
+        return run_worker_command(
+            database_url=args.database_url or database_url(),
+            concurrency=args.concurrency,
+            plugins=args.plugin,
+        )
+    if args.command == "db":
+        from shisho_jobs import migrate
+
+        url = args.database_url or database_url()
+        if args.db_command == "upgrade":
+            migrate.upgrade(url, args.revision)
+        else:
+            migrate.downgrade(url, args.revision)
+        return 0
+    if args.command == "typegen":
+        from shisho_jobs.typegen import run_typegen_command
+
+        return run_typegen_command(out_dir=args.out, check=args.check)
+    raise AssertionError(f"unhandled command {args.command!r}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

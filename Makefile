@@ -4,31 +4,55 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+NPM_STAMP := frontend_snippets/node_modules/.installed-stamp
 export SHISHO_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+export SHISHO_CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install test lint typecheck test-python bench clean
+.PHONY: install browser demo test lint typecheck typegen-check test-python test-frontend \
+        test-e2e bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml examples/library_host/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]' -e examples/library_host
 	touch $@
 
+# Playwright cannot download its own browser here: use the system's Chromium.
+browser:
+	@test -x $(SHISHO_CHROMIUM) || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+$(NPM_STAMP): frontend_snippets/package.json frontend_snippets/package-lock.json
+	cd frontend_snippets && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/python -m library_host.demo
+
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests e2e bench examples
+	$(BIN)/ruff format --check src tests e2e bench examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test-python: $(STAMP)
+typegen-check: $(STAMP)
+	$(BIN)/shisho-jobs typegen --check
+
+test-python: $(STAMP) browser
 	$(BIN)/pytest tests
 
-test: lint typecheck test-python
+test-frontend: $(NPM_STAMP)
+	cd frontend_snippets && npm run --silent check
+
+test-e2e: $(STAMP) browser
+	$(BIN)/pytest e2e
+
+test: lint typecheck typegen-check test-python test-frontend test-e2e
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache frontend_snippets/node_modules

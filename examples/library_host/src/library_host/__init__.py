@@ -1,0 +1,1 @@
+"""library_host: the reference host app of shisho-resync."""

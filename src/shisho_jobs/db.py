@@ -22,7 +22,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 SQLITE_BUSY_TIMEOUT = 30_000  # milliseconds
-_BEGIN_OPTION = "shisho_sqlite_begin"
+SQLITE_BEGIN_OPTION = "shisho_sqlite_begin"
+"""Execution option naming a SQLite connection's ``BEGIN`` mode: ``DEFERRED`` or ``IMMEDIATE``."""
+_BEGIN_OPTION = SQLITE_BEGIN_OPTION
 
 Dialect = Literal["sqlite", "postgresql"]
 CommitListener = Callable[[], None]

@@ -66,3 +66,13 @@ class ActiveJobExists(ShishoJobsError):
 
 class LeaseLost(ShishoJobsError):
     """The worker no longer owns this job: another worker took it over after its lease expired."""
+
+
+class LibrariesTableMissing(ShishoJobsError):
+    """The host's `libraries` table does not exist: create it (the host's own migrations) before
+    running the shisho_jobs migrations."""
+
+
+class ForeignKeysEnabledDuringMigration(ShishoJobsError):
+    """SQLite foreign keys are on: turn them off (`PRAGMA foreign_keys=OFF`, outside a
+    transaction) while migrating, or rebuilding `jobs` would cascade-delete every job's logs."""

@@ -141,6 +141,9 @@ class JobRow(Base):
         ),
         sa.Index("ix_jobs_created", "created_at", "id"),
         sa.Index("ix_jobs_status_finished", "status", "finished_at"),
+        # Ids are never reused on SQLite either: a bookmarked job page or a
+        # client's last-seen id must not come to mean another job later.
+        {"sqlite_autoincrement": True},
     )
 
 
@@ -186,6 +189,9 @@ class JobEventRow(Base):
     __table_args__ = (
         sa.Index("ix_job_events_job_id", "job_id"),
         sa.Index("ix_job_events_created", "created_at"),
+        # A resuming event stream asks for ids above its last one; a reused id
+        # (after pruning emptied the table) would hide new events from it.
+        {"sqlite_autoincrement": True},
     )
 
 

@@ -1,0 +1,128 @@
+"""Run the shisho_jobs Alembic migrations, from the CLI or from a host's code.
+
+The migrations keep their own version table (:data:`VERSION_TABLE`), so
+``shisho-jobs db upgrade`` never sees, and never trips over, a host's own
+Alembic revisions in ``alembic_version``. A host that prefers one Alembic
+environment for everything adds :func:`versions_path` to its
+``version_locations`` instead (see docs/schema.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from shisho_jobs.errors import (
+    ForeignKeysEnabledDuringMigration,
+    LibrariesTableMissing,
+    ShishoJobsError,
+)
+from shisho_jobs.schema import LIBRARIES_TABLE
+
+VERSION_TABLE = "shisho_jobs_alembic_version"
+"""Where ``shisho-jobs db`` records the applied revision (not the host's ``alembic_version``)."""
+
+BRANCH_LABEL = "shisho_jobs"
+"""Branch label of the root revision: ``shisho_jobs@head`` in a host's Alembic environment."""
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+class MigrationsNotFound(ShishoJobsError):
+    """The shisho_jobs migration scripts are missing from this installation."""
+
+
+def migrations_path() -> Path:
+    """The Alembic script directory (``env.py``, ``versions/``).
+
+    Inside an installed wheel it is ``shisho_jobs/migrations``; in a source
+    checkout (editable install) it is ``migrations/`` at the repository root.
+
+    Raises:
+        MigrationsNotFound: neither place holds the scripts.
+    """
+    for candidate in (_PACKAGE_DIR / "migrations", _PACKAGE_DIR.parents[1] / "migrations"):
+        if (candidate / "env.py").is_file() and (candidate / "versions").is_dir():
+            return candidate
+    raise MigrationsNotFound()
+
+
+def versions_path() -> Path:
+    """The folder of revision scripts, for a host's ``version_locations``."""
+    return migrations_path() / "versions"
+
+
+def alembic_config(url: str | sa.URL) -> Config:
+    """An Alembic configuration that migrates the database at ``url``.
+
+    The URL travels in ``config.attributes`` rather than the ini options, so
+    passwords holding ``%`` need no escaping.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(migrations_path()))
+    config.attributes["url"] = url
+    return config
+
+
+def upgrade(url: str | sa.URL, revision: str = "heads") -> None:
+    """Upgrade the jobs tables at ``url`` to ``revision`` (default: the newest).
+
+    The host's ``libraries`` table must exist first.
+
+    Raises:
+        LibrariesTableMissing: the host's ``libraries`` table does not exist.
+    """
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str | sa.URL, revision: str) -> None:
+    """Downgrade the jobs tables at ``url`` to ``revision`` (``base`` drops them all)."""
+    command.downgrade(alembic_config(url), revision)
+
+
+def current(url: str | sa.URL) -> str | None:
+    """The revision the database at ``url`` is at, or ``None`` before the first upgrade."""
+    from alembic.runtime.migration import MigrationContext
+
+    from shisho_jobs.db import create_engine
+
+    engine = create_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+            return context.get_current_revision()
+    finally:
+        engine.dispose()
+
+
+# --- checks the revision scripts call ----------------------------------------------------------
+
+
+def require_libraries_table(connection: sa.Connection) -> None:
+    """Stop with a clear error when the host's ``libraries`` table does not exist yet.
+
+    Raises:
+        LibrariesTableMissing: it does not.
+    """
+    if not sa.inspect(connection).has_table(LIBRARIES_TABLE):
+        raise LibrariesTableMissing()
+
+
+def require_foreign_keys_off(connection: sa.Connection) -> None:
+    """On SQLite, refuse to rebuild a table while foreign keys are enforced.
+
+    SQLite alters a table by copying it and dropping the original; with foreign
+    keys on, that DROP deletes the rows of every table referencing it with
+    ``ON DELETE CASCADE`` (a job's logs and events). Our ``env.py`` turns them
+    off; a host's own Alembic environment must do the same.
+
+    Raises:
+        ForeignKeysEnabledDuringMigration: they are on.
+    """
+    if connection.dialect.name != "sqlite":
+        return
+    if connection.exec_driver_sql("PRAGMA foreign_keys").scalar():
+        raise ForeignKeysEnabledDuringMigration()

@@ -1,0 +1,195 @@
+"""The Alembic migrations: head matches the models, every downgrade reverses its upgrade."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from shisho_jobs import migrate
+from shisho_jobs.cli import main as cli_main
+from shisho_jobs.db import create_engine
+from shisho_jobs.errors import LibrariesTableMissing
+from shisho_jobs.schema import LIBRARIES_TABLE, Base
+
+ROOT = "20260101000000"
+SEED = "20260113000000"
+HEAD = "20261129000000"
+OUR_TABLES = {"jobs", "job_logs", "job_events"}
+
+
+def _make_libraries(url: str | sa.URL) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TABLE libraries (id INTEGER PRIMARY KEY, name VARCHAR(255) NOT NULL)"
+        )
+        connection.exec_driver_sql("INSERT INTO libraries (id, name) VALUES (1, 'a'), (2, 'b')")
+    engine.dispose()
+
+
+@pytest.fixture
+def url(database_url: str | sa.URL) -> str | sa.URL:
+    """An empty database (SQLite file or PostgreSQL schema) holding only the host's libraries."""
+    _make_libraries(database_url)
+    return database_url
+
+
+def _include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Leave out the version table and the host's libraries table (a stub in our metadata)."""
+    if type_ != "table":
+        return True
+    return name not in (migrate.VERSION_TABLE, LIBRARIES_TABLE) and not (
+        obj is not None and obj.info.get("shisho_jobs_external")
+    )
+
+
+def _differences(url: str | sa.URL) -> list[Any]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"include_object": _include, "compare_type": True}
+            )
+            return list(compare_metadata(context, Base.metadata))
+    finally:
+        engine.dispose()
+
+
+def _tables(url: str | sa.URL) -> set[str]:
+    engine = sa.create_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def _columns(url: str | sa.URL, table: str) -> set[str]:
+    engine = sa.create_engine(url)
+    try:
+        return {column["name"] for column in sa.inspect(engine).get_columns(table)}
+    finally:
+        engine.dispose()
+
+
+def _indexes(url: str | sa.URL, table: str) -> set[str]:
+    engine = sa.create_engine(url)
+    try:
+        return {str(index["name"]) for index in sa.inspect(engine).get_indexes(table)}
+    finally:
+        engine.dispose()
+
+
+def _execute(url: str | sa.URL, sql: str, **params: Any) -> list[Any]:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            result = connection.execute(sa.text(sql), params)
+            return list(result) if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def test_head_matches_the_models(url: str | sa.URL) -> None:
+    migrate.upgrade(url)
+
+    assert migrate.current(url) == HEAD
+    assert _differences(url) == []
+
+
+def test_migrations_ship_in_the_package_tree() -> None:
+    path = migrate.migrations_path()
+
+    assert (path / "env.py").is_file()
+    assert {p.name[:14] for p in migrate.versions_path().glob("*.py")} == {ROOT, SEED, HEAD}
+
+
+def test_downgrade_to_the_branch_base_keeps_rows_and_upgrade_restores_everything(
+    url: str | sa.URL,
+) -> None:
+    migrate.upgrade(url)
+    _execute(
+        url,
+        "INSERT INTO jobs (id, created_at, updated_at, type, status, data, progress, library_id)"
+        " VALUES (7, '2026-01-01 10:00:00', '2026-01-01 10:05:00', 'scan', 'completed', '{}',"
+        " 100, 1)",
+    )
+    _execute(
+        url,
+        "INSERT INTO job_logs (created_at, job_id, level, message)"
+        " VALUES ('2026-01-01 10:01:00', 7, 'info', 'hello')",
+    )
+
+    migrate.downgrade(url, SEED)
+    assert _execute(url, "SELECT id, library_id FROM jobs") == [(7, 1)]
+    assert "started_at" not in _columns(url, "jobs")
+    assert "job_events" not in _tables(url)
+    assert _indexes(url, "jobs") == {"ix_jobs_type_library_created"}
+
+    migrate.downgrade(url, ROOT)
+    assert "library_id" not in _columns(url, "jobs")
+    assert _indexes(url, "jobs") == set()
+    # Rebuilding jobs on SQLite must not cascade into its logs.
+    assert _execute(url, "SELECT job_id, message FROM job_logs") == [(7, "hello")]
+
+    migrate.upgrade(url)
+    assert _differences(url) == []
+    rows = _execute(url, "SELECT id, status, library_id, finished_at IS NOT NULL FROM jobs")
+    assert [tuple(row) for row in rows] == [(7, "completed", None, True)]
+    assert _execute(url, "SELECT job_id, message FROM job_logs") == [(7, "hello")]
+
+
+def test_downgrade_to_base_drops_every_jobs_table(url: str | sa.URL) -> None:
+    migrate.upgrade(url)
+
+    migrate.downgrade(url, "base")
+
+    assert migrate.current(url) is None
+    assert _tables(url) & OUR_TABLES == set()
+    assert "libraries" in _tables(url)
+
+
+def test_upgrade_without_the_libraries_table_names_it(database_url: str | sa.URL) -> None:
+    with pytest.raises(LibrariesTableMissing, match="`libraries`"):
+        migrate.upgrade(database_url)
+
+    # The failed revision left nothing behind: the whole upgrade is one transaction.
+    assert _tables(database_url) & OUR_TABLES == set()
+
+
+def test_deleting_a_library_deletes_its_jobs_logs_and_events(url: str | sa.URL) -> None:
+    migrate.upgrade(url)
+    _execute(
+        url,
+        "INSERT INTO jobs (id, created_at, updated_at, type, status, data, progress, library_id)"
+        " VALUES (1, '2026-01-01', '2026-01-01', 'scan', 'pending', '{}', 0, 1),"
+        " (2, '2026-01-01', '2026-01-01', 'scan', 'pending', '{}', 0, 2)",
+    )
+    _execute(
+        url,
+        "INSERT INTO job_logs (created_at, job_id, level, message)"
+        " VALUES ('2026-01-01', 1, 'info', 'a'), ('2026-01-01', 2, 'info', 'b')",
+    )
+    _execute(
+        url,
+        "INSERT INTO job_events (created_at, job_id, library_id, event, job_json)"
+        " VALUES ('2026-01-01', 1, 1, 'job.created', '{}')",
+    )
+
+    _execute(url, "DELETE FROM libraries WHERE id = 1")
+
+    assert _execute(url, "SELECT id FROM jobs") == [(2,)]
+    assert _execute(url, "SELECT job_id FROM job_logs") == [(2,)]
+    assert _execute(url, "SELECT count(*) FROM job_events") == [(0,)]
+
+
+def test_cli_upgrade_and_downgrade(url: str | sa.URL) -> None:
+    text_url = url if isinstance(url, str) else url.render_as_string(hide_password=False)
+
+    assert cli_main(["db", "upgrade", "--database-url", text_url]) == 0
+    assert migrate.current(url) == HEAD
+    assert cli_main(["db", "downgrade", "--database-url", text_url]) == 0
+    assert migrate.current(url) == SEED

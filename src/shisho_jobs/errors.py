@@ -35,9 +35,9 @@ class InvalidJobInput(ShishoJobsError):
 class UnknownJobType(InvalidJobInput):
     """The job type is not registered."""
 
-    def __init__(self, job_type: str, known: list[str]) -> None:
+    def __init__(self, job_type: str, known: list[str], *, field: str = "type") -> None:
         self.job_type = job_type
-        super().__init__("type", f"unknown job type {job_type!r}; expected one of {sorted(known)}")
+        super().__init__(field, f"unknown job type {job_type!r}; expected one of {sorted(known)}")
 
 
 class LibraryNotFound(InvalidJobInput):

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from shisho_jobs.dto import convert
-from shisho_jobs.errors import ShishoJobsError, UnknownJobType
+from shisho_jobs.errors import InvalidJobInput, ShishoJobsError, UnknownJobType
 from shisho_jobs.hooktypes import JobTypeSpec
 
 
@@ -55,7 +55,12 @@ class JobTypeRegistry:
         if isinstance(data, spec.payload_type):
             return data
         if isinstance(data, msgspec.Struct):
-            data = msgspec.to_builtins(data)
+            # Another type's struct would pass as its built-ins (often ``{}``).
+            raise InvalidJobInput(
+                "data",
+                f"expected {spec.payload_type.__name__} for a {name!r} job, "
+                f"got {type(data).__name__}",
+            )
         if data is None or not isinstance(data, Mapping):
             return convert(data, spec.payload_type, prefix="data")
         return convert(dict(data), spec.payload_type, prefix="data")

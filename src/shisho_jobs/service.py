@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session
 from shisho_jobs.db import Database
 from shisho_jobs.dto import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, Job, JobLog
 from shisho_jobs.enums import ACTIVE_STATUS_SQL, FINISHED_STATUSES, JobStatus, LogLevel
-from shisho_jobs.errors import ActiveJobExists, InvalidJobInput, JobNotFound, LibraryNotFound
+from shisho_jobs.errors import (
+    ActiveJobExists,
+    InvalidJobInput,
+    JobNotFound,
+    LibraryNotFound,
+    UnknownJobType,
+)
 from shisho_jobs.registry import JobTypeRegistry
 from shisho_jobs.schema import MAX_ID, JobEventRow, JobLogRow, JobRow, libraries_stub, utcnow
 
@@ -233,7 +239,12 @@ class JobService:
 
         With a ``library_id``: an active job of that library or a global one.
         With ``None``: any active job of the type (the seed's semantics).
+
+        Raises:
+            UnknownJobType: ``job_type`` is not registered.
+            InvalidJobInput: ``library_id`` is not a valid id.
         """
+        self._require_type(job_type, "job_type")
         if library_id is not None:
             _validate_id(library_id, "library_id")
         query = sa.select(JobRow.id).where(JobRow.type == job_type, sa.text(ACTIVE_STATUS_SQL))
@@ -245,6 +256,8 @@ class JobService:
             return session.execute(query.limit(1)).first() is not None
 
     def _list(self, options: ListJobsOptions, *, with_total: bool) -> tuple[list[Job], int]:
+        if options.type is not None:
+            self._require_type(options.type, "type")
         limit, offset, conditions, arms = _list_plan(options)
         newest_first = (JobRow.created_at.desc(), JobRow.id.desc())
         with self.database.read() as session:
@@ -303,9 +316,16 @@ class JobService:
         data: dict[str, Any] | None = None,
         stack_trace: str | None = None,
     ) -> JobLog:
-        """Append a log line to a job."""
+        """Append a log line to a job.
+
+        Raises:
+            InvalidJobInput: an unknown ``level``.
+            JobNotFound: the job does not exist (any more).
+        """
         level = _validate_level(level)
         with self.database.write() as session:
+            if session.get(JobRow, job_id) is None:
+                raise JobNotFound(job_id)
             row = JobLogRow(
                 created_at=utcnow(),
                 job_id=job_id,
@@ -355,7 +375,12 @@ class JobService:
             old_status, old_progress = row.status, row.progress
             for column, value in values.items():
                 setattr(row, column, value)
-            row.updated_at = utcnow()
+            now = utcnow()
+            row.updated_at = now
+            # Retention counts from finished_at: stamp it when the caller did not.
+            if row.status != old_status and "finished_at" not in values:
+                finished = row.status in {s.value for s in FINISHED_STATUSES}
+                row.finished_at = now if finished else None
             session.flush()
             updated = self._to_job(row)
             if row.status != old_status:
@@ -430,6 +455,13 @@ class JobService:
             error=row.error,
             attempt=row.attempt,
         )
+
+    def _require_type(self, job_type: object, field: str) -> None:
+        # Filtering on a type nobody registered is a typo, not an empty result.
+        if not isinstance(job_type, str):
+            raise InvalidJobInput(field, "must be a string")
+        if job_type not in self.job_types:
+            raise UnknownJobType(job_type, self.job_types.names, field=field)
 
     def to_job(self, row: JobRow) -> Job:
         """A :class:`Job` value from a ``jobs`` row (for the worker's own queries)."""

@@ -1,0 +1,76 @@
+"""Reading the host's catalogue: libraries and their books."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from library_host.models import books, libraries
+from shisho_jobs import Database, Library
+
+BOOKS_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class Book:
+    """One book file as the library page lists it."""
+
+    id: int
+    path: str
+    title: str
+    author: str | None
+    format: str
+    size: int
+
+
+def _library(row: sa.Row[tuple[int, str, str]]) -> Library:
+    return Library(id=row.id, name=row.name, path=row.path)
+
+
+def list_libraries(database: Database, ids: Collection[int] | None = None) -> list[Library]:
+    """Libraries by id, all or only those in ``ids``."""
+    query = sa.select(libraries.c.id, libraries.c.name, libraries.c.path).order_by(libraries.c.id)
+    if ids is not None:
+        query = query.where(libraries.c.id.in_(list(ids)))
+    with database.read() as session:
+        return [_library(row) for row in session.execute(query)]
+
+
+def get_library(database: Database, library_id: int) -> Library | None:
+    """The library with this id, or ``None``."""
+    query = sa.select(libraries.c.id, libraries.c.name, libraries.c.path).where(
+        libraries.c.id == library_id
+    )
+    with database.read() as session:
+        row = session.execute(query).one_or_none()
+    return None if row is None else _library(row)
+
+
+def ensure_library(database: Database, library_id: int, name: str, path: str) -> None:
+    """Create library ``library_id`` unless it exists (an existing one is kept as it is)."""
+    with database.write() as session:
+        exists = session.scalar(sa.select(libraries.c.id).where(libraries.c.id == library_id))
+        if exists is None:
+            session.execute(sa.insert(libraries).values(id=library_id, name=name, path=path))
+
+
+def list_books(
+    database: Database, library_id: int, *, limit: int = BOOKS_PAGE_SIZE, offset: int = 0
+) -> tuple[list[Book], int]:
+    """One page of a library's books by title, and how many it has."""
+    query = (
+        sa.select(
+            books.c.id, books.c.path, books.c.title, books.c.author, books.c.format, books.c.size
+        )
+        .where(books.c.library_id == library_id)
+        .order_by(books.c.title, books.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    count = sa.select(sa.func.count()).select_from(books).where(books.c.library_id == library_id)
+    with database.read() as session:
+        page = [Book(**row._mapping) for row in session.execute(query)]
+        total = session.scalar(count) or 0
+    return page, total

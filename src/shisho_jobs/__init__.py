@@ -23,6 +23,7 @@ from shisho_jobs.hooktypes import ActorAccess, JobTypeSpec, Library, NavContext,
 from shisho_jobs.payloads import JobExportData, JobScanData
 from shisho_jobs.plugins import get_plugin_manager
 from shisho_jobs.service import JobService, ListJobsOptions
+from shisho_jobs.worker import Worker
 
 __all__ = [
     "ActiveJobExists",
@@ -49,6 +50,7 @@ __all__ = [
     "NavItem",
     "ShishoJobsError",
     "UnknownJobType",
+    "Worker",
     "create_engine",
     "get_plugin_manager",
     "hookimpl",

@@ -1,0 +1,422 @@
+"""The worker's queries: claim, heartbeat, fenced progress/log/finish, and rescue.
+
+A claim sets ``process_id`` and increments ``attempt``; every later write of that
+run is *fenced*: it only matches while the job is still ``in_progress`` with the
+same ``process_id`` and ``attempt``. A worker that was presumed dead and whose
+job was rescued (and maybe claimed again) therefore writes nothing: its writes
+match no row and raise :class:`~shisho_jobs.errors.LeaseLost`.
+
+Each status or progress change appends its ``job_events`` outbox row in the same
+transaction (``JobService.record_event``), so live streams in every process see it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from shisho_jobs.dto import Job
+from shisho_jobs.enums import JobStatus, LogLevel
+from shisho_jobs.errors import LeaseLost
+from shisho_jobs.schema import JobEventRow, JobLogRow, JobRow, UTCDateTime, utcnow
+from shisho_jobs.service import EVENT_PROGRESS, EVENT_STATUS_CHANGED, JobService
+
+MAX_CRASHES: Final = 3
+"""A job whose worker was lost this many times fails as "worker lost" instead of re-queuing."""
+
+WORKER_LOST_ERROR: Final = "Worker lost"
+
+_NO_SYNC: Final = {"synchronize_session": False}
+_PENDING_SQL: Final = "status = 'pending'"  # literal, so SQLite uses the partial queue index
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One run of one job by one worker: the key every fenced write matches."""
+
+    job_id: int
+    process_id: str
+    attempt: int
+
+    @classmethod
+    def of(cls, job: Job) -> Claim:
+        """The claim of a job just returned by :func:`claim_next_job`."""
+        assert job.process_id is not None
+        return cls(job_id=job.id, process_id=job.process_id, attempt=job.attempt)
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """A log line written in the same transaction as a status change."""
+
+    level: LogLevel
+    message: str
+    data: dict[str, Any] | None = None
+    plugin: str | None = None
+    stack_trace: str | None = None
+
+
+def _fence(claim: Claim) -> tuple[sa.ColumnElement[bool], ...]:
+    return (
+        JobRow.id == claim.job_id,
+        JobRow.process_id == claim.process_id,
+        JobRow.attempt == claim.attempt,
+        JobRow.status == JobStatus.IN_PROGRESS.value,
+    )
+
+
+# --- claiming ------------------------------------------------------------------------------
+
+
+def has_pending_job(service: JobService) -> bool:
+    """Whether any job waits in the queue (a read, so idle polling takes no write lock)."""
+    query = sa.select(JobRow.id).where(sa.text(_PENDING_SQL)).limit(1)
+    with service.database.read() as session:
+        return session.execute(query).first() is not None
+
+
+def claim_next_job(service: JobService, *, process_id: str, lease_seconds: float) -> Job | None:
+    """Atomically take the oldest pending job and mark it ``in_progress`` for ``process_id``.
+
+    SQLite: one ``UPDATE ... WHERE id = (oldest pending) AND status = 'pending'
+    RETURNING`` inside a ``BEGIN IMMEDIATE`` transaction. PostgreSQL: the oldest
+    pending row is picked ``FOR UPDATE SKIP LOCKED``, so concurrent workers take
+    different jobs without waiting for each other.
+
+    Returns:
+        The claimed job (``attempt`` incremented), or ``None`` when the queue is empty.
+    """
+    if not has_pending_job(service):
+        return None
+    database = service.database
+    oldest = (
+        sa.select(JobRow.id)
+        .where(sa.text(_PENDING_SQL))
+        .order_by(JobRow.created_at, JobRow.id)
+        .limit(1)
+    )
+    if database.dialect == "postgresql":
+        oldest = oldest.with_for_update(skip_locked=True)
+    now = utcnow()
+    statement = (
+        sa.update(JobRow)
+        .where(JobRow.id == oldest.scalar_subquery(), sa.text(_PENDING_SQL))
+        .values(
+            status=JobStatus.IN_PROGRESS.value,
+            process_id=process_id,
+            started_at=now,
+            heartbeat_at=now,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            attempt=JobRow.attempt + 1,
+            progress=0,
+            finished_at=None,
+            error=None,
+            updated_at=now,
+        )
+        .returning(JobRow)
+    )
+    with database.write(notify=True) as session:
+        row = session.scalars(statement, execution_options=_NO_SYNC).first()
+        if row is None:
+            return None
+        job = service.to_job(row)
+        service.record_event(session, job, EVENT_STATUS_CHANGED)
+    return job
+
+
+# --- writes of a running job (fenced) ------------------------------------------------------
+
+
+def heartbeat(
+    service: JobService, claims: Iterable[Claim], *, lease_seconds: float
+) -> tuple[set[Claim], set[Claim]]:
+    """Extend the lease of each claimed job.
+
+    Returns:
+        ``(lost, cancel_requested)``: claims whose job this worker no longer owns,
+        and claims whose job someone asked to cancel.
+    """
+    claims = list(claims)
+    lost: set[Claim] = set()
+    cancel_requested: set[Claim] = set()
+    if not claims:
+        return lost, cancel_requested
+    now = utcnow()
+    expires = now + timedelta(seconds=lease_seconds)
+    with service.database.write() as session:
+        for claim in claims:
+            statement = (
+                sa.update(JobRow)
+                .where(*_fence(claim))
+                .values(heartbeat_at=now, lease_expires_at=expires)
+                .returning(JobRow.cancel_requested)
+            )
+            result = session.execute(statement, execution_options=_NO_SYNC).first()
+            if result is None:
+                lost.add(claim)
+            elif result[0]:
+                cancel_requested.add(claim)
+    return lost, cancel_requested
+
+
+def save_progress(service: JobService, claim: Claim, percent: int, *, lease_seconds: float) -> Job:
+    """Write the job's progress (and extend its lease); emits ``job.progress``.
+
+    Raises:
+        LeaseLost: the worker no longer owns the job; nothing was written.
+    """
+    now = utcnow()
+    statement = (
+        sa.update(JobRow)
+        .where(*_fence(claim), JobRow.progress != percent)
+        .values(
+            progress=percent,
+            updated_at=now,
+            heartbeat_at=now,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+        )
+        .returning(JobRow)
+    )
+    with service.database.write(notify=True) as session:
+        row = session.scalars(statement, execution_options=_NO_SYNC).first()
+        if row is None:
+            _raise_unless_owned(session, claim)
+            current = session.get(JobRow, claim.job_id)
+            assert current is not None
+            return service.to_job(current)
+        job = service.to_job(row)
+        service.record_event(session, job, EVENT_PROGRESS)
+    return job
+
+
+def write_log(service: JobService, claim: Claim, line: LogLine) -> bool:
+    """Append a log line to the job while this worker owns it.
+
+    Returns:
+        Whether the line was written (``False``: the job was taken over).
+    """
+    with service.database.write() as session:
+        return _insert_log(session, claim, line)
+
+
+def finish_job(
+    service: JobService,
+    claim: Claim,
+    *,
+    status: JobStatus,
+    progress: int,
+    error: str | None = None,
+    log: LogLine | None = None,
+) -> Job:
+    """Record the outcome of a run (``completed`` or ``failed``); emits ``job.status_changed``.
+
+    Raises:
+        LeaseLost: the worker no longer owns the job; nothing was written.
+    """
+    now = utcnow()
+    values = {
+        "status": status.value,
+        "progress": 100 if status == JobStatus.COMPLETED else progress,
+        "error": error,
+        "finished_at": now,
+        "lease_expires_at": None,
+        "updated_at": now,
+    }
+    return _transition(service, claim, values, log)
+
+
+def requeue_job(service: JobService, claim: Claim, *, log: LogLine | None = None) -> Job:
+    """Hand an interrupted run back to the queue as ``pending`` (not a failure, not a crash).
+
+    ``attempt`` stays, so the next claim increments it and this run's late writes stay fenced.
+
+    Raises:
+        LeaseLost: the worker no longer owns the job; nothing was written.
+    """
+    values = {
+        "status": JobStatus.PENDING.value,
+        "process_id": None,
+        "progress": 0,
+        "started_at": None,
+        "heartbeat_at": None,
+        "lease_expires_at": None,
+        "updated_at": utcnow(),
+    }
+    return _transition(service, claim, values, log)
+
+
+def _transition(
+    service: JobService, claim: Claim, values: dict[str, Any], log: LogLine | None
+) -> Job:
+    with service.database.write(notify=True) as session:
+        if log is not None:
+            _insert_log(session, claim, log)
+        statement = sa.update(JobRow).where(*_fence(claim)).values(**values).returning(JobRow)
+        row = session.scalars(statement, execution_options=_NO_SYNC).first()
+        if row is None:
+            raise LeaseLost()
+        job = service.to_job(row)
+        service.record_event(session, job, EVENT_STATUS_CHANGED)
+    return job
+
+
+def _insert_log(session: Session, claim: Claim, line: LogLine) -> bool:
+    # INSERT ... SELECT from the fenced job row: checked and written in one statement.
+    data = None if line.data is None else msgspec.json.encode(line.data).decode()
+    source = sa.select(
+        sa.literal(utcnow(), UTCDateTime()),
+        JobRow.id,
+        sa.literal(line.level.value, sa.String()),
+        sa.literal(line.message, sa.Text()),
+        sa.literal(line.plugin, sa.String()),
+        sa.literal(data, sa.Text()),
+        sa.literal(line.stack_trace, sa.Text()),
+    ).where(*_fence(claim))
+    columns = ["created_at", "job_id", "level", "message", "plugin", "data", "stack_trace"]
+    result = session.execute(sa.insert(JobLogRow).from_select(columns, source))
+    return bool(getattr(result, "rowcount", 0))
+
+
+def _raise_unless_owned(session: Session, claim: Claim) -> None:
+    owned = session.execute(sa.select(JobRow.id).where(*_fence(claim))).first()
+    if owned is None:
+        raise LeaseLost()
+
+
+# --- rescue and housekeeping ---------------------------------------------------------------
+
+
+def _expired(now: datetime, lease_seconds: float) -> sa.ColumnElement[bool]:
+    # A job set in_progress without a lease (by hand, or by an old version) has no
+    # owner either: give it one lease length since its last update.
+    return sa.and_(
+        JobRow.status == JobStatus.IN_PROGRESS.value,
+        sa.or_(
+            JobRow.lease_expires_at < now,
+            sa.and_(
+                JobRow.lease_expires_at.is_(None),
+                JobRow.updated_at < now - timedelta(seconds=lease_seconds),
+            ),
+        ),
+    )
+
+
+def rescue_expired_jobs(
+    service: JobService, *, lease_seconds: float, max_crashes: int = MAX_CRASHES
+) -> list[Job]:
+    """Take back in-progress jobs whose worker stopped renewing its lease.
+
+    Each is re-queued with ``crash_count`` incremented (a crash is not a handler
+    error, so it uses up no attempt of the job's own), or fails as "worker lost"
+    once it reached ``max_crashes``. Both leave a log line on the job.
+
+    Returns:
+        The rescued jobs in their new state.
+    """
+    now = utcnow()
+    with service.database.read() as session:
+        if (
+            session.execute(sa.select(JobRow.id).where(_expired(now, lease_seconds))).first()
+            is None
+        ):
+            return []
+    rescued: list[Job] = []
+    with service.database.write(notify=True) as session:
+        query = sa.select(JobRow).where(_expired(now, lease_seconds)).order_by(JobRow.id)
+        if service.database.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        for row in list(session.scalars(query)):
+            rescued.append(_rescue_one(service, session, row, max_crashes=max_crashes))
+    return rescued
+
+
+def _rescue_one(service: JobService, session: Session, row: JobRow, *, max_crashes: int) -> Job:
+    crashes = row.crash_count + 1
+    owner = row.process_id or "unknown worker"
+    now = utcnow()
+    if crashes >= max_crashes:
+        level, message = (
+            LogLevel.ERROR,
+            f"{WORKER_LOST_ERROR}: the worker running this job ({owner}) stopped answering "
+            f"and this happened {crashes} times; giving up.",
+        )
+        values: dict[str, Any] = {
+            "status": JobStatus.FAILED.value,
+            "error": f"{WORKER_LOST_ERROR} ({crashes} times)",
+            "finished_at": now,
+        }
+    else:
+        level, message = (
+            LogLevel.WARN,
+            f"The worker running this job ({owner}) stopped answering; "
+            f"re-queued (crash {crashes} of {max_crashes}).",
+        )
+        values = {
+            "status": JobStatus.PENDING.value,
+            "process_id": None,
+            "progress": 0,
+            "started_at": None,
+        }
+    values.update(crash_count=crashes, lease_expires_at=None, heartbeat_at=None, updated_at=now)
+    session.add(JobLogRow(created_at=now, job_id=row.id, level=level.value, message=message))
+    statement = (
+        sa.update(JobRow)
+        .where(
+            JobRow.id == row.id,
+            JobRow.attempt == row.attempt,
+            JobRow.status == JobStatus.IN_PROGRESS.value,
+        )
+        .values(**values)
+        .returning(JobRow)
+    )
+    updated = session.scalars(statement, execution_options=_NO_SYNC).one()
+    job = service.to_job(updated)
+    service.record_event(session, job, EVENT_STATUS_CHANGED)
+    return job
+
+
+def prune_events(service: JobService, *, older_than_seconds: float) -> int:
+    """Delete ``job_events`` outbox rows older than this (live streams only need recent ones).
+
+    Returns:
+        How many rows were deleted.
+    """
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    with service.database.write() as session:
+        result = session.execute(sa.delete(JobEventRow).where(JobEventRow.created_at < cutoff))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+def last_global_job_created_at(service: JobService, job_type: str) -> datetime | None:
+    """When the newest global job of ``job_type`` was created, or ``None``."""
+    query = (
+        sa.select(JobRow.created_at)
+        .where(JobRow.type == job_type, JobRow.library_id.is_(None))
+        .order_by(JobRow.created_at.desc())
+        .limit(1)
+    )
+    with service.database.read() as session:
+        return session.execute(query).scalar()
+
+
+__all__: Sequence[str] = (
+    "MAX_CRASHES",
+    "Claim",
+    "LogLine",
+    "claim_next_job",
+    "finish_job",
+    "has_pending_job",
+    "heartbeat",
+    "last_global_job_created_at",
+    "prune_events",
+    "requeue_job",
+    "rescue_expired_jobs",
+    "save_progress",
+    "write_log",
+)

@@ -1,0 +1,116 @@
+"""``shisho-jobs worker``: run a worker in the foreground until SIGTERM/SIGINT.
+
+Tuning that the command line does not expose is read from the environment:
+
+| variable | meaning | default |
+|---|---|---|
+| ``SHISHO_WORKER_LEASE_SECONDS`` | lease of a claimed job without heartbeat | 30 |
+| ``SHISHO_WORKER_POLL_INTERVAL`` | seconds between queue looks without wake-up (max 1) | 1 |
+| ``SHISHO_WORKER_GRACE_SECONDS`` | seconds handlers get to stop on shutdown | 10 |
+| ``SHISHO_JOB_RETENTION_DAYS`` | finished jobs are deleted after this; ``off`` keeps them | 30 |
+| ``SHISHO_GLOBAL_SCAN_INTERVAL`` | seconds between automatic global scans | off |
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from types import FrameType
+
+from shisho_jobs.worker.worker import (
+    GRACE_PERIOD,
+    LEASE_SECONDS,
+    POLL_INTERVAL,
+    RETENTION_DAYS,
+    Worker,
+)
+
+_logger = logging.getLogger("shisho_jobs.worker")
+
+
+def _env_seconds(name: str, default: float | None) -> float | None:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if value.lower() in {"off", "none", "never"}:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise SystemExit(f"{name} must be a number of seconds (or 'off'), not {value!r}") from None
+    if number <= 0:
+        raise SystemExit(f"{name} must be positive, not {value!r}")
+    return number
+
+
+def _required(value: float | None, name: str) -> float:
+    if value is None:
+        raise SystemExit(f"{name} cannot be 'off'")
+    return value
+
+
+def run_worker_command(
+    database_url: str,
+    concurrency: int,
+    plugins: Sequence[str],
+    *,
+    lease_seconds: float | None = None,
+    poll_interval: float | None = None,
+) -> int:
+    """Run a worker until SIGTERM or SIGINT, then stop it cleanly.
+
+    On a signal the worker stops claiming, asks running handlers to stop, waits up
+    to the grace period and re-queues the jobs it interrupted; exit status 0.
+    A second signal skips the rest of the grace period.
+
+    Args:
+        database_url: SQLAlchemy URL of the jobs database.
+        concurrency: how many jobs run at once.
+        plugins: modules to register as plugins, besides the ``shisho`` entry points.
+        lease_seconds: overrides ``SHISHO_WORKER_LEASE_SECONDS``.
+        poll_interval: overrides ``SHISHO_WORKER_POLL_INTERVAL``.
+
+    Returns:
+        The process exit status.
+    """
+    from shisho_jobs.plugins import get_plugin_manager
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    if concurrency < 1:
+        print("--concurrency must be 1 or more", file=sys.stderr)
+        return 2
+    worker = Worker(
+        database_url,
+        plugin_manager=get_plugin_manager(load_entry_points=True, plugins=plugins),
+        concurrency=concurrency,
+        lease_seconds=lease_seconds
+        or _required(_env_seconds("SHISHO_WORKER_LEASE_SECONDS", LEASE_SECONDS), "lease"),
+        poll_interval=poll_interval
+        or _required(_env_seconds("SHISHO_WORKER_POLL_INTERVAL", POLL_INTERVAL), "poll"),
+        grace_period=_required(_env_seconds("SHISHO_WORKER_GRACE_SECONDS", GRACE_PERIOD), "grace"),
+        retention_days=_env_seconds("SHISHO_JOB_RETENTION_DAYS", RETENTION_DAYS),
+        global_scan_interval=_env_seconds("SHISHO_GLOBAL_SCAN_INTERVAL", None),
+    )
+    signals_seen = 0
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        nonlocal signals_seen
+        signals_seen += 1
+        if signals_seen > 1:
+            _logger.warning("second %s: re-queuing running jobs now", signal.Signals(signum).name)
+            worker.grace_period = 0.0
+        else:
+            _logger.info("%s: finishing up", signal.Signals(signum).name)
+        worker.request_stop()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    print(f"worker {worker.process_id} running; stop with Ctrl-C or SIGTERM", file=sys.stderr)
+    worker.run()
+    return 0

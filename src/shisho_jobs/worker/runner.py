@@ -1,0 +1,215 @@
+"""One run of one claimed job: its context, its handler thread and how its outcome is written.
+
+The outcome decides the final write, always fenced by the run's claim:
+
+- handler returned: ``completed``;
+- handler raised :class:`~shisho_jobs.context.JobFailed`: ``failed`` with its message;
+- handler raised anything else: ``failed``, the stack trace in the job's logs;
+- the worker is shutting down: back to ``pending`` (a restart is not a failure);
+- the lease was lost to another worker: nothing is written at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import pluggy
+import sqlalchemy as sa
+
+from shisho_jobs.context import (
+    Cancellation,
+    CancelReason,
+    JobContext,
+    JobFailed,
+    JobLogger,
+    ProgressTracker,
+)
+from shisho_jobs.default_job_types import PLUGIN_NAME
+from shisho_jobs.dto import Job
+from shisho_jobs.enums import JobStatus, LogLevel
+from shisho_jobs.errors import LeaseLost
+from shisho_jobs.hooktypes import JobTypeSpec
+from shisho_jobs.service import JobService
+from shisho_jobs.worker import claims
+from shisho_jobs.worker.claims import Claim, LogLine
+
+CANCELLED_ERROR: Final = "Cancelled"
+INTERRUPTED_MESSAGE: Final = (
+    "Interrupted because the worker is shutting down; re-queued for the next worker."
+)
+
+_logger = logging.getLogger("shisho_jobs.worker")
+
+
+class UnknownJobTypeFailure(JobFailed):
+    """No installed plugin handles this job type."""
+
+
+def call_hook(manager: pluggy.PluginManager, name: str, **kwargs: Any) -> None:
+    """Call an observer hook; a failing observer is logged and never breaks the worker."""
+    try:
+        getattr(manager.hook, name)(**kwargs)
+    except Exception:
+        _logger.exception("a %s hook implementation raised", name)
+
+
+class _FencedSink:
+    """Writes of a running job's logs and progress, fenced by its claim."""
+
+    def __init__(self, run: JobRun) -> None:
+        self._run = run
+
+    def write_log(
+        self,
+        *,
+        level: LogLevel,
+        message: str,
+        data: dict[str, Any] | None,
+        plugin: str | None,
+        stack_trace: str | None,
+    ) -> None:
+        line = LogLine(level, message, data, plugin, stack_trace)
+        try:
+            written = claims.write_log(self._run.service, self._run.claim, line)
+        except sa.exc.SQLAlchemyError:
+            # A log line is not worth failing the job for; Python logging has it.
+            _logger.exception("could not save a log line of job %s", self._run.claim.job_id)
+            return
+        if not written:
+            self._run.cancellation.set(CancelReason.LEASE_LOST)
+
+    def write_progress(self, percent: int) -> None:
+        run = self._run
+        try:
+            job = claims.save_progress(
+                run.service, run.claim, percent, lease_seconds=run.lease_seconds
+            )
+        except LeaseLost:
+            run.cancellation.set(CancelReason.LEASE_LOST)
+            return
+        except sa.exc.SQLAlchemyError:
+            _logger.exception("could not save the progress of job %s", run.claim.job_id)
+            return
+        call_hook(run.plugin_manager, "job_progress", job=job)
+
+
+@dataclass
+class JobRun:
+    """A claimed job being run on its own thread."""
+
+    job: Job
+    spec: JobTypeSpec | None
+    service: JobService
+    plugin_manager: pluggy.PluginManager
+    lease_seconds: float
+    on_done: Callable[[JobRun], None]
+    """Called on the run's thread once its outcome is written."""
+    claim: Claim = field(init=False)
+    cancellation: Cancellation = field(init=False, default_factory=Cancellation)
+    context: JobContext = field(init=False)
+    thread: threading.Thread = field(init=False)
+    _settle_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _settled: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        self.claim = Claim.of(self.job)
+        sink = _FencedSink(self)
+        plugin = self.spec.plugin if self.spec is not None else PLUGIN_NAME
+        self.tracker = ProgressTracker(sink)
+        self.context = JobContext(
+            job=self.job,
+            log=JobLogger(self.job, sink, plugin),
+            plugin_manager=self.plugin_manager,
+            _tracker=self.tracker,
+            _cancellation=self.cancellation,
+        )
+        self.thread = threading.Thread(
+            target=self._run, name=f"shisho-job-{self.job.id}", daemon=True
+        )
+
+    def start(self) -> None:
+        """Run the handler on the run's own thread."""
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            call_hook(self.plugin_manager, "job_started", job=self.job)
+            failure = self._call_handler()
+            self.settle(failure)
+        finally:
+            self.on_done(self)
+
+    def _call_handler(self) -> LogLine | None:
+        """Run the handler; the log line that explains its failure, or ``None``."""
+        try:
+            if self.spec is None:
+                raise UnknownJobTypeFailure(
+                    f"Unknown job type {self.job.type!r}: no installed plugin handles it."
+                )
+            self.spec.handler(self.context)
+        except JobFailed as failure:
+            return LogLine(LogLevel.ERROR, failure.message, plugin=self.context.log.plugin)
+        except Exception as error:
+            return LogLine(
+                LogLevel.ERROR,
+                f"Job failed: {type(error).__name__}: {error}",
+                plugin=self.context.log.plugin,
+                stack_trace=traceback.format_exc(),
+            )
+        return None
+
+    def settle(self, failure: LogLine | None) -> None:
+        """Write the run's outcome once (called by its thread, or by a stopping worker)."""
+        with self._settle_lock:
+            if self._settled:
+                return
+            self._settled = True
+        reason = self.cancellation.reason
+        if reason == CancelReason.LEASE_LOST:
+            _logger.warning(
+                "job %s was taken over by another worker; its result is dropped", self.job.id
+            )
+            return
+        try:
+            job = self._write_outcome(reason, failure)
+        except LeaseLost:
+            _logger.warning("job %s was taken over before its result was saved", self.job.id)
+            return
+        except sa.exc.SQLAlchemyError:
+            # The lease will expire and another worker will re-run the job.
+            _logger.exception("could not save the outcome of job %s", self.job.id)
+            return
+        call_hook(self.plugin_manager, "job_finished", job=job)
+
+    def _write_outcome(self, reason: str | None, failure: LogLine | None) -> Job:
+        if reason == CancelReason.SHUTDOWN:
+            line = LogLine(LogLevel.INFO, INTERRUPTED_MESSAGE, plugin=PLUGIN_NAME)
+            return claims.requeue_job(self.service, self.claim, log=line)
+        progress = self.tracker.latest
+        if failure is None and reason == CancelReason.REQUESTED:
+            line = LogLine(LogLevel.WARN, "Cancelled on request.", plugin=PLUGIN_NAME)
+            return claims.finish_job(
+                self.service,
+                self.claim,
+                status=JobStatus.FAILED,
+                progress=progress,
+                error=CANCELLED_ERROR,
+                log=line,
+            )
+        if failure is None:
+            return claims.finish_job(
+                self.service, self.claim, status=JobStatus.COMPLETED, progress=100
+            )
+        return claims.finish_job(
+            self.service,
+            self.claim,
+            status=JobStatus.FAILED,
+            progress=progress,
+            error=failure.message.splitlines()[0][:500],
+            log=failure,
+        )

@@ -1,0 +1,303 @@
+"""The worker: claims pending jobs, runs their handlers, keeps their leases, cleans up.
+
+Reads top-down: :meth:`Worker.run` → :meth:`Worker._run_loop` →
+:meth:`Worker._claim_and_process`; housekeeping (rescue, retention, the optional
+periodic global scan) happens in :meth:`Worker._maintain`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from datetime import timedelta
+from typing import Final
+
+import pluggy
+import sqlalchemy as sa
+
+from shisho_jobs.context import CancelReason
+from shisho_jobs.db import Database
+from shisho_jobs.enums import JobType
+from shisho_jobs.schema import utcnow
+from shisho_jobs.service import JobService
+from shisho_jobs.worker import claims
+from shisho_jobs.worker.runner import JobRun, call_hook
+from shisho_jobs.worker.wakeup import Wakeup, connect_wakeups
+
+LEASE_SECONDS: Final = 30.0  # seconds a claim stays valid without a heartbeat
+POLL_INTERVAL: Final = 1.0  # seconds between two looks at the queue without a wake-up
+MAX_POLL_INTERVAL: Final = 1.0  # seconds; the fallback poll is never slower than this
+GRACE_PERIOD: Final = 10.0  # seconds running handlers get to stop on shutdown
+RETENTION_DAYS: Final = 30.0  # days finished jobs and their logs are kept
+PRUNE_INTERVAL: Final = 3600.0  # seconds between two retention passes
+EVENT_RETENTION: Final = 86400.0  # seconds job_events outbox rows are kept
+SCAN_CHECK_INTERVAL: Final = 60.0  # seconds between two "is a global scan due?" checks
+SHUTDOWN_STEP: Final = 0.1  # seconds between checks while handlers stop
+ERROR_BACKOFF: Final = 1.0  # seconds to wait after the database failed a loop iteration
+
+_logger = logging.getLogger("shisho_jobs.worker")
+
+
+def default_process_id() -> str:
+    """A name for this worker unique across hosts and restarts: ``host:pid:random``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    """Runs jobs from one database until stopped.
+
+    Args:
+        database: the database (or its URL).
+        plugin_manager: hooks and job types; by default
+            :func:`~shisho_jobs.plugins.get_plugin_manager` (entry points included).
+        concurrency: how many jobs run at once, each on its own thread.
+        process_id: the worker's name in ``jobs.process_id``; unique by default.
+        lease_seconds: how long a claim stays valid without a heartbeat; a job
+            whose worker vanished is re-run this long after its last heartbeat.
+        poll_interval: seconds between looks at the queue when nothing woke the
+            worker (at most 1 s).
+        retention_days: delete finished jobs older than this; ``None`` keeps them.
+        global_scan_interval: seconds between automatic global scans; ``None`` (the
+            default) never enqueues one.
+        grace_period: seconds running handlers get to stop on shutdown before
+            their jobs are re-queued anyway.
+        max_crashes: lost workers a job survives before it fails as "worker lost".
+    """
+
+    def __init__(
+        self,
+        database: Database | str | sa.URL,
+        *,
+        plugin_manager: pluggy.PluginManager | None = None,
+        concurrency: int = 1,
+        process_id: str | None = None,
+        lease_seconds: float = LEASE_SECONDS,
+        poll_interval: float = POLL_INTERVAL,
+        retention_days: float | None = RETENTION_DAYS,
+        global_scan_interval: float | None = None,
+        grace_period: float = GRACE_PERIOD,
+        max_crashes: int = claims.MAX_CRASHES,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be 1 or more")
+        if lease_seconds <= 0 or poll_interval <= 0 or grace_period < 0:
+            raise ValueError("lease_seconds and poll_interval must be positive")
+        if global_scan_interval is not None and global_scan_interval <= 0:
+            raise ValueError("global_scan_interval must be positive (or None for never)")
+        self._owns_database = not isinstance(database, Database)
+        self.database = database if isinstance(database, Database) else Database(database)
+        if plugin_manager is None:
+            from shisho_jobs.plugins import get_plugin_manager
+
+            plugin_manager = get_plugin_manager()
+        self.plugin_manager = plugin_manager
+        self.service = JobService(self.database, plugin_manager=plugin_manager)
+        self.concurrency = concurrency
+        self.process_id = process_id or default_process_id()
+        self.lease_seconds = lease_seconds
+        self.poll_interval = min(poll_interval, MAX_POLL_INTERVAL)
+        self.retention_days = retention_days
+        self.global_scan_interval = global_scan_interval
+        self.grace_period = grace_period
+        self.max_crashes = max_crashes
+
+        self._wakeup = Wakeup()
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+        self._stopped.set()
+        self._runs: dict[int, JobRun] = {}
+        self._runs_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._next_heartbeat = 0.0
+        self._next_rescue = 0.0
+        self._next_prune = 0.0
+        self._next_scan_check = 0.0
+
+    # --- life cycle ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run jobs until :meth:`stop` (or :meth:`request_stop`) is called; blocks."""
+        self._stopped.clear()
+        disconnect = connect_wakeups(self.database, self._wakeup)
+        _logger.info("worker %s started (concurrency %d)", self.process_id, self.concurrency)
+        try:
+            self._run_loop()
+        finally:
+            try:
+                self._shut_down()
+            finally:
+                disconnect()
+                if self._owns_database:
+                    self.database.dispose()
+                _logger.info("worker %s stopped", self.process_id)
+                self._stopped.set()
+
+    def start(self) -> None:
+        """Run the worker on a background thread (for a web host's in-process worker)."""
+        if self._thread is not None and self._thread.is_alive():
+            raise RuntimeError("the worker is already running")
+        self._stopping.clear()
+        self._stopped.clear()
+        self._thread = threading.Thread(target=self.run, name="shisho-worker", daemon=True)
+        self._thread.start()
+
+    def request_stop(self) -> None:
+        """Ask the worker to stop without waiting (safe from signal handlers)."""
+        self._stopping.set()
+        self._wakeup.set()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop claiming, ask running handlers to stop, re-queue what they leave, and wait.
+
+        Args:
+            timeout: seconds handlers get to stop (default: ``grace_period``);
+                jobs still running after that are re-queued anyway.
+        """
+        if timeout is not None:
+            self.grace_period = max(0.0, timeout)
+        self.request_stop()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        else:
+            self._stopped.wait()
+
+    @property
+    def running_job_ids(self) -> list[int]:
+        """Ids of the jobs this worker is running now."""
+        with self._runs_lock:
+            return sorted(self._runs)
+
+    # --- the loop -----------------------------------------------------------------------------
+
+    def _run_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._maintain()
+                self._renew_leases()
+                self._claim_and_process()
+            except sa.exc.SQLAlchemyError:
+                _logger.exception("database error in the worker loop; retrying")
+                self._wakeup.wait(ERROR_BACKOFF)
+                continue
+            self._wakeup.wait(self._seconds_until_next_duty())
+
+    def _claim_and_process(self) -> None:
+        """Claim pending jobs while a slot is free and start each on its own thread."""
+        while not self._stopping.is_set() and self._free_slots() > 0:
+            job = claims.claim_next_job(
+                self.service, process_id=self.process_id, lease_seconds=self.lease_seconds
+            )
+            if job is None:
+                return
+            spec = (
+                self.service.job_types.get(job.type) if job.type in self.service.job_types else None
+            )
+            run = JobRun(
+                job=job,
+                spec=spec,
+                service=self.service,
+                plugin_manager=self.plugin_manager,
+                lease_seconds=self.lease_seconds,
+                on_done=self._on_run_done,
+            )
+            with self._runs_lock:
+                self._runs[job.id] = run
+            run.start()
+
+    def _free_slots(self) -> int:
+        with self._runs_lock:
+            return self.concurrency - len(self._runs)
+
+    def _on_run_done(self, run: JobRun) -> None:
+        with self._runs_lock:
+            self._runs.pop(run.job.id, None)
+        self._wakeup.set()  # a slot is free
+
+    def _seconds_until_next_duty(self) -> float:
+        wait = self.poll_interval
+        with self._runs_lock:
+            busy = bool(self._runs)
+        if busy:
+            wait = min(wait, self._next_heartbeat - time.monotonic())
+        return max(wait, 0.0)
+
+    # --- leases -------------------------------------------------------------------------------
+
+    def _renew_leases(self) -> None:
+        """Extend the leases of running jobs; stop those taken over or cancelled."""
+        now = time.monotonic()
+        if now < self._next_heartbeat:
+            return
+        self._next_heartbeat = now + self.lease_seconds / 3
+        with self._runs_lock:
+            runs = list(self._runs.values())
+        if not runs:
+            return
+        lost, cancel_requested = claims.heartbeat(
+            self.service, [run.claim for run in runs], lease_seconds=self.lease_seconds
+        )
+        for run in runs:
+            if run.claim in lost:
+                run.cancellation.set(CancelReason.LEASE_LOST)
+            elif run.claim in cancel_requested:
+                run.cancellation.set(CancelReason.REQUESTED)
+
+    # --- housekeeping -------------------------------------------------------------------------
+
+    def _maintain(self) -> None:
+        """Rescue jobs of lost workers; prune old jobs; enqueue a due global scan."""
+        now = time.monotonic()
+        if now >= self._next_rescue:
+            self._next_rescue = now + self.poll_interval
+            for job in claims.rescue_expired_jobs(
+                self.service, lease_seconds=self.lease_seconds, max_crashes=self.max_crashes
+            ):
+                _logger.warning("job %s lost its worker; now %s", job.id, job.status)
+                call_hook(self.plugin_manager, "job_finished", job=job)
+        if self.retention_days is not None and now >= self._next_prune:
+            self._next_prune = now + PRUNE_INTERVAL
+            deleted = self.service.cleanup_old_jobs(self.retention_days)
+            claims.prune_events(self.service, older_than_seconds=EVENT_RETENTION)
+            if deleted:
+                _logger.info(
+                    "deleted %d jobs finished over %s days ago", deleted, self.retention_days
+                )
+        if self.global_scan_interval is not None and now >= self._next_scan_check:
+            self._next_scan_check = now + min(self.global_scan_interval, SCAN_CHECK_INTERVAL)
+            self._enqueue_global_scan_if_due(self.global_scan_interval)
+
+    def _enqueue_global_scan_if_due(self, interval: float) -> None:
+        # start_or_join never creates a second active scan: an active scan of any
+        # scope is joined instead, and this check runs again later.
+        last = claims.last_global_job_created_at(self.service, JobType.SCAN.value)
+        if last is not None and utcnow() - last < timedelta(seconds=interval):
+            return
+        job, created = self.service.start_or_join(JobType.SCAN.value, library_id=None)
+        if created:
+            _logger.info("enqueued periodic global scan %s", job.id)
+
+    # --- shutdown -----------------------------------------------------------------------------
+
+    def _shut_down(self) -> None:
+        """Ask running handlers to stop; re-queue the jobs of those that do not in time."""
+        with self._runs_lock:
+            runs = list(self._runs.values())
+        for run in runs:
+            run.cancellation.set(CancelReason.SHUTDOWN)
+        started = time.monotonic()
+        # grace_period is re-read on every step: a second signal may shorten it.
+        while any(run.thread.is_alive() for run in runs):
+            remaining = started + self.grace_period - time.monotonic()
+            if remaining <= 0:
+                break
+            for run in runs:
+                run.thread.join(min(remaining, SHUTDOWN_STEP))
+        for run in runs:
+            if run.thread.is_alive():
+                _logger.warning("job %s did not stop in time; re-queuing it", run.job.id)
+                run.settle(None)

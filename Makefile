@@ -13,9 +13,10 @@ export SHISHO_CHROMIUM ?= /usr/bin/chromium
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml examples/library_host/pyproject.toml
+$(STAMP): pyproject.toml examples/library_host/pyproject.toml tests/plugin_pkg/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]' -e examples/library_host
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]' -e examples/library_host \
+		-e tests/plugin_pkg
 	touch $@
 
 # Playwright cannot download its own browser here: use the system's Chromium.

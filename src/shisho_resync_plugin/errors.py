@@ -1,0 +1,94 @@
+"""The one place where the core's typed errors become HTTP answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
+from litestar.types import ExceptionHandlersMap
+
+from shisho_jobs.dto import Job
+from shisho_jobs.errors import ActiveJobExists, InvalidJobInput, JobNotFound, ShishoJobsError
+
+
+class ErrorBody(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Litestar's error shape: ``{"status_code": 403, "detail": "..."}``."""
+
+    status_code: int
+    detail: str
+    extra: dict[str, Any] | None = None
+
+
+class InvalidInputExtra(msgspec.Struct, kw_only=True):
+    """``extra`` of a 400: the bad field, dotted (``limit``, ``data.force``, ``id``)."""
+
+    field: str
+
+
+class InvalidInputBody(msgspec.Struct, kw_only=True):
+    """Answer to bad input: ``detail`` names the field, ``extra.field`` is its name."""
+
+    status_code: int
+    detail: str
+    extra: InvalidInputExtra
+
+
+class ConflictExtra(msgspec.Struct, kw_only=True):
+    """``extra`` of a 409: the active job that blocks the new one (join it)."""
+
+    job: Job
+
+
+class ConflictBody(msgspec.Struct, kw_only=True):
+    """Answer when a scan is already pending or running for that scope."""
+
+    status_code: int
+    detail: str
+    extra: ConflictExtra
+
+
+def invalid_input_response(field: str, detail: str) -> Response[Any]:
+    """A 400 whose ``detail`` and ``extra.field`` name the bad field."""
+    body = InvalidInputBody(
+        status_code=HTTP_400_BAD_REQUEST, detail=detail, extra=InvalidInputExtra(field=field)
+    )
+    return Response(body, status_code=HTTP_400_BAD_REQUEST, media_type=MediaType.JSON)
+
+
+def shisho_error_handler(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """Map a ``ShishoJobsError`` to its HTTP answer (400, 404 or 409)."""
+    if isinstance(error, InvalidJobInput):
+        return invalid_input_response(error.field, error.message)
+    if isinstance(error, JobNotFound):
+        return Response(
+            ErrorBody(status_code=HTTP_404_NOT_FOUND, detail=error.message),
+            status_code=HTTP_404_NOT_FOUND,
+            media_type=MediaType.JSON,
+        )
+    if isinstance(error, ActiveJobExists):
+        return Response(
+            ConflictBody(
+                status_code=HTTP_409_CONFLICT,
+                detail=error.message,
+                extra=ConflictExtra(job=error.job),
+            ),
+            status_code=HTTP_409_CONFLICT,
+            media_type=MediaType.JSON,
+        )
+    # Any other core error is a server fault; say so without leaking internals.
+    return Response(
+        ErrorBody(status_code=HTTP_500_INTERNAL_SERVER_ERROR, detail="Internal Server Error"),
+        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
+        media_type=MediaType.JSON,
+    )
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {ShishoJobsError: shisho_error_handler}
+"""Router-level handlers: only the plugin's routes are affected, never the host's."""

@@ -1,0 +1,91 @@
+"""A tiny host for testing the plugin: header/cookie sign-in, four users, CSRF on.
+
+Used by the API tests (through Litestar's test client), the browser tests and
+bench/api.py (served by uvicorn).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Litestar, get
+from litestar.config.csrf import CSRFConfig
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from shisho_jobs import ActorAccess, Database, get_plugin_manager, hookimpl
+from shisho_resync_plugin import ResyncConfig, ResyncPlugin
+
+USER_HEADER = "x-test-user"
+USER_COOKIE = "test_user"
+CSRF_COOKIE = "csrftoken"
+CSRF_HEADER = "x-csrftoken"
+
+
+@dataclass(frozen=True)
+class User:
+    """A signed-in user of the test host."""
+
+    name: str
+
+
+ACCESS: dict[str, ActorAccess] = {
+    # jobs:read only, every library.
+    "viewer": ActorAccess(permissions=frozenset({"jobs:read"}), library_ids=None),
+    # Every permission, every library.
+    "writer": ActorAccess(permissions=frozenset({"jobs:read", "jobs:write"}), library_ids=None),
+    # jobs:write without jobs:read (may still read), library 1 only.
+    "limited": ActorAccess(permissions=frozenset({"jobs:write"}), library_ids=frozenset({1})),
+    # Signed in, but no permissions at all.
+    "nobody": ActorAccess(),
+}
+
+
+class TestHostHooks:
+    """The host's answer to ``actor_access``."""
+
+    @hookimpl
+    def actor_access(self, actor: Any) -> ActorAccess | None:
+        return ACCESS.get(actor.name) if isinstance(actor, User) else None
+
+
+def sign_in_middleware(app: ASGIApp) -> ASGIApp:
+    """Sets ``scope["user"]`` from the ``x-test-user`` header or the ``test_user`` cookie."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            name = None
+            for key, value in scope["headers"]:
+                if key == USER_HEADER.encode():
+                    name = value.decode()
+                elif key == b"cookie":
+                    for part in value.decode().split(";"):
+                        cookie_name, _, cookie_value = part.strip().partition("=")
+                        if cookie_name == USER_COOKIE and name is None:
+                            name = cookie_value
+            scope["user"] = User(name) if name else None
+        await app(scope, receive, send)
+
+    return middleware
+
+
+@get("/ping", sync_to_thread=False)
+def ping() -> dict[str, str]:
+    """A trivial JSON route (the benchmark's baseline)."""
+    return {"status": "ok"}
+
+
+def make_app(database: Database | str, **config: Any) -> tuple[Litestar, ResyncPlugin]:
+    """The test host with the plugin; ``config`` overrides ResyncConfig fields."""
+    plugin_manager = get_plugin_manager(load_entry_points=False, plugins=[TestHostHooks()])
+    config.setdefault("run_worker", False)
+    plugin = ResyncPlugin(ResyncConfig(database=database, plugin_manager=plugin_manager, **config))
+    app = Litestar(
+        route_handlers=[ping],
+        plugins=[plugin],
+        middleware=[sign_in_middleware],
+        csrf_config=CSRFConfig(
+            secret="test-secret", cookie_name=CSRF_COOKIE, header_name=CSRF_HEADER
+        ),
+    )
+    return app, plugin

@@ -14,9 +14,9 @@ from shisho_jobs import Database
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from apphelpers import CSRF_COOKIE, CSRF_HEADER, USER_HEADER, make_app  # noqa: E402
+from plugin_test_host import CSRF_COOKIE, CSRF_HEADER, USER_HEADER, make_app
 
-from shisho_resync_plugin import ResyncPlugin  # noqa: E402
+from shisho_resync_plugin import ResyncPlugin
 
 
 class ApiClient:

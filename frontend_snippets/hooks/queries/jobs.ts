@@ -1,0 +1,142 @@
+// TanStack Query hooks of the jobs API (CONTRACT section 4).
+
+import {
+  useMutation,
+  useQuery,
+  useQueryClient,
+  type Query,
+  type QueryClient,
+} from "@tanstack/react-query";
+
+import { ApiError, apiRequest } from "../../lib/api";
+import {
+  JobStatus,
+  JobType,
+  type CreateJobPayload,
+  type Job,
+  type ListJobLogsResponse,
+  type ListJobsQuery,
+  type ListJobsResponse,
+} from "../../types/generated";
+
+export enum QueryKey {
+  RetrieveJob = "RetrieveJob",
+  ListJobs = "ListJobs",
+  ListJobLogs = "ListJobLogs",
+  LatestScanJob = "LatestScanJob",
+}
+
+/** How often the latest scan is re-read while it is pending or running, in milliseconds. */
+export const ACTIVE_REFETCH_INTERVAL_MS = 2_000;
+/** How often it is re-read otherwise (another user or a schedule may start one), in milliseconds. */
+export const IDLE_REFETCH_INTERVAL_MS = 30_000;
+
+/** Pending or in progress: a worker will run it or is running it. */
+export function isActiveJob(job: Job | undefined): boolean {
+  return job?.status === JobStatus.Pending || job?.status === JobStatus.InProgress;
+}
+
+/** The polling interval for a latest-scan answer: quick while a scan is active. */
+export function latestScanRefetchInterval(data: ListJobsResponse | undefined): number {
+  return isActiveJob(data?.jobs[0]) ? ACTIVE_REFETCH_INTERVAL_MS : IDLE_REFETCH_INTERVAL_MS;
+}
+
+export const useJob = (id: number | undefined) =>
+  useQuery<Job, ApiError>({
+    queryKey: [QueryKey.RetrieveJob, id],
+    queryFn: ({ signal }) => apiRequest<Job>("GET", `/jobs/${id}`, { signal }),
+    enabled: id !== undefined,
+  });
+
+export const useJobs = (query: ListJobsQuery = {}) =>
+  useQuery<ListJobsResponse, ApiError>({
+    queryKey: [QueryKey.ListJobs, query],
+    queryFn: ({ signal }) => apiRequest<ListJobsResponse>("GET", "/jobs", { query: { ...query }, signal }),
+  });
+
+export const useJobLogs = (jobId: number | undefined, afterId?: number) =>
+  useQuery<ListJobLogsResponse, ApiError>({
+    queryKey: [QueryKey.ListJobLogs, jobId, afterId],
+    queryFn: ({ signal }) =>
+      apiRequest<ListJobLogsResponse>("GET", `/jobs/${jobId}/logs`, {
+        query: { after_id: afterId },
+        signal,
+      }),
+    enabled: jobId !== undefined,
+  });
+
+/**
+ * The newest scan that concerns a library: its own or a global one (`library_id_or_global`).
+ * Polls every 2 s while that scan is active and every 30 s otherwise; disabled without a library.
+ */
+export const useLatestScanJob = (libraryId: number | undefined) =>
+  useQuery<ListJobsResponse, ApiError>({
+    queryKey: [QueryKey.LatestScanJob, libraryId],
+    queryFn: ({ signal }) =>
+      apiRequest<ListJobsResponse>("GET", "/jobs", {
+        query: { type: JobType.Scan, library_id_or_global: libraryId, limit: 1 },
+        signal,
+      }),
+    enabled: libraryId !== undefined,
+    refetchInterval: (query: Query<ListJobsResponse, ApiError>) =>
+      latestScanRefetchInterval(query.state.data),
+  });
+
+/** What creating a job led to: a new job, or the scan already running that was joined. */
+export interface CreateJobResult {
+  job: Job;
+  /** True when the API answered 409 and `job` is the scan that was already pending or running. */
+  joined: boolean;
+}
+
+/** The active job of a 409 answer (`extra.job`), if the answer carries one. */
+export function conflictingJob(error: unknown): Job | undefined {
+  if (error instanceof ApiError && error.status === 409) {
+    const job = error.body?.extra?.["job"];
+    if (typeof job === "object" && job !== null && "id" in job && "status" in job) {
+      return job as Job;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Creates a job (`POST /api/jobs`). A scan that is already pending or running for the scope
+ * answers 409; the mutation then resolves to that scan ("start or join") instead of failing.
+ */
+export const useCreateJob = () => {
+  const queryClient = useQueryClient();
+  return useMutation<CreateJobResult, ApiError, CreateJobPayload>({
+    mutationFn: async (payload) => {
+      try {
+        const job = await apiRequest<Job>("POST", "/jobs", { body: payload });
+        return { job, joined: false };
+      } catch (error) {
+        const active = conflictingJob(error);
+        if (active !== undefined) {
+          return { job: active, joined: true };
+        }
+        throw error;
+      }
+    },
+    onSuccess: async ({ job }, payload) => {
+      showAsLatestScan(queryClient, job, payload.library_id ?? undefined);
+      // Awaited so the mutation stays pending ("Starting scan...") until the lists are fresh.
+      await Promise.all([
+        queryClient.invalidateQueries({ queryKey: [QueryKey.LatestScanJob] }),
+        queryClient.invalidateQueries({ queryKey: [QueryKey.ListJobs] }),
+      ]);
+    },
+  });
+};
+
+// The new (or joined) scan is the latest of its library at once, before any refetch answers.
+function showAsLatestScan(queryClient: QueryClient, job: Job, libraryId: number | undefined) {
+  if (job.type !== JobType.Scan || libraryId === undefined) {
+    return;
+  }
+  queryClient.setQueryData<ListJobsResponse>([QueryKey.LatestScanJob, libraryId], (old) => ({
+    jobs: [job],
+    total: Math.max(old?.total ?? 0, 1),
+  }));
+}

@@ -1,0 +1,228 @@
+import { act, fireEvent, screen, waitFor } from "@testing-library/react";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+
+import { ResyncButton } from "../components/library/ResyncButton";
+import type { Job } from "../types/generated";
+import { FakeEventSource } from "./support/fakeEventSource";
+import { FakeJobsApi, json, makeJob } from "./support/fakeApi";
+import { renderInHost } from "./support/render";
+
+const MINUTE = 60_000;
+const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * MINUTE).toISOString();
+
+let api: FakeJobsApi;
+
+beforeEach(() => {
+  api = new FakeJobsApi().install();
+  document.cookie = "csrftoken=token-123; path=/";
+});
+
+function stateOf(button: HTMLElement): string | undefined {
+  return button.closest<HTMLElement>(".shisho-resync-button")?.dataset["state"];
+}
+
+async function buttonNamed(name: string | RegExp): Promise<HTMLElement> {
+  return screen.findByRole("button", { name });
+}
+
+// "Resync library" is also the label while loading (disabled): wait for the idle state itself.
+async function idleButton(): Promise<HTMLElement> {
+  await waitFor(() => expect(stateOf(screen.getByRole("button"))).toBe("idle"));
+  return screen.getByRole("button", { name: "Resync library" });
+}
+
+function spins(button: HTMLElement): boolean {
+  const icon = button.querySelector("svg");
+  return icon?.classList.contains("animate-spin") === true;
+}
+
+describe("ResyncButton states and tooltips", () => {
+  it("is disabled in loading until the latest scan is known", () => {
+    vi.stubGlobal("fetch", () => new Promise<Response>(() => undefined));
+    renderInHost(<ResyncButton libraryId={1} />);
+    const button = screen.getByRole("button", { name: "Resync library" });
+    expect(stateOf(button)).toBe("loading");
+    expect(button.dataset["state"]).toBe("loading");
+    expect((button as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it("is idle with 'Resync library' when the library was never scanned", async () => {
+    renderInHost(<ResyncButton libraryId={1} />);
+    const button = await idleButton();
+    expect(button.getAttribute("aria-label")).toBe("Resync library");
+    expect(button.title).toBe("Resync library");
+    expect(spins(button)).toBe(false);
+    const request = api.requestsTo("GET", "/api/jobs")[0];
+    expect(Object.fromEntries(request?.url.searchParams ?? [])).toEqual({
+      type: "scan",
+      library_id_or_global: "1",
+      limit: "1",
+    });
+  });
+
+  it("is completed with 'Last synced <relative>' after a finished scan", async () => {
+    api.jobs = [makeJob({ status: "completed", progress: 100, finished_at: minutesAgo(2) })];
+    renderInHost(<ResyncButton libraryId={1} />);
+    const button = await buttonNamed("Last synced 2 minutes ago");
+    expect(stateOf(button)).toBe("completed");
+    expect(button.title).toBe("Last synced 2 minutes ago");
+    expect(spins(button)).toBe(false);
+  });
+
+  it("is active, spinning and showing progress while a scan runs", async () => {
+    api.jobs = [makeJob({ status: "in_progress", progress: 42, started_at: minutesAgo(5) })];
+    renderInHost(<ResyncButton libraryId={1} />);
+    const button = await buttonNamed("Scan started 5 minutes ago");
+    expect(stateOf(button)).toBe("active");
+    expect(spins(button)).toBe(true);
+    // Reduced motion: the spin is switched off by the motion-reduce variant.
+    expect(button.querySelector("svg")?.classList.contains("motion-reduce:animate-none")).toBe(true);
+    expect(screen.getByTestId("resync-progress").textContent).toBe("42%");
+  });
+
+  it("counts a pending global scan for the library", async () => {
+    const global: Job = makeJob({ status: "pending", created_at: minutesAgo(1) });
+    delete global.library_id;
+    api.jobs = [global];
+    renderInHost(<ResyncButton libraryId={2} />);
+    const button = await buttonNamed("Scan started 1 minute ago");
+    expect(stateOf(button)).toBe("active");
+    expect(spins(button)).toBe(true);
+  });
+
+  it("is failed with a warning badge and text, not only colour", async () => {
+    api.jobs = [makeJob({ status: "failed", error: "folder missing" })];
+    renderInHost(<ResyncButton libraryId={1} />);
+    const button = await buttonNamed("Last scan failed - view logs");
+    expect(stateOf(button)).toBe("failed");
+    expect(spins(button)).toBe(false);
+    expect(screen.getByTestId("resync-warning-badge")).toBeTruthy();
+    expect(button.textContent).toContain("Last scan failed");
+  });
+
+  it("keeps the relative time current", async () => {
+    api.jobs = [makeJob({ status: "completed", finished_at: new Date().toISOString() })];
+    renderInHost(<ResyncButton clockIntervalMs={20} libraryId={1} />);
+    await buttonNamed("Last synced less than a minute ago");
+    vi.setSystemTime(Date.now() + 3 * MINUTE);
+    expect(await buttonNamed("Last synced 3 minutes ago")).toBeTruthy();
+  });
+});
+
+describe("ResyncButton clicks", () => {
+  it("starts a scan of the library from idle, showing 'Starting scan...' meanwhile", async () => {
+    let answer: (response: Response) => void = () => undefined;
+    const defaultCreate = api.onCreate;
+    api.onCreate = (payload) =>
+      new Promise<Response>((resolve) => {
+        answer = resolve;
+      }).then(() => defaultCreate(payload));
+    renderInHost(<ResyncButton libraryId={1} />);
+    fireEvent.click(await idleButton());
+
+    const starting = await buttonNamed("Starting scan...");
+    expect(stateOf(starting)).toBe("starting");
+    expect(spins(starting)).toBe(true);
+    const [post] = api.requestsTo("POST", "/api/jobs");
+    expect(post?.body).toEqual({ type: "scan", data: {}, library_id: 1 });
+    expect(post?.headers.get("X-CSRFToken")).toBe("token-123");
+
+    act(() => answer(json({})));
+    const active = await buttonNamed("Scan started less than a minute ago");
+    expect(stateOf(active)).toBe("active");
+    expect(screen.getByRole("status").textContent).toBe("Scan running.");
+  });
+
+  it("starts a scan from completed", async () => {
+    api.jobs = [makeJob({ status: "completed", finished_at: minutesAgo(10) })];
+    renderInHost(<ResyncButton libraryId={1} />);
+    fireEvent.click(await buttonNamed("Last synced 10 minutes ago"));
+    await buttonNamed("Scan started less than a minute ago");
+    expect(api.requestsTo("POST", "/api/jobs")).toHaveLength(1);
+  });
+
+  it("opens the running scan's page instead of starting another", async () => {
+    const running = makeJob({ status: "in_progress", progress: 10 });
+    api.jobs = [running];
+    renderInHost(<ResyncButton libraryId={1} />);
+    fireEvent.click(await screen.findByRole("button", { name: /^Scan started/ }));
+    expect(await screen.findByRole("heading", { name: `Job page ${running.id}` })).toBeTruthy();
+    expect(api.requestsTo("POST", "/api/jobs")).toHaveLength(0);
+  });
+
+  it("opens the failed scan's page to show its logs", async () => {
+    const failed = makeJob({ status: "failed" });
+    api.jobs = [failed];
+    renderInHost(<ResyncButton libraryId={1} />);
+    fireEvent.click(await buttonNamed("Last scan failed - view logs"));
+    expect(await screen.findByRole("heading", { name: `Job page ${failed.id}` })).toBeTruthy();
+    expect(api.requestsTo("POST", "/api/jobs")).toHaveLength(0);
+  });
+
+  it("joins the scan already running when the API answers 409", async () => {
+    api.jobs = [makeJob({ status: "completed", finished_at: minutesAgo(3) })];
+    // Another tab started a global scan after this button's last poll.
+    const other = { ...makeJob({ status: "in_progress", progress: 7 }) };
+    delete other.library_id;
+    api.onCreate = () => {
+      api.jobs.unshift(other);
+      return json(
+        {
+          status_code: 409,
+          detail: "A scan job is already running or pending.",
+          extra: { job: other },
+        },
+        409,
+      );
+    };
+    renderInHost(<ResyncButton libraryId={1} />);
+    fireEvent.click(await buttonNamed("Last synced 3 minutes ago"));
+
+    const joined = await buttonNamed("Scan started less than a minute ago");
+    expect(stateOf(joined)).toBe("active");
+    expect(screen.getByRole("status").textContent).toBe("A scan was already running; following it.");
+    fireEvent.click(joined);
+    expect(await screen.findByRole("heading", { name: `Job page ${other.id}` })).toBeTruthy();
+    expect(api.requestsTo("POST", "/api/jobs")).toHaveLength(1);
+  });
+
+  it("says so when a scan cannot be started, and stays usable", async () => {
+    api.onCreate = () => json({ status_code: 403, detail: "Missing permission jobs:write" }, 403);
+    renderInHost(<ResyncButton libraryId={1} />);
+    fireEvent.click(await idleButton());
+    await waitFor(() =>
+      expect(screen.getByRole("status").textContent).toBe(
+        "Could not start a scan: Missing permission jobs:write",
+      ),
+    );
+    expect(stateOf(screen.getByRole("button", { name: "Resync library" }))).toBe("idle");
+  });
+});
+
+describe("ResyncButton live events", () => {
+  it("follows a scan started elsewhere as soon as its event arrives", async () => {
+    api.jobs = [makeJob({ status: "completed", finished_at: minutesAgo(4) })];
+    renderInHost(<ResyncButton libraryId={1} />);
+    await buttonNamed("Last synced 4 minutes ago");
+    const source = FakeEventSource.open();
+    expect(source.url).toBe("/api/jobs/events?library_id=1");
+
+    const started = makeJob({ status: "in_progress", progress: 0 });
+    api.jobs.unshift(started);
+    act(() => source.emit("job.created", started));
+    expect(stateOf(await buttonNamed("Scan started less than a minute ago"))).toBe("active");
+
+    api.jobs[0] = { ...started, status: "failed" };
+    act(() => source.emit("job.status_changed", api.jobs[0]));
+    expect(stateOf(await buttonNamed("Last scan failed - view logs"))).toBe("failed");
+    expect(screen.getByRole("status").textContent).toBe("Last scan failed - view logs");
+  });
+
+  it("closes the event stream when it goes away", async () => {
+    const { unmount } = renderInHost(<ResyncButton libraryId={1} />);
+    await idleButton();
+    const source = FakeEventSource.open();
+    unmount();
+    expect(source.closed).toBe(true);
+  });
+});

@@ -1,0 +1,93 @@
+// The network boundary: a fetch that answers the jobs API from an in-memory list, as the
+// plugin would, and records every request.
+
+import { vi } from "vitest";
+
+import type { CreateJobPayload, Job } from "../../types/generated";
+
+export interface RecordedRequest {
+  method: string;
+  url: URL;
+  headers: Headers;
+  body: unknown;
+}
+
+let nextId = 100;
+
+/** A job as the API returns it; a pending library-1 scan unless told otherwise. */
+export function makeJob(fields: Partial<Job> = {}): Job {
+  const at = new Date().toISOString();
+  return {
+    id: nextId++,
+    created_at: at,
+    updated_at: at,
+    type: "scan",
+    status: "pending",
+    data: {},
+    progress: 0,
+    library_id: 1,
+    ...fields,
+  };
+}
+
+export class FakeJobsApi {
+  /** Jobs newest first, as `GET /api/jobs` lists them. */
+  jobs: Job[] = [];
+  requests: RecordedRequest[] = [];
+  /** How `POST /api/jobs` answers; by default it creates a pending job. */
+  onCreate: (payload: CreateJobPayload) => Response | Promise<Response> = (payload) => {
+    const job = makeJob({ ...(payload.library_id != null ? { library_id: payload.library_id } : {}) });
+    this.jobs.unshift(job);
+    return json(job, 201);
+  };
+
+  /** Installs this fake as the global fetch for the current test. */
+  install(): this {
+    vi.stubGlobal("fetch", (input: string, init: RequestInit = {}) => this.handle(input, init));
+    return this;
+  }
+
+  requestsTo(method: string, pathname: string): RecordedRequest[] {
+    return this.requests.filter(
+      (request) => request.method === method && request.url.pathname === pathname,
+    );
+  }
+
+  private async handle(input: string, init: RequestInit): Promise<Response> {
+    const url = new URL(input, "http://host.test");
+    const method = init.method ?? "GET";
+    const body: unknown = typeof init.body === "string" ? JSON.parse(init.body) : undefined;
+    this.requests.push({ method, url, headers: new Headers(init.headers), body });
+    if (method === "POST" && url.pathname === "/api/jobs") {
+      return this.onCreate(body as CreateJobPayload);
+    }
+    if (method === "GET" && url.pathname === "/api/jobs") {
+      return json(this.list(url.searchParams));
+    }
+    const match = /^\/api\/jobs\/(\d+)$/.exec(url.pathname);
+    const job = match ? this.jobs.find((candidate) => candidate.id === Number(match[1])) : undefined;
+    if (method === "GET" && job !== undefined) {
+      return json(job);
+    }
+    return json({ status_code: 404, detail: "Not Found" }, 404);
+  }
+
+  private list(params: URLSearchParams) {
+    const type = params.get("type");
+    const library = params.get("library_id_or_global");
+    const matching = this.jobs.filter(
+      (job) =>
+        (type === null || job.type === type) &&
+        (library === null || job.library_id === undefined || job.library_id === Number(library)),
+    );
+    const limit = Number(params.get("limit") ?? 10);
+    return { jobs: matching.slice(0, limit), total: matching.length };
+  }
+}
+
+export function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "Content-Type": "application/json" },
+  });
+}

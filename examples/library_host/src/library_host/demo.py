@@ -63,6 +63,7 @@ def prepare_demo(
         books: EPUB files to generate in a new Books library.
         comics: CBZ files to generate in a new Comics library.
     """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.database_url)
     database = get_database(settings.database_url)
     root = settings.libraries_dir
@@ -106,7 +107,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     settings = HostSettings.from_env()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     prepare_demo(settings)
     if args.prepare_only:
         return 0

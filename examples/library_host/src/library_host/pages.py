@@ -7,6 +7,7 @@ from typing import Any
 import anyio.to_thread
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_400_BAD_REQUEST
 
@@ -65,7 +66,9 @@ def _page(
 
 
 @get(LOGIN_PATH, name="host:login_form", sync_to_thread=False)
-def login_form(request: Request[Any, Any, Any], next: str | None = None) -> Template | Redirect:
+def login_form(
+    request: Request[Any, Any, Any], next: FromQuery[str | None] = None
+) -> Template | Redirect:
     """The login form; a signed-in user goes straight on."""
     if current_user(request) is not None:
         return Redirect(_safe_next(next) or "/")
@@ -123,7 +126,9 @@ def home(request: Request[Any, Any, Any]) -> Redirect:
 
 
 @get("/libraries/{library_id:int}", name="host:library", sync_to_thread=True)
-def library_page(request: Request[Any, Any, Any], library_id: int, page: int = 1) -> Template:
+def library_page(
+    request: Request[Any, Any, Any], library_id: FromPath[int], page: FromQuery[int] = 1
+) -> Template:
     """A library's books, by title, 500 a page."""
     user = _user(request)
     database = request.app.state.database
@@ -154,10 +159,10 @@ def library_page(request: Request[Any, Any, Any], library_id: int, page: int = 1
 @get("/settings/jobs", name="host:jobs", sync_to_thread=True, guards=[jobs_readers_only])
 def jobs_page(
     request: Request[Any, Any, Any],
-    type: str | None = None,
-    status: JobStatus | None = None,
-    library: int | None = None,
-    page: int = 1,
+    type: FromQuery[str | None] = None,
+    status: FromQuery[JobStatus | None] = None,
+    library: FromQuery[int | None] = None,
+    page: FromQuery[int] = 1,
 ) -> Template:
     """Every job the user may see, newest first, filtered by type, status and library."""
     user = _user(request)
@@ -188,7 +193,7 @@ def jobs_page(
 @get(
     "/settings/jobs/{job_id:int}", name="host:job", sync_to_thread=True, guards=[jobs_readers_only]
 )
-def job_page(request: Request[Any, Any, Any], job_id: int) -> Template:
+def job_page(request: Request[Any, Any, Any], job_id: FromPath[int]) -> Template:
     """One job: status, progress, timestamps and its log, updated live while it runs."""
     user = _user(request)
     service = _service(request)

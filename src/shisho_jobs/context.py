@@ -33,10 +33,11 @@ _python_logger = logging.getLogger("shisho_jobs.job")
 
 
 class JobFailed(ShishoJobsError):
-    """The job failed for a reason its handler already explained.
+    """The job failed for a reason its handler can explain.
 
-    Raise it (or a subclass) from a handler to fail the job with this message
-    and without a stack trace: the failure is expected, not a bug.
+    Raise it (or a subclass) from a handler to fail the job: the message becomes
+    the job's ``error`` and an error line of its log, without a stack trace,
+    because the failure is expected, not a bug.
     """
 
 

@@ -66,12 +66,10 @@ def _libraries_in_scope(context: JobContext) -> list[Library]:
         library = hook.get_library(library_id=library_id)
         if library is None:
             message = f"Library {library_id} no longer exists; there is nothing to export."
-            context.log.error(message, {"library_id": library_id})
             raise LibraryGone(message)
         return [library]
     libraries = hook.list_libraries()
     if libraries is None:
         message = "No plugin lists the libraries, so there is nothing to export."
-        context.log.error(message)
         raise NoLibraryProvider(message)
     return list(libraries)

@@ -52,7 +52,6 @@ def _scan_one_library(context: JobContext, library_id: int) -> None:
     library = context.plugin_manager.hook.get_library(library_id=library_id)
     if library is None:
         message = f"Library {library_id} no longer exists; there is nothing to scan."
-        context.log.error(message, {"library_id": library_id})
         raise LibraryGone(message)
     context.log.info(f"Scanning library {library.name!r}", {"library_id": library.id})
     result = _scan(context, library)
@@ -64,7 +63,6 @@ def _scan_all_libraries(context: JobContext) -> None:
     libraries = context.plugin_manager.hook.list_libraries()
     if libraries is None:
         message = "No plugin lists the libraries, so there is nothing to scan."
-        context.log.error(message)
         raise NoLibraryProvider(message)
     unique = list({library.id: library for library in libraries}.values())
     context.log.info(f"Scanning all {len(unique)} libraries", {"count": len(unique)})
@@ -99,7 +97,6 @@ def _scan(context: JobContext, library: Library) -> Any:
             f"No scanner is installed: no plugin answered scan_library for library "
             f"{library.name!r}."
         )
-        context.log.error(message, {"library_id": library.id})
         raise NoScanner(message)
     return result
 

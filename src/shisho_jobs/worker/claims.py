@@ -32,7 +32,7 @@ MAX_CRASHES: Final = 3
 
 WORKER_LOST_ERROR: Final = "Worker lost"
 
-_NO_SYNC: Final = {"synchronize_session": False}
+_NO_SYNC: Final = {"synchronize_session": False, "populate_existing": True}
 _PENDING_SQL: Final = "status = 'pending'"  # literal, so SQLite uses the partial queue index
 
 
@@ -279,8 +279,8 @@ def _insert_log(session: Session, claim: Claim, line: LogLine) -> bool:
         sa.literal(line.stack_trace, sa.Text()),
     ).where(*_fence(claim))
     columns = ["created_at", "job_id", "level", "message", "plugin", "data", "stack_trace"]
-    result = session.execute(sa.insert(JobLogRow).from_select(columns, source))
-    return bool(getattr(result, "rowcount", 0))
+    statement = sa.insert(JobLogRow).from_select(columns, source).returning(JobLogRow.id)
+    return session.connection().execute(statement).first() is not None
 
 
 def _raise_unless_owned(session: Session, claim: Claim) -> None:

@@ -1,0 +1,361 @@
+"""The worker in this process, on a real SQLite file and a real PostgreSQL.
+
+What users rely on: the scan touches only its library, failures are explained in
+the logs, a presumed-dead worker cannot overwrite the outcome, lost jobs come
+back, shutdown re-queues, and old jobs are pruned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pluggy
+import pytest
+import sqlalchemy as sa
+from worker_support import (
+    FINISHED,
+    RecordingHost,
+    event_statuses,
+    row_of,
+    wait_for_status,
+    wait_until,
+)
+
+from shisho_jobs import Database, JobService, JobStatus, LeaseLost, Worker, get_plugin_manager
+from shisho_jobs.enums import LogLevel
+from shisho_jobs.schema import JobRow, utcnow
+from shisho_jobs.worker import claims
+
+FAST = {"lease_seconds": 2.0, "poll_interval": 0.1}
+
+
+def _manager(*plugins: object) -> pluggy.PluginManager:
+    return get_plugin_manager(load_entry_points=False, plugins=plugins)
+
+
+@pytest.fixture
+def host() -> RecordingHost:
+    return RecordingHost()
+
+
+@pytest.fixture
+def manager(host: RecordingHost) -> pluggy.PluginManager:
+    return _manager(host)
+
+
+@pytest.fixture
+def jobs(database: Database, manager: pluggy.PluginManager) -> JobService:
+    return JobService(database, plugin_manager=manager)
+
+
+@pytest.fixture
+def worker(database: Database, manager: pluggy.PluginManager) -> Iterator[Worker]:
+    worker = Worker(database, plugin_manager=manager, **FAST)  # type: ignore[arg-type]
+    worker.start()
+    yield worker
+    worker.stop(timeout=2.0)
+
+
+def test_library_scan_looks_up_and_scans_only_its_library(
+    jobs: JobService, host: RecordingHost, worker: Worker
+) -> None:
+    job = jobs.create_job("scan", library_id=2)
+
+    done = wait_for_status(jobs, job.id, FINISHED)
+
+    assert done.status == JobStatus.COMPLETED
+    assert done.progress == 100
+    assert host.calls == [("get_library", 2), ("scan_library", 2)]
+    messages = [log.message for log in jobs.list_job_logs(job.id)]
+    assert messages == [
+        "Scanning library 'Comics'",
+        "one unreadable file",
+        "Scanned library 'Comics'",
+    ]
+
+
+def test_global_scan_scans_each_library_once(
+    jobs: JobService, host: RecordingHost, worker: Worker
+) -> None:
+    job = jobs.create_job("scan")
+
+    done = wait_for_status(jobs, job.id, FINISHED)
+
+    assert done.status == JobStatus.COMPLETED
+    assert sorted(host.scanned()) == [1, 2, 3]
+    assert ("get_library", 1) not in host.calls
+
+
+def test_scan_of_a_library_that_no_longer_exists_fails_saying_so(
+    jobs: JobService, host: RecordingHost, worker: Worker
+) -> None:
+    del host.libraries[3]  # gone from the host, still in the jobs database
+    job = jobs.create_job("scan", library_id=3)
+
+    done = wait_for_status(jobs, job.id, FINISHED)
+
+    assert done.status == JobStatus.FAILED
+    assert done.error == "Library 3 no longer exists; there is nothing to scan."
+    errors = jobs.list_job_logs(job.id, levels=["error"])
+    assert [log.message for log in errors] == [done.error]
+    assert host.scanned() == []
+
+
+def test_scan_that_raises_fails_with_the_stack_trace_in_the_logs(
+    database: Database,
+) -> None:
+    host = RecordingHost(failing=frozenset({3}))
+    manager = _manager(host)
+    jobs = JobService(database, plugin_manager=manager)
+    worker = Worker(database, plugin_manager=manager, **FAST)  # type: ignore[arg-type]
+    worker.start()
+    try:
+        job = jobs.create_job("scan", library_id=3)
+        done = wait_for_status(jobs, job.id, FINISHED)
+    finally:
+        worker.stop(timeout=2.0)
+
+    assert done.status == JobStatus.FAILED
+    assert done.error == "Job failed: FileNotFoundError: folder of Broken is missing"
+    (error,) = jobs.list_job_logs(job.id, levels=["error"])
+    assert error.stack_trace is not None
+    assert "FileNotFoundError: folder of Broken is missing" in error.stack_trace
+    assert "scan_library" in error.stack_trace
+
+
+def test_global_scan_keeps_going_past_a_broken_library_and_then_fails(
+    database: Database,
+) -> None:
+    host = RecordingHost(failing=frozenset({3}))
+    manager = _manager(host)
+    jobs = JobService(database, plugin_manager=manager)
+    worker = Worker(database, plugin_manager=manager, **FAST)  # type: ignore[arg-type]
+    worker.start()
+    try:
+        job = jobs.create_job("scan")
+        done = wait_for_status(jobs, job.id, FINISHED)
+    finally:
+        worker.stop(timeout=2.0)
+
+    assert sorted(host.scanned()) == [1, 2, 3]
+    assert done.status == JobStatus.FAILED
+    assert done.error == "Scan failed for 1 of 3 libraries: 'Broken'."
+
+
+def test_scan_without_any_scanner_fails_clearly(database: Database) -> None:
+    manager = _manager(RecordingHost(scanner=False))
+    jobs = JobService(database, plugin_manager=manager)
+    worker = Worker(database, plugin_manager=manager, **FAST)  # type: ignore[arg-type]
+    worker.start()
+    try:
+        job = jobs.create_job("scan", library_id=1)
+        done = wait_for_status(jobs, job.id, FINISHED)
+    finally:
+        worker.stop(timeout=2.0)
+
+    assert done.status == JobStatus.FAILED
+    assert done.error is not None
+    assert done.error.startswith("No scanner is installed")
+
+
+def test_job_of_a_type_no_plugin_handles_fails_clearly(database: Database, worker: Worker) -> None:
+    import shisho_test_host
+
+    # Created by a process that has the plugin; run by a worker that does not.
+    creator = JobService(database, plugin_manager=_manager(shisho_test_host))
+    job = creator.create_job("noop")
+
+    done = wait_for_status(worker.service, job.id, FINISHED)
+
+    assert done.status == JobStatus.FAILED
+    assert done.error == "Unknown job type 'noop': no installed plugin handles it."
+    assert [log.level for log in worker.service.list_job_logs(job.id)] == [LogLevel.ERROR.value]
+
+
+def test_status_and_progress_changes_reach_the_event_outbox(
+    database: Database, jobs: JobService, worker: Worker
+) -> None:
+    job = jobs.create_job("scan", library_id=1)
+
+    wait_for_status(jobs, job.id, FINISHED)
+
+    assert event_statuses(database, job.id) == [
+        ("job.created", "pending"),
+        ("job.status_changed", "in_progress"),
+        ("job.progress", "in_progress"),
+        ("job.status_changed", "completed"),
+    ]
+
+
+def test_a_worker_whose_lease_was_taken_over_cannot_write_its_late_result(
+    database: Database, jobs: JobService
+) -> None:
+    job = jobs.create_job("scan", library_id=1)
+    late = claims.claim_next_job(jobs, process_id="worker-a", lease_seconds=0.001)
+    assert late is not None
+    wait_until(
+        lambda: claims.rescue_expired_jobs(jobs, lease_seconds=0.001),
+        timeout=5,
+        what="the rescue of worker A's job",
+    )
+    current = claims.claim_next_job(jobs, process_id="worker-b", lease_seconds=30)
+    assert current is not None and current.id == job.id and current.attempt == 2
+    stale, fresh = claims.Claim.of(late), claims.Claim.of(current)
+
+    with pytest.raises(LeaseLost):
+        claims.finish_job(jobs, stale, status=JobStatus.FAILED, progress=10, error="late")
+    with pytest.raises(LeaseLost):
+        claims.save_progress(jobs, stale, 90, lease_seconds=30)
+    with pytest.raises(LeaseLost):
+        claims.requeue_job(jobs, stale)
+    late_log = claims.LogLine(LogLevel.INFO, "late line from worker A")
+    assert claims.write_log(jobs, stale, late_log) is False
+    lost, _ = claims.heartbeat(jobs, [stale, fresh], lease_seconds=30)
+    assert lost == {stale}
+    finished = claims.finish_job(jobs, fresh, status=JobStatus.COMPLETED, progress=100)
+
+    assert finished.status == JobStatus.COMPLETED
+    assert jobs.retrieve_job(job.id).process_id == "worker-b"
+    assert jobs.retrieve_job(job.id).error is None
+    assert "late line from worker A" not in [log.message for log in jobs.list_job_logs(job.id)]
+    assert row_of(database, job.id).crash_count == 1
+
+
+def test_a_lost_job_is_requeued_and_fails_as_worker_lost_after_the_crash_limit(
+    database: Database, jobs: JobService
+) -> None:
+    job = jobs.create_job("scan", library_id=1)
+    outcomes = []
+    for owner in ("a", "b", "c"):
+        assert claims.claim_next_job(jobs, process_id=owner, lease_seconds=0.001) is not None
+        (rescued,) = wait_until(
+            lambda: claims.rescue_expired_jobs(jobs, lease_seconds=0.001, max_crashes=3),
+            timeout=5,
+            what="a rescue",
+        )
+        outcomes.append(rescued.status)
+
+    assert outcomes == [JobStatus.PENDING, JobStatus.PENDING, JobStatus.FAILED]
+    failed = jobs.retrieve_job(job.id)
+    assert failed.error == "Worker lost (3 times)"
+    messages = [log.message for log in jobs.list_job_logs(job.id)]
+    assert "re-queued (crash 1 of 3)" in messages[0]
+    assert messages[-1].startswith("Worker lost: the worker running this job (c)")
+
+
+def test_stop_puts_an_interrupted_scan_back_in_the_queue(
+    database: Database, jobs: JobService, host: RecordingHost, manager: pluggy.PluginManager
+) -> None:
+    host.block = True
+    first = Worker(database, plugin_manager=manager, **FAST)  # type: ignore[arg-type]
+    first.start()
+    job = jobs.create_job("scan", library_id=1)
+    wait_until(host.scanning.is_set, timeout=10, what="the scan to start")
+
+    first.stop(timeout=5.0)
+
+    interrupted = jobs.retrieve_job(job.id)
+    assert interrupted.status == JobStatus.PENDING
+    assert interrupted.process_id is None
+    assert "re-queued" in jobs.list_job_logs(job.id)[-1].message
+    host.release.set()
+    second = Worker(database, plugin_manager=manager, **FAST)  # type: ignore[arg-type]
+    second.start()
+    try:
+        done = wait_for_status(jobs, job.id, FINISHED)
+    finally:
+        second.stop(timeout=2.0)
+    assert done.status == JobStatus.COMPLETED
+    assert done.attempt == 2
+    assert row_of(database, job.id).crash_count == 0
+    assert "failed" not in [status for _, status in event_statuses(database, job.id)]
+
+
+def test_stop_requeues_a_handler_that_ignores_cancellation_after_the_grace_period(
+    database: Database, jobs: JobService, host: RecordingHost, manager: pluggy.PluginManager
+) -> None:
+    import threading
+
+    stuck = threading.Event()
+
+    def ignore_cancellation(context: object) -> None:
+        stuck.wait(30)
+
+    from shisho_jobs import JobTypeSpec, hookimpl
+    from shisho_jobs.payloads import JobScanData
+
+    class StubbornPlugin:
+        @hookimpl
+        def job_types(self) -> list[JobTypeSpec]:
+            return [JobTypeSpec("stubborn", JobScanData, ignore_cancellation)]
+
+    manager.register(StubbornPlugin())
+    jobs = JobService(database, plugin_manager=manager)
+    worker = Worker(database, plugin_manager=manager, **FAST)  # type: ignore[arg-type]
+    worker.start()
+    job = jobs.create_job("stubborn")
+    wait_for_status(jobs, job.id, (JobStatus.IN_PROGRESS,))
+
+    worker.stop(timeout=0.2)
+    stuck.set()
+
+    assert jobs.retrieve_job(job.id).status == JobStatus.PENDING
+
+
+def test_retention_deletes_old_finished_jobs_and_keeps_active_ones(
+    database: Database, jobs: JobService, manager: pluggy.PluginManager
+) -> None:
+    old = jobs.create_job("export", status=JobStatus.COMPLETED)
+    recent = jobs.create_job("export", status=JobStatus.FAILED)
+    active = jobs.create_job("scan", library_id=1)
+    with database.write() as session:
+        session.execute(
+            sa.update(JobRow)
+            .where(JobRow.id.in_([old.id, active.id]))
+            .values(
+                finished_at=utcnow() - timedelta(days=40), created_at=utcnow() - timedelta(days=40)
+            )
+        )
+    worker = Worker(database, plugin_manager=manager, retention_days=30, **FAST)  # type: ignore[arg-type]
+    worker.start()
+    try:
+        wait_for_status(jobs, active.id, FINISHED)
+    finally:
+        worker.stop(timeout=2.0)
+
+    remaining = {job.id for job in jobs.list_jobs()}
+    assert remaining == {recent.id, active.id}
+
+
+def test_periodic_global_scan_never_overlaps_another_scan(
+    database: Database, jobs: JobService, host: RecordingHost, manager: pluggy.PluginManager
+) -> None:
+    host.block = True
+    library_scan = jobs.create_job("scan", library_id=1)
+    worker = Worker(
+        database,
+        plugin_manager=manager,
+        global_scan_interval=0.05,
+        **FAST,  # type: ignore[arg-type]
+    )
+    worker.start()
+    try:
+        wait_until(host.scanning.is_set, timeout=10, what="the library scan to start")
+        host.release.set()
+        wait_for_status(jobs, library_scan.id, FINISHED)
+
+        def global_scan_done() -> bool:
+            scans = jobs.list_jobs_with_total()[0]
+            return any(job.library_id is None and job.status in FINISHED for job in scans)
+
+        wait_until(global_scan_done, timeout=15, what="a periodic global scan to run")
+    finally:
+        worker.stop(timeout=2.0)
+
+    scans = sorted(jobs.list_jobs(), key=lambda job: job.id)
+    assert scans[0].id == library_scan.id
+    assert any(job.library_id is None for job in scans[1:])
+    for earlier, later in zip(scans, scans[1:], strict=False):
+        assert earlier.finished_at is not None
+        assert later.created_at >= earlier.finished_at  # never two active scans

@@ -7,6 +7,7 @@ back, shutdown re-queues, and old jobs are pruned.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -356,6 +357,6 @@ def test_periodic_global_scan_never_overlaps_another_scan(
     scans = sorted(jobs.list_jobs(), key=lambda job: job.id)
     assert scans[0].id == library_scan.id
     assert any(job.library_id is None for job in scans[1:])
-    for earlier, later in zip(scans, scans[1:], strict=False):
+    for earlier, later in itertools.pairwise(scans):
         assert earlier.finished_at is not None
         assert later.created_at >= earlier.finished_at  # never two active scans

@@ -10,5 +10,6 @@ export default defineConfig({
     pool: "threads",
     maxWorkers: 1,
     restoreMocks: true,
+    testTimeout: 20_000,
   },
 });

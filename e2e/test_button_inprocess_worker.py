@@ -1,0 +1,174 @@
+"""The resync button against the reference host with its in-process worker (``make demo``)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from library_host.sample_data import epub_bytes
+
+from .conftest import Host, api_json, button, login, make_host, screenshot
+
+JUST_NOW = re.compile(r"^Last synced (less than a minute ago|1 minute ago)$")
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
+    host = make_host(tmp_path_factory.mktemp("inprocess"), inprocess_worker=True)
+    host.start()
+    yield host
+    host.stop()
+
+
+def _latest_scan_id(page: Page, host: Host, library_id: int) -> int | None:
+    jobs = api_json(page, host, f"/api/jobs?type=scan&library_id_or_global={library_id}&limit=1")
+    return jobs["jobs"][0]["id"] if jobs["jobs"] else None
+
+
+def test_button_sits_right_after_the_library_switcher(page: Page, host: Host) -> None:
+    login(page, host, "admin", then="/libraries/1")
+
+    following = page.evaluate(
+        """() => {
+            const switcher = document.querySelector('[data-testid="library-switcher"]');
+            let node = switcher.nextElementSibling;
+            while (node && node.tagName === "SCRIPT") node = node.nextElementSibling;
+            return node && node.outerHTML.split(">")[0];
+        }"""
+    )
+
+    assert following.startswith('<shisho-resync-button library-id="1"')
+    expect(button(page, 1)).to_have_attribute("data-state", re.compile("idle|completed"))
+    screenshot(page, "01-idle")
+
+
+def test_click_creates_a_scan_that_completes_and_reads_last_synced(page: Page, host: Host) -> None:
+    login(page, host, "admin", then="/libraries/1")
+    resync = button(page, 1)
+    expect(resync).to_have_attribute("data-state", re.compile("idle|completed"))
+    before = _latest_scan_id(page, host, 1)
+
+    resync.locator("button").click()
+
+    expect(resync).to_have_attribute("data-state", "completed")
+    after = _latest_scan_id(page, host, 1)
+    assert after is not None and after != before
+    expect(resync.locator("button")).to_have_attribute("aria-label", JUST_NOW)
+    screenshot(page, "02-completed-last-synced")
+    page.goto(f"{host.url}/settings/jobs")
+    row = page.locator(f'[data-testid="job-row"][data-job-id="{after}"]')
+    expect(row).to_have_attribute("data-status", "completed")
+    expect(page.locator('[data-testid="job-row"]').first).to_have_attribute(
+        "data-job-id", str(after)
+    )
+    page.goto(f"{host.url}/libraries/1")
+    expect(page.locator('[data-testid="book-row"]')).to_have_count(40)
+
+
+def test_new_book_file_appears_after_a_resync(page: Page, host: Host) -> None:
+    folder = host.libraries_dir / "books" / "New Arrivals"
+    folder.mkdir(exist_ok=True)
+    source = folder / "staging.epub"
+    source.write_bytes(epub_bytes("A Freshly Copied Book", "Nora Newfile", "e2e-new"))
+    shutil.move(source, folder / "Freshly Copied.epub")
+    login(page, host, "admin", then="/libraries/1")
+    resync = button(page, 1)
+    expect(resync).to_have_attribute("data-state", re.compile("idle|completed"))
+    expect(page.get_by_text("A Freshly Copied Book")).to_have_count(0)
+    before = _latest_scan_id(page, host, 1)
+
+    resync.locator("button").click()
+
+    expect(resync).not_to_have_attribute("data-job-id", str(before))
+    expect(resync).to_have_attribute("data-state", "completed")
+    page.reload()
+    expect(page.get_by_text("A Freshly Copied Book")).to_be_visible()
+    screenshot(page, "03-new-book-after-resync")
+
+
+def test_failed_scan_shows_the_badge_and_opens_the_logs(page: Page, host: Host) -> None:
+    login(page, host, "admin", then="/libraries/3")
+    resync = button(page, 3)
+    expect(resync).to_have_attribute("data-state", re.compile("idle|failed"))
+    if resync.get_attribute("data-state") == "idle":
+        resync.locator("button").click()
+
+    expect(resync).to_have_attribute("data-state", "failed")
+    expect(resync.locator("button")).to_have_attribute("aria-label", "Last scan failed - view logs")
+    expect(resync.locator(".badge")).to_be_visible()
+    screenshot(page, "04-failed-badge")
+    job_id = resync.get_attribute("data-job-id")
+
+    resync.locator("button").click()
+
+    page.wait_for_url(f"{host.url}/settings/jobs/{job_id}")
+    expect(page.locator('[data-testid="job-status"]')).to_have_text("failed")
+    expect(
+        page.locator('[data-testid="job-log"]').filter(has_text="does not exist")
+    ).not_to_have_count(0)
+    screenshot(page, "05-failed-job-page")
+
+
+@pytest.mark.parametrize(
+    ("username", "library_id", "sees_button"),
+    [
+        ("admin", 1, True),
+        ("admin", 2, True),
+        ("admin", 3, True),
+        ("librarian", 1, True),
+        ("viewer", 1, False),
+        ("viewer", 2, False),
+    ],
+)
+def test_only_users_with_jobs_write_see_the_button(
+    page: Page, host: Host, username: str, library_id: int, sees_button: bool
+) -> None:
+    login(page, host, username, then=f"/libraries/{library_id}")
+
+    expect(page.locator('[data-testid="book-count"]')).to_be_visible()
+    expect(page.locator("shisho-resync-button")).to_have_count(1 if sees_button else 0)
+
+
+def test_librarian_sees_only_library_one(page: Page, host: Host) -> None:
+    login(page, host, "librarian", then="/libraries/1")
+
+    options = page.locator('[data-testid="library-switcher"] option').all_inner_texts()
+    response = page.goto(f"{host.url}/libraries/2")
+
+    assert options == ["Books"]
+    assert response is not None and response.status == 404
+    expect(page.locator("shisho-resync-button")).to_have_count(0)
+
+
+def test_keyboard_enter_starts_a_scan(page: Page, host: Host) -> None:
+    login(page, host, "admin", then="/libraries/2")
+    resync = button(page, 2)
+    expect(resync).to_have_attribute("data-state", re.compile("idle|completed"))
+    before = _latest_scan_id(page, host, 2)
+
+    resync.locator("button").focus()
+    page.keyboard.press("Enter")
+
+    expect(resync).to_have_attribute("data-state", "completed")
+    after = _latest_scan_id(page, host, 2)
+    assert after is not None and after != before
+    page.reload()
+    expect(page.locator('[data-testid="book-row"]')).to_have_count(6)
+
+
+def test_two_tabs_follow_the_same_state(context: BrowserContext, host: Host) -> None:
+    first, second = context.new_page(), context.new_page()
+    login(first, host, "admin", then="/libraries/1")
+    second.goto(f"{host.url}/libraries/1")
+    expect(button(second, 1)).to_have_attribute("data-state", re.compile("idle|completed"))
+    before = _latest_scan_id(first, host, 1)
+
+    button(first, 1).locator("button").click()
+
+    # The second tab learns of the scan from the live events, without a click or reload.
+    expect(button(second, 1)).not_to_have_attribute("data-job-id", str(before))
+    expect(button(second, 1)).to_have_attribute("data-state", "completed")

@@ -60,6 +60,15 @@ describe("ResyncButton states and tooltips", () => {
     });
   });
 
+  it("stays usable (idle) when the status request fails", async () => {
+    vi.stubGlobal("fetch", () =>
+      Promise.resolve(json({ status_code: 500, detail: "Internal Server Error" }, 500)),
+    );
+    renderInHost(<ResyncButton libraryId={1} />);
+    const button = await idleButton();
+    expect((button as HTMLButtonElement).disabled).toBe(false);
+  });
+
   it("is completed with 'Last synced <relative>' after a finished scan", async () => {
     api.jobs = [makeJob({ status: "completed", progress: 100, finished_at: minutesAgo(2) })];
     renderInHost(<ResyncButton libraryId={1} />);

@@ -140,6 +140,7 @@ def run_typegen_command(out_dir: str, check: bool, files: Sequence[TypeFile] = T
     """
     folder = Path(out_dir)
     rendered = render_files(files)
+    leftovers = _leftover_files(folder, rendered)
     if check:
         stale = [
             folder / name
@@ -152,12 +153,32 @@ def run_typegen_command(out_dir: str, check: bool, files: Sequence[TypeFile] = T
                 "Run `shisho-jobs typegen` and commit the result.",
                 file=sys.stderr,
             )
-        return 1 if stale else 0
+        for path in leftovers:
+            print(
+                f"{path} is stale: it is no longer generated. "
+                "Run `shisho-jobs typegen` and commit the result.",
+                file=sys.stderr,
+            )
+        return 1 if stale or leftovers else 0
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in rendered.items():
         (folder / name).write_text(text, "utf-8")
         print(f"wrote {folder / name}")
+    for path in leftovers:
+        path.unlink()
+        print(f"removed {path}")
     return 0
+
+
+def _leftover_files(folder: Path, rendered: Mapping[str, str]) -> list[Path]:
+    """Files of an earlier generation that this one no longer writes (only ours, by header)."""
+    if not folder.is_dir():
+        return []
+    return [
+        path
+        for path in sorted(folder.glob("*.ts"))
+        if path.name not in rendered and path.read_text("utf-8").startswith(HEADER)
+    ]
 
 
 def _render_file(type_file: TypeFile) -> tuple[str, set[str], set[str]]:

@@ -101,6 +101,18 @@ def test_check_fails_when_a_file_is_missing(
     assert f"{tmp_path / 'index.ts'} is stale" in capsys.readouterr().err
 
 
+def test_a_file_no_longer_generated_is_stale_then_removed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(COMMITTED, tmp_path, dirs_exist_ok=True)
+    fewer = (TYPE_FILES[0],)
+    assert run_typegen_command(str(tmp_path), check=True, files=fewer) == 1
+    assert f"{tmp_path / 'jobs.ts'} is stale: it is no longer generated" in capsys.readouterr().err
+    (tmp_path / "host.ts").write_text("export type Mine = string;\n", "utf-8")
+    assert run_typegen_command(str(tmp_path), check=False, files=fewer) == 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["host.ts", "index.ts", "models.ts"]
+
+
 def test_a_payload_override_without_its_field_is_an_error() -> None:
     class Renamed(msgspec.Struct):
         payload: dict[str, int]

@@ -95,8 +95,8 @@ export function ResyncButton({
 
   const latest = latestScan.data?.jobs[0];
   const state = resyncState(latest, {
-    // A failed status request still leaves a usable button: clicking starts a scan.
-    loading: latestScan.isPending && !latestScan.isError,
+    // Pending means "no answer yet"; a failed status request ends it, so the button stays usable.
+    loading: latestScan.isPending,
     starting: createJob.isPending,
   });
   const tooltip = resyncTooltip(state, latest, now);

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from shisho_jobs.db import Database
 from shisho_jobs.dto import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, Job, JobLog
-from shisho_jobs.enums import ACTIVE_STATUS_SQL, FINISHED_STATUSES, JobStatus, LogLevel
+from shisho_jobs.enums import FINISHED_STATUSES, JobStatus, LogLevel
 from shisho_jobs.errors import (
     ActiveJobExists,
     InvalidJobInput,
@@ -25,6 +25,7 @@ from shisho_jobs.errors import (
     LibraryNotFound,
     UnknownJobType,
 )
+from shisho_jobs.queries import ACTIVE_ANY, ACTIVE_IN_SCOPE, ListShape, list_statements
 from shisho_jobs.registry import JobTypeRegistry
 from shisho_jobs.schema import MAX_ID, JobEventRow, JobLogRow, JobRow, libraries_stub, utcnow
 
@@ -143,7 +144,10 @@ class JobService:
                 raise LibraryNotFound(library_id)
             if spec.exclusive and active:
                 self._lock_scope(session, job_type, library_id)
-                blocking = self._active_in_scope(session, job_type, library_id)
+                blocking = session.execute(
+                    ACTIVE_ANY if library_id is None else ACTIVE_IN_SCOPE,
+                    {"type": job_type, "library_id": library_id},
+                ).first()
                 if blocking is not None:
                     raise ActiveJobExists(self._to_job(blocking))
             now = utcnow()
@@ -194,16 +198,6 @@ class JobService:
             session.execute(sa.select(sa.func.pg_advisory_xact_lock_shared(key, 0)))
             session.execute(sa.select(sa.func.pg_advisory_xact_lock(key, library_id)))
 
-    @staticmethod
-    def _active_in_scope(session: Session, job_type: str, library_id: int | None) -> JobRow | None:
-        query = sa.select(JobRow).where(JobRow.type == job_type, sa.text(ACTIVE_STATUS_SQL))
-        if library_id is not None:
-            query = query.where(
-                sa.or_(JobRow.library_id == library_id, JobRow.library_id.is_(None))
-            )
-        query = query.order_by(JobRow.created_at, JobRow.id).limit(1)
-        return session.scalars(query).first()
-
     # --- reading --------------------------------------------------------------------------
 
     def retrieve_job(
@@ -245,39 +239,23 @@ class JobService:
             InvalidJobInput: ``library_id`` is not a valid id.
         """
         self._require_type(job_type, "job_type")
+        params: dict[str, Any] = {"type": job_type}
+        statement = ACTIVE_ANY
         if library_id is not None:
-            _validate_id(library_id, "library_id")
-        query = sa.select(JobRow.id).where(JobRow.type == job_type, sa.text(ACTIVE_STATUS_SQL))
-        if library_id is not None:
-            query = query.where(
-                sa.or_(JobRow.library_id == library_id, JobRow.library_id.is_(None))
-            )
-        with self.database.read() as session:
-            return session.execute(query.limit(1)).first() is not None
+            params["library_id"] = _validate_id(library_id, "library_id")
+            statement = ACTIVE_IN_SCOPE
+        with self.database.read_connection() as connection:
+            return connection.execute(statement, params).first() is not None
 
     def _list(self, options: ListJobsOptions, *, with_total: bool) -> tuple[list[Job], int]:
         if options.type is not None:
             self._require_type(options.type, "type")
-        limit, offset, conditions, arms = _list_plan(options)
-        newest_first = (JobRow.created_at.desc(), JobRow.id.desc())
-        with self.database.read() as session:
-            if arms is None:
-                query = sa.select(JobRow).where(*conditions).order_by(*newest_first)
-                rows = list(session.scalars(query.limit(limit).offset(offset)))
-                total = 0
-                if with_total:
-                    count = sa.select(sa.func.count()).select_from(JobRow).where(*conditions)
-                    total = session.scalar(count) or 0
-            else:
-                rows, total = _list_union(
-                    session,
-                    conditions=conditions,
-                    arms=arms,
-                    limit=limit,
-                    offset=offset,
-                    with_total=with_total,
-                )
-            return [self._to_job(row) for row in rows], total
+        shape, params = _list_plan(options)
+        page, count = list_statements(shape)
+        with self.database.read_connection() as connection:
+            rows = connection.execute(page, params).all()
+            total = int(connection.execute(count, params).scalar() or 0) if with_total else 0
+        return [self._to_job(row) for row in rows], total
 
     def list_job_logs(
         self,
@@ -439,7 +417,7 @@ class JobService:
 
     # --- conversion -----------------------------------------------------------------------
 
-    def _to_job(self, row: JobRow) -> Job:
+    def _to_job(self, row: JobRow | sa.Row[Any]) -> Job:
         return Job(
             id=row.id,
             created_at=row.created_at,
@@ -520,11 +498,6 @@ def _validate_progress(value: object) -> int:
     return value
 
 
-def _in_scope(library_id: int) -> sa.ColumnElement[bool]:
-    """This library's jobs and global jobs."""
-    return sa.or_(JobRow.library_id == library_id, JobRow.library_id.is_(None))
-
-
 def _visible(library_id: int | None, visible: Collection[int] | None) -> bool:
     return visible is None or library_id is None or library_id in visible
 
@@ -534,13 +507,8 @@ def _library_exists(session: Session, library_id: int) -> bool:
     return session.execute(query).first() is not None
 
 
-_Arms = tuple[sa.ColumnElement[bool], ...]
-
-
-def _list_plan(
-    options: ListJobsOptions,
-) -> tuple[int, int, list[sa.ColumnElement[bool]], _Arms | None]:
-    """Validate ``options`` and turn them into shared conditions plus optional OR-arms."""
+def _list_plan(options: ListJobsOptions) -> tuple[ListShape, dict[str, Any]]:
+    """Validate ``options``; the shape of their query and its parameter values."""
     limit = DEFAULT_LIST_LIMIT if options.limit is None else options.limit
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST_LIMIT:
         raise InvalidJobInput("limit", f"must be an integer from 1 to {MAX_LIST_LIMIT}")
@@ -550,74 +518,30 @@ def _list_plan(
     if isinstance(options.statuses, str):
         raise InvalidJobInput("statuses", "must be a list of statuses, not a string")
     statuses = [_validate_status(s, "statuses").value for s in options.statuses]
+    if options.type is not None and not isinstance(options.type, str):
+        raise InvalidJobInput("type", "must be a string")
 
-    conditions: list[sa.ColumnElement[bool]] = []
+    params: dict[str, Any] = {"limit": limit, "offset": offset, "window": limit + offset}
     if statuses:
-        conditions.append(JobRow.status.in_(statuses))
+        params["statuses"] = statuses
     if options.process_id_to_exclude is not None:
-        conditions.append(
-            sa.or_(JobRow.process_id.is_(None), JobRow.process_id != options.process_id_to_exclude)
-        )
+        params["process_id"] = options.process_id_to_exclude
     if options.type is not None:
-        if not isinstance(options.type, str):
-            raise InvalidJobInput("type", "must be a string")
-        conditions.append(JobRow.type == options.type)
+        params["type"] = options.type
     if options.library_id is not None:
-        conditions.append(JobRow.library_id == _validate_id(options.library_id, "library_id"))
-    visible = options.visible_library_ids
-    if visible is not None:
-        conditions.append(
-            sa.or_(JobRow.library_id.is_(None), JobRow.library_id.in_(sorted(visible)))
-        )
-
-    arms: _Arms | None = None
+        params["library_id"] = _validate_id(options.library_id, "library_id")
+    if options.visible_library_ids is not None:
+        params["visible"] = sorted(options.visible_library_ids)
     if options.library_id_or_global is not None:
-        library_id = _validate_id(options.library_id_or_global, "library_id_or_global")
-        # "library = X OR global" as two index range scans merged newest-first,
-        # instead of one OR that makes the database sort the scope's whole history.
-        arms = (JobRow.library_id == library_id, JobRow.library_id.is_(None))
-    return limit, offset, conditions, arms
-
-
-def _list_union(
-    session: Session,
-    *,
-    conditions: list[sa.ColumnElement[bool]],
-    arms: _Arms,
-    limit: int,
-    offset: int,
-    with_total: bool,
-) -> tuple[list[JobRow], int]:
-    window = limit + offset
-    parts = []
-    for arm in arms:
-        part = (
-            sa.select(JobRow.id, JobRow.created_at)
-            .where(*conditions, arm)
-            .order_by(JobRow.created_at.desc(), JobRow.id.desc())
-            .limit(window)
-            .subquery()
+        params["scope_library_id"] = _validate_id(
+            options.library_id_or_global, "library_id_or_global"
         )
-        parts.append(sa.select(part.c.id, part.c.created_at))
-    merged = sa.union_all(*parts).subquery()
-    page = (
-        sa.select(merged.c.id)
-        .order_by(merged.c.created_at.desc(), merged.c.id.desc())
-        .limit(limit)
-        .offset(offset)
+    shape = ListShape(
+        statuses="statuses" in params,
+        exclude_process="process_id" in params,
+        type="type" in params,
+        library_id="library_id" in params,
+        visible="visible" in params,
+        scoped="scope_library_id" in params,
     )
-    ids = list(session.scalars(page))
-    rows: list[JobRow] = []
-    if ids:
-        by_id = {
-            row.id: row for row in session.scalars(sa.select(JobRow).where(JobRow.id.in_(ids)))
-        }
-        rows = [by_id[i] for i in ids if i in by_id]
-    total = 0
-    if with_total:
-        counts = [
-            sa.select(sa.func.count()).select_from(JobRow).where(*conditions, arm).scalar_subquery()
-            for arm in arms
-        ]
-        total = int(session.scalar(sa.select(counts[0] + counts[1])) or 0)
-    return rows, total
+    return shape, params

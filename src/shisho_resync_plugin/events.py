@@ -46,7 +46,7 @@ MAX_QUEUED_EVENTS: Final = 10_000
 RETRY_MILLISECONDS: Final = 3000
 """Reconnection delay suggested to EventSource clients."""
 
-LISTEN_TIMEOUT: Final = 1.0  # seconds; how often the LISTEN thread checks for a stop
+LISTEN_TIMEOUT: Final = 0.2  # seconds; how often the LISTEN thread checks for a stop
 LISTEN_RECONNECT_DELAY: Final = 1.0  # seconds between attempts after a lost connection
 ERROR_BACKOFF: Final = 1.0  # seconds after a failed outbox query
 

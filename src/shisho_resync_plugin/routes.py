@@ -8,7 +8,7 @@ library checks and the database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -21,6 +21,7 @@ from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_201_CREATED
 
 from shisho_jobs.dto import Job, ListJobLogsResponse, ListJobsResponse
+from shisho_jobs.schema import MAX_ID
 from shisho_jobs.service import ListJobsOptions
 from shisho_resync_plugin.auth import Caller, authenticate
 from shisho_resync_plugin.errors import (
@@ -61,8 +62,8 @@ _JOB_ID_DOC = "The job's id (a positive integer)."
 class _CreateJobOperation(Operation):
     """Documents the JSON body, which the handler reads and validates itself."""
 
-    request_body: Any = field(
-        default_factory=lambda: RequestBody(
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
             required=True,
             description="The job to create. `library_id` absent or null: a global job.",
             content={
@@ -76,14 +77,13 @@ class _CreateJobOperation(Operation):
                             "library_id": Schema(
                                 type=[OpenAPIType.INTEGER, OpenAPIType.NULL],
                                 minimum=1,
-                                maximum=2**31 - 1,
+                                maximum=MAX_ID,
                             ),
                         },
                     )
                 )
             },
         )
-    )
 
 
 RUNTIME_OPT = "shisho_resync"

@@ -6,9 +6,15 @@ bench/api.py (served by uvicorn).
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import uvicorn
 from litestar import Litestar, get
 from litestar.config.csrf import CSRFConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -89,3 +95,33 @@ def make_app(database: Database | str, **config: Any) -> tuple[Litestar, ResyncP
         ),
     )
     return app, plugin
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serve(app: Litestar, plugin: ResyncPlugin, *, deadline: float = 20.0) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a background thread; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    give_up = time.monotonic() + deadline
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > give_up:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        # Open event streams would hold uvicorn's graceful shutdown up: end them first.
+        plugin.runtime.hub.close_streams_threadsafe()
+        server.should_exit = True
+        thread.join(timeout=deadline)

@@ -118,7 +118,7 @@ def render_files(files: Sequence[TypeFile] = TYPE_FILES) -> dict[str, str]:
     declared_in: dict[str, str] = {}
     rendered: dict[str, str] = {}
     for type_file in files:
-        body, declared, used = _render_file(type_file)
+        body, declared, used = _render_file(type_file, declared_before=declared_in)
         imports = _imports(sorted(used - declared), declared_in)
         rendered[type_file.name] = HEADER + imports + body
         declared_in.update(dict.fromkeys(declared, type_file.name))
@@ -181,25 +181,38 @@ def _leftover_files(folder: Path, rendered: Mapping[str, str]) -> list[Path]:
     ]
 
 
-def _render_file(type_file: TypeFile) -> tuple[str, set[str], set[str]]:
-    """The declarations of one file, the names it declares and the names it refers to."""
+def _render_file(
+    type_file: TypeFile, declared_before: Iterable[str] = ()
+) -> tuple[str, set[str], set[str]]:
+    """The declarations of one file, the names it declares and the names it refers to.
+
+    Types the listed ones refer to (a struct nested in a field) are declared too, after them,
+    unless an earlier file declares them.
+    """
     python_types = [t for t in type_file.types if not isinstance(t, StringUnion)]
     _, components = msgspec.json.schema_components(
         python_types, ref_template=_REF_PREFIX + "{name}"
     )
+    classes = _named_classes(python_types)
+    listed: list[tuple[str, str, Mapping[str, Any], Any]] = []
+    for declaration in type_file.types:
+        if isinstance(declaration, StringUnion):
+            schema = {"enum": list(declaration.values)}
+            listed.append((declaration.name, declaration.doc, schema, None))
+        else:
+            name = declaration.__name__
+            listed.append((name, _doc(declaration), components[name], declaration))
+    known = {entry[0] for entry in listed} | set(declared_before)
+    nested = [
+        (name, _doc(classes.get(name)), components[name], classes.get(name))
+        for name in sorted(components)
+        if name not in known
+    ]
     unused_overrides = set(type_file.field_types)
     declared: set[str] = set()
     used: set[str] = set()
     blocks: list[str] = []
-    for declaration in type_file.types:
-        schema: Mapping[str, Any]
-        if isinstance(declaration, StringUnion):
-            name, doc = declaration.name, declaration.doc
-            schema = {"enum": list(declaration.values)}
-        else:
-            name = declaration.__name__
-            doc = inspect.cleandoc(declaration.__doc__ or "")
-            schema = components[name]
+    for name, doc, schema, declaration in [*listed, *nested]:
         _check_identifier(name)
         declared.add(name)
         if "enum" in schema and "properties" not in schema:
@@ -227,6 +240,33 @@ def _render_file(type_file: TypeFile) -> tuple[str, set[str], set[str]]:
     if unused_overrides:
         raise TypegenError(f"field type overrides match no field: {sorted(unused_overrides)}")
     return "".join("\n" + block for block in blocks), declared, used
+
+
+def _doc(declaration: Any) -> str:
+    return inspect.cleandoc(getattr(declaration, "__doc__", None) or "")
+
+
+def _named_classes(types: Iterable[Any]) -> dict[str, type]:
+    """Every struct and enum class reachable from ``types`` (through fields), by class name."""
+    classes: dict[str, type] = {}
+    pending: list[msgspec.inspect.Type] = list(msgspec.inspect.multi_type_info(list(types)))
+    while pending:
+        info = pending.pop()
+        if isinstance(info, msgspec.inspect.StructType):
+            if info.cls.__name__ in classes:
+                continue
+            classes[info.cls.__name__] = info.cls
+            pending.extend(struct_field.type for struct_field in info.fields)
+        elif isinstance(info, msgspec.inspect.EnumType):
+            classes[info.cls.__name__] = info.cls
+        else:
+            for attribute in ("item_type", "key_type", "value_type"):
+                child = getattr(info, attribute, None)
+                if isinstance(child, msgspec.inspect.Type):
+                    pending.append(child)
+            for attribute in ("item_types", "types"):
+                pending.extend(getattr(info, attribute, ()))
+    return classes
 
 
 def _render_enum(name: str, doc: str, values: Iterable[Any]) -> str:

@@ -101,6 +101,31 @@ def test_check_fails_when_a_file_is_missing(
     assert f"{tmp_path / 'index.ts'} is stale" in capsys.readouterr().err
 
 
+class Attempt(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One run of a job."""
+
+    worker: str
+    """The worker's process id."""
+    error: str | None = None
+
+
+class JobWithAttempts(dto.Job, frozen=True, kw_only=True, omit_defaults=True):
+    """A job with a nested struct."""
+
+    attempts: list[Attempt] = msgspec.field(default_factory=list)
+
+
+def test_a_nested_struct_is_declared_after_the_listed_types() -> None:
+    files = _with_type(TYPE_FILES, dto.JobLog, JobWithAttempts)
+    models = render_files(files)["models.ts"]
+    assert "  attempts?: Attempt[];\n" in models
+    assert models.index("export interface JobWithAttempts {") < models.index(
+        "/** One run of a job. */\nexport interface Attempt {\n"
+        "  /** The worker's process id. */\n  worker: string;\n  error?: string;\n}\n"
+    )
+    assert models.count("export const JobStatus =") == 1
+
+
 def test_a_file_no_longer_generated_is_stale_then_removed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -4,9 +4,10 @@ The generator reads msgspec's JSON schema of the structs (``msgspec.json.schema_
 so adding, removing or retyping a field changes the output; ``--check`` then fails until the
 committed files under ``frontend_snippets/types/generated/`` are regenerated.
 
-Only two things are not in the schema and are added here: ``Job.data`` and
-``CreateJobPayload.data`` are typed as the union of the payload structs (``JobData``), and the
-names of the live events come from :mod:`shisho_jobs.service`.
+What the schema does not carry is added here: ``Job.data`` and ``CreateJobPayload.data`` are
+typed as the union of the payload structs (``JobData``), the names of the live events come from
+:mod:`shisho_jobs.service`, fields that a struct omits when null are optional rather than
+nullable, and the docstrings written under fields become JSDoc comments.
 """
 
 from __future__ import annotations

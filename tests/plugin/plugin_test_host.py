@@ -17,6 +17,7 @@ from typing import Any
 import uvicorn
 from litestar import Litestar, get
 from litestar.config.csrf import CSRFConfig
+from litestar.testing import TestClient
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from shisho_jobs import ActorAccess, Database, get_plugin_manager, hookimpl
@@ -95,6 +96,33 @@ def make_app(database: Database | str, **config: Any) -> tuple[Litestar, ResyncP
         ),
     )
     return app, plugin
+
+
+class ApiClient:
+    """Litestar's test client with sign-in and the CSRF dance done for each call."""
+
+    def __init__(self, client: TestClient[Any], plugin: ResyncPlugin) -> None:
+        self.client = client
+        self.plugin = plugin
+
+    def _csrf(self) -> str:
+        if CSRF_COOKIE not in self.client.cookies:
+            self.client.get("/ping")
+        return str(self.client.cookies[CSRF_COOKIE])
+
+    def request(self, method: str, url: str, user: str | None, **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", {}))
+        if user is not None:
+            headers[USER_HEADER] = user
+        if method != "GET":
+            headers.setdefault(CSRF_HEADER, self._csrf())
+        return self.client.request(method, url, headers=headers, **kwargs)
+
+    def get(self, url: str, user: str | None = "writer", **kwargs: Any) -> Any:
+        return self.request("GET", url, user, **kwargs)
+
+    def post(self, url: str, user: str | None = "writer", **kwargs: Any) -> Any:
+        return self.request("POST", url, user, **kwargs)
 
 
 def free_port() -> int:

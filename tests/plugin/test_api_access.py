@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import ApiClient
+from plugin_test_host import ApiClient
 
 from shisho_jobs import JobStatus
 
@@ -119,7 +119,7 @@ def test_button_status_request_of_a_hidden_library_shows_only_global_jobs(
 
 @pytest.mark.parametrize("route", ["/api/jobs/{id}", "/api/jobs/{id}/logs"])
 @pytest.mark.parametrize(
-    ("user", "job", "expected"),
+    "case",
     [
         (ANONYMOUS, "library1", 401),
         ("nobody", "library1", 403),
@@ -131,8 +131,9 @@ def test_button_status_request_of_a_hidden_library_shows_only_global_jobs(
     ],
 )
 def test_retrieve_and_logs_hide_jobs_of_other_libraries(
-    api: ApiClient, jobs: dict[str, int], route: str, user: str | None, job: str, expected: int
+    api: ApiClient, jobs: dict[str, int], route: str, case: tuple[str | None, str, int]
 ) -> None:
+    user, job, expected = case
     api.plugin.runtime.service.add_job_log(jobs[job], "info", "scanned 3 books")
     response = api.get(route.format(id=jobs[job]), user=user)
     assert response.status_code == expected, response.text

@@ -138,13 +138,19 @@ def test_a_file_no_longer_generated_is_stale_then_removed(
     assert sorted(path.name for path in tmp_path.iterdir()) == ["host.ts", "index.ts", "models.ts"]
 
 
-def test_a_payload_override_without_its_field_is_an_error() -> None:
+def test_a_payload_override_without_its_field_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     class Renamed(msgspec.Struct):
         payload: dict[str, int]
 
     Renamed.__name__ = "Job"
+    files = _with_type(TYPE_FILES, dto.Job, Renamed)
     with pytest.raises(TypegenError, match="match no field"):
-        render_files(_with_type(TYPE_FILES, dto.Job, Renamed))
+        render_files(files)
+    assert run_typegen_command(str(tmp_path), check=False, files=files) == 2
+    assert "field type overrides match no field" in capsys.readouterr().err
+    assert not tmp_path.joinpath("models.ts").exists()
 
 
 def test_cli_writes_then_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -85,7 +85,9 @@ describe("ResyncButton states and tooltips", () => {
     expect(stateOf(button)).toBe("active");
     expect(spins(button)).toBe(true);
     // Reduced motion: the spin is switched off by the motion-reduce variant.
-    expect(button.querySelector("svg")?.classList.contains("motion-reduce:animate-none")).toBe(true);
+    expect(button.querySelector("svg")?.classList.contains("motion-reduce:animate-none")).toBe(
+      true,
+    );
     expect(screen.getByTestId("resync-progress").textContent).toBe("42%");
   });
 
@@ -189,7 +191,9 @@ describe("ResyncButton clicks", () => {
 
     const joined = await buttonNamed("Scan started less than a minute ago");
     expect(stateOf(joined)).toBe("active");
-    expect(screen.getByRole("status").textContent).toBe("A scan was already running; following it.");
+    expect(screen.getByRole("status").textContent).toBe(
+      "A scan was already running; following it.",
+    );
     fireEvent.click(joined);
     expect(await screen.findByRole("heading", { name: `Job page ${other.id}` })).toBeTruthy();
     expect(api.requestsTo("POST", "/api/jobs")).toHaveLength(1);

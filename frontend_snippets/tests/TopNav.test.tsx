@@ -38,7 +38,11 @@ describe("TopNav integration", () => {
 
   it("shows no button without a selected library", () => {
     renderInHost(
-      <TopNav hasPermission={grants("jobs:write")} libraryId={undefined} librarySwitcher={switcher} />,
+      <TopNav
+        hasPermission={grants("jobs:write")}
+        libraryId={undefined}
+        librarySwitcher={switcher}
+      />,
     );
     expect(screen.queryByRole("button", { name: "Resync library" })).toBeNull();
   });

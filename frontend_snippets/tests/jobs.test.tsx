@@ -78,7 +78,11 @@ describe("useCreateJob", () => {
     const active = makeJob({ status: "pending", library_id: 3 });
     api.onCreate = () =>
       json(
-        { status_code: 409, detail: "A scan job is already running or pending.", extra: { job: active } },
+        {
+          status_code: 409,
+          detail: "A scan job is already running or pending.",
+          extra: { job: active },
+        },
         409,
       );
     const { result } = renderHook(() => useCreateJob(), { wrapper });
@@ -92,7 +96,9 @@ describe("useCreateJob", () => {
     api.onCreate = () => json({ status_code: 400, detail: "Invalid `library_id`" }, 400);
     const { result } = renderHook(() => useCreateJob(), { wrapper });
     const failure = await act(() =>
-      result.current.mutateAsync({ type: "scan", data: {}, library_id: 9 }).catch((e: unknown) => e),
+      result.current
+        .mutateAsync({ type: "scan", data: {}, library_id: 9 })
+        .catch((e: unknown) => e),
     );
     expect(failure).toBeInstanceOf(ApiError);
     expect((failure as ApiError).status).toBe(400);
@@ -164,7 +170,9 @@ describe("apiRequest", () => {
   });
 
   it("keeps the status of an error answer that is not JSON", async () => {
-    vi.stubGlobal("fetch", () => Promise.resolve(new Response("<h1>Bad gateway</h1>", { status: 502 })));
+    vi.stubGlobal("fetch", () =>
+      Promise.resolve(new Response("<h1>Bad gateway</h1>", { status: 502 })),
+    );
     const failure = await apiRequest("GET", "/jobs").catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(ApiError);
     expect((failure as ApiError).status).toBe(502);

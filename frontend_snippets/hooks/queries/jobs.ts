@@ -51,7 +51,8 @@ export const useJob = (id: number | undefined) =>
 export const useJobs = (query: ListJobsQuery = {}) =>
   useQuery<ListJobsResponse, ApiError>({
     queryKey: [QueryKey.ListJobs, query],
-    queryFn: ({ signal }) => apiRequest<ListJobsResponse>("GET", "/jobs", { query: { ...query }, signal }),
+    queryFn: ({ signal }) =>
+      apiRequest<ListJobsResponse>("GET", "/jobs", { query: { ...query }, signal }),
   });
 
 export const useJobLogs = (jobId: number | undefined, afterId?: number) =>

@@ -36,7 +36,9 @@ export class FakeJobsApi {
   requests: RecordedRequest[] = [];
   /** How `POST /api/jobs` answers; by default it creates a pending job. */
   onCreate: (payload: CreateJobPayload) => Response | Promise<Response> = (payload) => {
-    const job = makeJob({ ...(payload.library_id != null ? { library_id: payload.library_id } : {}) });
+    const job = makeJob({
+      ...(payload.library_id != null ? { library_id: payload.library_id } : {}),
+    });
     this.jobs.unshift(job);
     return json(job, 201);
   };
@@ -65,7 +67,9 @@ export class FakeJobsApi {
       return json(this.list(url.searchParams));
     }
     const match = /^\/api\/jobs\/(\d+)$/.exec(url.pathname);
-    const job = match ? this.jobs.find((candidate) => candidate.id === Number(match[1])) : undefined;
+    const job = match
+      ? this.jobs.find((candidate) => candidate.id === Number(match[1]))
+      : undefined;
     if (method === "GET" && job !== undefined) {
       return json(job);
     }

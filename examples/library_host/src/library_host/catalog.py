@@ -25,8 +25,8 @@ class Book:
     size: int
 
 
-def _library(row: sa.Row[tuple[int, str, str]]) -> Library:
-    return Library(id=row.id, name=row.name, path=row.path)
+def _library(library_id: int, name: str, path: str) -> Library:
+    return Library(id=library_id, name=name, path=path)
 
 
 def list_libraries(database: Database, ids: Collection[int] | None = None) -> list[Library]:
@@ -35,7 +35,7 @@ def list_libraries(database: Database, ids: Collection[int] | None = None) -> li
     if ids is not None:
         query = query.where(libraries.c.id.in_(list(ids)))
     with database.read() as session:
-        return [_library(row) for row in session.execute(query)]
+        return [_library(*row) for row in session.execute(query)]
 
 
 def get_library(database: Database, library_id: int) -> Library | None:
@@ -45,7 +45,7 @@ def get_library(database: Database, library_id: int) -> Library | None:
     )
     with database.read() as session:
         row = session.execute(query).one_or_none()
-    return None if row is None else _library(row)
+    return None if row is None else _library(*row)
 
 
 def ensure_library(database: Database, library_id: int, name: str, path: str) -> None:

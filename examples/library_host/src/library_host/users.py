@@ -89,7 +89,7 @@ def ensure_role(database: Database, name: str, permissions: Iterable[str]) -> in
                 .returning(roles.c.id)
             )
     assert role_id is not None
-    return role_id
+    return int(role_id)
 
 
 def ensure_user(
@@ -112,7 +112,7 @@ def ensure_user(
     with database.write() as session:
         user_id = session.scalar(sa.select(users.c.id).where(users.c.username == username))
         if user_id is not None:
-            return user_id
+            return int(user_id)
         user_id = session.scalar(
             sa.insert(users)
             .values(
@@ -128,4 +128,4 @@ def ensure_user(
             rows = [{"user_id": user_id, "library_id": lid} for lid in library_ids]
             if rows:
                 session.execute(sa.insert(user_libraries), rows)
-    return user_id
+    return int(user_id)

@@ -1,4 +1,4 @@
-"""One run of one claimed job: its context, its handler thread and how its outcome is written.
+"""One run of one claimed job: its context, its handler call and how its outcome is written.
 
 The outcome decides the final write, always fenced by the run's claim:
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -100,19 +99,18 @@ class _FencedSink:
 
 @dataclass
 class JobRun:
-    """A claimed job being run on its own thread."""
+    """A claimed job, run by one of the worker's slot threads."""
 
     job: Job
     spec: JobTypeSpec | None
     service: JobService
     plugin_manager: pluggy.PluginManager
     lease_seconds: float
-    on_done: Callable[[JobRun], None]
-    """Called on the run's thread once its outcome is written."""
     claim: Claim = field(init=False)
     cancellation: Cancellation = field(init=False, default_factory=Cancellation)
     context: JobContext = field(init=False)
-    thread: threading.Thread = field(init=False)
+    done: threading.Event = field(init=False, default_factory=threading.Event)
+    """Set once the handler returned and the outcome was written (or given up)."""
     _settle_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _settled: bool = field(init=False, default=False)
 
@@ -128,21 +126,15 @@ class JobRun:
             _tracker=self.tracker,
             _cancellation=self.cancellation,
         )
-        self.thread = threading.Thread(
-            target=self._run, name=f"shisho-job-{self.job.id}", daemon=True
-        )
 
-    def start(self) -> None:
-        """Run the handler on the run's own thread."""
-        self.thread.start()
-
-    def _run(self) -> None:
+    def execute(self) -> None:
+        """Run the handler on the calling thread and write the outcome."""
         try:
             call_hook(self.plugin_manager, "job_started", job=self.job)
             failure = self._call_handler()
             self.settle(failure)
         finally:
-            self.on_done(self)
+            self.done.set()
 
     def _call_handler(self) -> LogLine | None:
         """Run the handler; the log line that explains its failure, or ``None``."""
@@ -164,7 +156,7 @@ class JobRun:
         return None
 
     def settle(self, failure: LogLine | None) -> None:
-        """Write the run's outcome once (called by its thread, or by a stopping worker)."""
+        """Write the run's outcome once (called after the handler, or by a stopping worker)."""
         with self._settle_lock:
             if self._settled:
                 return

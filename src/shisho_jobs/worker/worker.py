@@ -123,12 +123,18 @@ class Worker:
         """Run jobs until :meth:`stop` (or :meth:`request_stop`) is called; blocks."""
         self._stopped.clear()
         disconnect = connect_wakeups(self.database, self._wakeup)
+        slots = [
+            threading.Thread(target=self._slot_loop, name=f"shisho-slot-{index}", daemon=True)
+            for index in range(self.concurrency)
+        ]
         _logger.info("worker %s started (concurrency %d)", self.process_id, self.concurrency)
         try:
+            for slot in slots:
+                slot.start()
             self._run_loop()
         finally:
             try:
-                self._shut_down()
+                self._shut_down(slots)
             finally:
                 disconnect()
                 if self._owns_database:
@@ -172,54 +178,61 @@ class Worker:
         with self._runs_lock:
             return sorted(self._runs)
 
-    # --- the loop -----------------------------------------------------------------------------
+    # --- the loops ----------------------------------------------------------------------------
 
     def _run_loop(self) -> None:
+        """The supervising loop: housekeeping and heartbeats until asked to stop."""
         while not self._stopping.is_set():
             try:
                 self._maintain()
                 self._renew_leases()
-                self._claim_and_process()
             except sa.exc.SQLAlchemyError:
                 _logger.exception("database error in the worker loop; retrying")
-                self._wakeup.wait(ERROR_BACKOFF)
+            self._stopping.wait(self._seconds_until_next_duty())
+
+    def _slot_loop(self) -> None:
+        """One of ``concurrency`` slots: claim a job, run it, repeat; sleep when idle.
+
+        Each slot claims its next job itself, right after finishing one, so a busy
+        queue never waits for another thread to notice a free slot.
+        """
+        while not self._stopping.is_set():
+            try:
+                ran = self._claim_and_process()
+            except sa.exc.SQLAlchemyError:
+                _logger.exception("database error while claiming a job; retrying")
+                self._stopping.wait(ERROR_BACKOFF)
                 continue
-            self._wakeup.wait(self._seconds_until_next_duty())
+            if not ran:
+                self._wakeup.wait(self.poll_interval)
+        self._wakeup.set()  # pass the stop on to the other idle slots
 
-    def _claim_and_process(self) -> None:
-        """Claim pending jobs while a slot is free and start each on its own thread."""
-        while not self._stopping.is_set() and self._free_slots() > 0:
-            job = claims.claim_next_job(
-                self.service, process_id=self.process_id, lease_seconds=self.lease_seconds
-            )
-            if job is None:
-                return
-            spec = (
-                self.service.job_types.get(job.type) if job.type in self.service.job_types else None
-            )
-            run = JobRun(
-                job=job,
-                spec=spec,
-                service=self.service,
-                plugin_manager=self.plugin_manager,
-                lease_seconds=self.lease_seconds,
-                on_done=self._on_run_done,
-            )
+    def _claim_and_process(self) -> bool:
+        """Claim the oldest pending job and run it on this thread; whether there was one."""
+        job = claims.claim_next_job(
+            self.service, process_id=self.process_id, lease_seconds=self.lease_seconds
+        )
+        if job is None:
+            return False
+        known = job.type in self.service.job_types
+        run = JobRun(
+            job=job,
+            spec=self.service.job_types.get(job.type) if known else None,
+            service=self.service,
+            plugin_manager=self.plugin_manager,
+            lease_seconds=self.lease_seconds,
+        )
+        with self._runs_lock:
+            self._runs[job.id] = run
+        try:
+            run.execute()
+        finally:
             with self._runs_lock:
-                self._runs[job.id] = run
-            run.start()
-
-    def _free_slots(self) -> int:
-        with self._runs_lock:
-            return self.concurrency - len(self._runs)
-
-    def _on_run_done(self, run: JobRun) -> None:
-        with self._runs_lock:
-            self._runs.pop(run.job.id, None)
-        self._wakeup.set()  # a slot is free
+                self._runs.pop(job.id, None)
+        return True
 
     def _seconds_until_next_duty(self) -> float:
-        wait = self.poll_interval
+        wait = min(self.poll_interval, self._next_rescue - time.monotonic())
         with self._runs_lock:
             busy = bool(self._runs)
         if busy:
@@ -259,6 +272,7 @@ class Worker:
             ):
                 _logger.warning("job %s lost its worker; now %s", job.id, job.status)
                 call_hook(self.plugin_manager, "job_finished", job=job)
+                self._wakeup.set()
         if self.retention_days is not None and now >= self._next_prune:
             self._next_prune = now + PRUNE_INTERVAL
             deleted = self.service.cleanup_old_jobs(self.retention_days)
@@ -283,21 +297,23 @@ class Worker:
 
     # --- shutdown -----------------------------------------------------------------------------
 
-    def _shut_down(self) -> None:
+    def _shut_down(self, slots: list[threading.Thread]) -> None:
         """Ask running handlers to stop; re-queue the jobs of those that do not in time."""
+        self._stopping.set()
+        self._wakeup.set()
         with self._runs_lock:
             runs = list(self._runs.values())
         for run in runs:
             run.cancellation.set(CancelReason.SHUTDOWN)
         started = time.monotonic()
         # grace_period is re-read on every step: a second signal may shorten it.
-        while any(run.thread.is_alive() for run in runs):
+        while any(slot.is_alive() for slot in slots):
             remaining = started + self.grace_period - time.monotonic()
             if remaining <= 0:
                 break
-            for run in runs:
-                run.thread.join(min(remaining, SHUTDOWN_STEP))
+            for slot in slots:
+                slot.join(min(remaining, SHUTDOWN_STEP))
         for run in runs:
-            if run.thread.is_alive():
+            if not run.done.is_set():
                 _logger.warning("job %s did not stop in time; re-queuing it", run.job.id)
                 run.settle(None)

@@ -25,7 +25,6 @@ async function buttonNamed(name: string | RegExp): Promise<HTMLElement> {
   return screen.findByRole("button", { name });
 }
 
-// "Resync library" is also the label while loading (disabled): wait for the idle state itself.
 async function idleButton(): Promise<HTMLElement> {
   await waitFor(() => expect(stateOf(screen.getByRole("button"))).toBe("idle"));
   return screen.getByRole("button", { name: "Resync library" });
@@ -37,13 +36,15 @@ function spins(button: HTMLElement): boolean {
 }
 
 describe("ResyncButton states and tooltips", () => {
-  it("is disabled in loading until the latest scan is known", () => {
+  it("is inert in loading until the latest scan is known", () => {
     vi.stubGlobal("fetch", () => new Promise<Response>(() => undefined));
     renderInHost(<ResyncButton libraryId={1} />);
-    const button = screen.getByRole("button", { name: "Resync library" });
+    const button = screen.getByRole("button", { name: "Loading scan status" });
     expect(stateOf(button)).toBe("loading");
     expect(button.dataset["state"]).toBe("loading");
-    expect((button as HTMLButtonElement).disabled).toBe(true);
+    expect(button.getAttribute("aria-disabled")).toBe("true");
+    fireEvent.click(button);
+    expect(stateOf(button)).toBe("loading");
   });
 
   it("is idle with 'Resync library' when the library was never scanned", async () => {
@@ -66,7 +67,7 @@ describe("ResyncButton states and tooltips", () => {
     );
     renderInHost(<ResyncButton libraryId={1} />);
     const button = await idleButton();
-    expect((button as HTMLButtonElement).disabled).toBe(false);
+    expect(button.getAttribute("aria-disabled")).toBe("false");
   });
 
   it("is completed with 'Last synced <relative>' after a finished scan", async () => {
@@ -137,11 +138,15 @@ describe("ResyncButton clicks", () => {
     const [post] = api.requestsTo("POST", "/api/jobs");
     expect(post?.body).toEqual({ type: "scan", data: {}, library_id: 1 });
     expect(post?.headers.get("X-CSRFToken")).toBe("token-123");
+    fireEvent.click(starting);
+    expect(api.requestsTo("POST", "/api/jobs")).toHaveLength(1);
 
     act(() => answer(json({})));
     const active = await buttonNamed("Scan started less than a minute ago");
     expect(stateOf(active)).toBe("active");
-    expect(screen.getByRole("status").textContent).toBe("Scan running.");
+    expect(screen.getByRole("status").textContent).toBe(
+      "Scan started less than a minute ago, 0% done",
+    );
   });
 
   it("starts a scan from completed", async () => {
@@ -192,7 +197,7 @@ describe("ResyncButton clicks", () => {
     const joined = await buttonNamed("Scan started less than a minute ago");
     expect(stateOf(joined)).toBe("active");
     expect(screen.getByRole("status").textContent).toBe(
-      "A scan was already running; following it.",
+      "Scan started less than a minute ago, 7% done",
     );
     fireEvent.click(joined);
     expect(await screen.findByRole("heading", { name: `Job page ${other.id}` })).toBeTruthy();
@@ -205,10 +210,21 @@ describe("ResyncButton clicks", () => {
     fireEvent.click(await idleButton());
     await waitFor(() =>
       expect(screen.getByRole("status").textContent).toBe(
-        "Could not start a scan: Missing permission jobs:write",
+        "Could not start the scan: Missing permission jobs:write",
       ),
     );
     expect(stateOf(screen.getByRole("button", { name: "Resync library" }))).toBe("idle");
+  });
+
+  it("says so when the server does not answer", async () => {
+    api.onCreate = () => Promise.reject(new TypeError("Failed to fetch"));
+    renderInHost(<ResyncButton libraryId={1} />);
+    fireEvent.click(await idleButton());
+    await waitFor(() =>
+      expect(screen.getByRole("status").textContent).toBe(
+        "Could not start the scan: the server did not answer",
+      ),
+    );
   });
 });
 

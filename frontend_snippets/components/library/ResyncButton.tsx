@@ -10,6 +10,7 @@ import { useEffect, useRef, useState } from "react";
 import { useNavigate } from "react-router";
 
 import { isActiveJob, useCreateJob, useLatestScanJob } from "../../hooks/queries/jobs";
+import { ApiError } from "../../lib/api";
 import { useJobEvents } from "../../hooks/useJobEvents";
 import { JobStatus, JobType, type Job } from "../../types/generated";
 
@@ -52,6 +53,8 @@ export function resyncTooltip(state: ResyncState, latest: Job | undefined, now: 
     return formatDistance(then, now, { addSuffix: true });
   };
   switch (state) {
+    case "loading":
+      return "Loading scan status";
     case "starting":
       return "Starting scan...";
     case "active":
@@ -65,20 +68,20 @@ export function resyncTooltip(state: ResyncState, latest: Job | undefined, now: 
   }
 }
 
-/** What the live region says when the button moves into a state (nothing for loading/idle). */
-export function resyncAnnouncement(state: ResyncState, joined: boolean): string {
-  switch (state) {
-    case "starting":
-      return "Starting scan...";
-    case "active":
-      return joined ? "A scan was already running; following it." : "Scan running.";
-    case "failed":
-      return "Last scan failed - view logs";
-    case "completed":
-      return "Scan completed.";
-    default:
-      return "";
-  }
+/**
+ * What the live region says when the button moves into a state: the tooltip, with the progress
+ * while a scan runs (the same words as the plugin's custom element).
+ */
+export function resyncAnnouncement(state: ResyncState, tooltip: string, latest: Job | undefined) {
+  return state === "active" && latest !== undefined
+    ? `${tooltip}, ${latest.progress}% done`
+    : tooltip;
+}
+
+/** Why a scan could not be started, for the live region. */
+export function startFailure(error: Error): string {
+  const reason = error instanceof ApiError ? error.message : "the server did not answer";
+  return `Could not start the scan: ${reason}`;
 }
 
 export function ResyncButton({
@@ -100,9 +103,13 @@ export function ResyncButton({
     starting: createJob.isPending,
   });
   const tooltip = resyncTooltip(state, latest, now);
-  const joined = createJob.data?.joined === true && createJob.data.job.id === latest?.id;
-  const announcement = useAnnouncement(state, joined, createJob.error);
+  const announcement = useAnnouncement(
+    state,
+    resyncAnnouncement(state, tooltip, latest),
+    createJob.error,
+  );
   const spinning = state === "starting" || state === "active";
+  const busy = state === "loading" || state === "starting";
 
   const handleClick = () => {
     if ((state === "active" || state === "failed") && latest !== undefined) {
@@ -113,13 +120,18 @@ export function ResyncButton({
   };
 
   return (
-    <span className="shisho-resync-button relative inline-flex" data-state={state}>
+    <span
+      className="shisho-resync-button relative inline-flex"
+      data-job-id={latest?.id}
+      data-state={state}
+    >
+      {/* aria-disabled, not disabled: a disabled button drops the keyboard focus on Enter. */}
       <button
-        aria-busy={state === "loading" || state === "starting"}
+        aria-busy={busy || state === "active"}
+        aria-disabled={busy}
         aria-label={tooltip}
-        className="relative inline-flex h-9 min-w-9 items-center justify-center gap-1 rounded-md px-2 hover:bg-accent disabled:opacity-50"
+        className="relative inline-flex h-9 min-w-9 items-center justify-center gap-1 rounded-md px-2 hover:bg-accent aria-disabled:cursor-progress aria-disabled:opacity-50"
         data-state={state}
-        disabled={state === "loading" || state === "starting"}
         onClick={handleClick}
         title={tooltip}
         type="button"
@@ -128,7 +140,7 @@ export function ResyncButton({
           aria-hidden="true"
           className={`h-4 w-4${spinning ? " shisho-resync-spin animate-spin motion-reduce:animate-none" : ""}`}
         />
-        {state === "active" && latest !== undefined && latest.progress > 0 ? (
+        {state === "active" && latest !== undefined ? (
           <span aria-hidden="true" className="text-xs tabular-nums" data-testid="resync-progress">
             {latest.progress}%
           </span>
@@ -162,23 +174,23 @@ function useNow(intervalMs: number): number {
 }
 
 /**
- * The live region's text: said when the state changes after the first answer (not on page
- * load, which would be noise), or when a scan could not be started.
+ * The live region's text: `message` when the state changes after the first answer (not on page
+ * load, which would be noise), or why a scan could not be started.
  */
-function useAnnouncement(state: ResyncState, joined: boolean, error: Error | null) {
+function useAnnouncement(state: ResyncState, message: string, error: Error | null) {
   const [announcement, setAnnouncement] = useState("");
   const previous = useRef<ResyncState>(state);
   useEffect(() => {
     const before = previous.current;
     previous.current = state;
     if (before !== state && before !== "loading") {
-      setAnnouncement(resyncAnnouncement(state, joined));
+      setAnnouncement(message);
     }
-  }, [state, joined]);
+  }, [state, message]);
   // Keyed on the error object: a quick failure may never render "starting" at all.
   useEffect(() => {
     if (error !== null) {
-      setAnnouncement(`Could not start a scan: ${error.message}`);
+      setAnnouncement(startFailure(error));
     }
   }, [error]);
   return announcement;

@@ -42,21 +42,21 @@ export function latestScanRefetchInterval(data: ListJobsResponse | undefined): n
 }
 
 export const useJob = (id: number | undefined) =>
-  useQuery<Job, ApiError>({
+  useQuery<Job, Error>({
     queryKey: [QueryKey.RetrieveJob, id],
     queryFn: ({ signal }) => apiRequest<Job>("GET", `/jobs/${id}`, { signal }),
     enabled: id !== undefined,
   });
 
 export const useJobs = (query: ListJobsQuery = {}) =>
-  useQuery<ListJobsResponse, ApiError>({
+  useQuery<ListJobsResponse, Error>({
     queryKey: [QueryKey.ListJobs, query],
     queryFn: ({ signal }) =>
       apiRequest<ListJobsResponse>("GET", "/jobs", { query: { ...query }, signal }),
   });
 
 export const useJobLogs = (jobId: number | undefined, afterId?: number) =>
-  useQuery<ListJobLogsResponse, ApiError>({
+  useQuery<ListJobLogsResponse, Error>({
     queryKey: [QueryKey.ListJobLogs, jobId, afterId],
     queryFn: ({ signal }) =>
       apiRequest<ListJobLogsResponse>("GET", `/jobs/${jobId}/logs`, {
@@ -71,7 +71,7 @@ export const useJobLogs = (jobId: number | undefined, afterId?: number) =>
  * Polls every 2 s while that scan is active and every 30 s otherwise; disabled without a library.
  */
 export const useLatestScanJob = (libraryId: number | undefined) =>
-  useQuery<ListJobsResponse, ApiError>({
+  useQuery<ListJobsResponse, Error>({
     queryKey: [QueryKey.LatestScanJob, libraryId],
     queryFn: ({ signal }) =>
       apiRequest<ListJobsResponse>("GET", "/jobs", {
@@ -79,7 +79,7 @@ export const useLatestScanJob = (libraryId: number | undefined) =>
         signal,
       }),
     enabled: libraryId !== undefined,
-    refetchInterval: (query: Query<ListJobsResponse, ApiError>) =>
+    refetchInterval: (query: Query<ListJobsResponse, Error>) =>
       latestScanRefetchInterval(query.state.data),
   });
 
@@ -107,7 +107,7 @@ export function conflictingJob(error: unknown): Job | undefined {
  */
 export const useCreateJob = () => {
   const queryClient = useQueryClient();
-  return useMutation<CreateJobResult, ApiError, CreateJobPayload>({
+  return useMutation<CreateJobResult, Error, CreateJobPayload>({
     mutationFn: async (payload) => {
       try {
         const job = await apiRequest<Job>("POST", "/jobs", { body: payload });

@@ -297,11 +297,10 @@ class EventHub:
                     # Anything committed while we were not listening is read now.
                     self.wake_threadsafe()
                     while not self._listener_stop.is_set():
-                        woke = False
+                        # Wake for each one: the hub coalesces wake-ups that come while
+                        # it is reading, and a later commit needs a later read.
                         for _ in connection.notifies(timeout=LISTEN_TIMEOUT):
-                            if not woke:
-                                self.wake_threadsafe()
-                                woke = True
+                            self.wake_threadsafe()
             except psycopg.Error:
                 logger.warning("LISTEN %s connection lost; reconnecting", NOTIFY_CHANNEL)
                 self._listener_stop.wait(LISTEN_RECONNECT_DELAY)

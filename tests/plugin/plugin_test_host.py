@@ -6,6 +6,7 @@ bench/api.py (served by uvicorn).
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -153,3 +154,13 @@ def serve(app: Litestar, plugin: ResyncPlugin, *, deadline: float = 20.0) -> Ite
         plugin.runtime.hub.close_streams_threadsafe()
         server.should_exit = True
         thread.join(timeout=deadline)
+
+
+def app_from_env() -> Litestar:
+    """App factory for servers in other processes: ``SHISHO_DATABASE_URL`` and
+    ``SHISHO_TEST_KEEPALIVE`` (seconds) configure it."""
+    app, _ = make_app(
+        os.environ["SHISHO_DATABASE_URL"],
+        keepalive_interval=float(os.environ.get("SHISHO_TEST_KEEPALIVE", "15")),
+    )
+    return app

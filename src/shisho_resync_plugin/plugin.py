@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import signal
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from litestar import Litestar
@@ -30,6 +29,9 @@ from shisho_resync_plugin.nav import (
 from shisho_resync_plugin.routes import build_jobs_router
 from shisho_resync_plugin.runtime import ResyncRuntime
 
+if TYPE_CHECKING:
+    from shisho_jobs import Worker
+
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_ROUTE = "shisho_resync:static"
 _EXIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -47,7 +49,7 @@ class ResyncPlugin(InitPlugin):
     def __init__(self, config: ResyncConfig) -> None:
         self.config = config
         self._runtime: ResyncRuntime | None = None
-        self._worker: Any = None
+        self._worker: Worker | None = None
         self._previous_handlers: dict[int, Any] = {}
 
     @property
@@ -58,7 +60,7 @@ class ResyncPlugin(InitPlugin):
         return self._runtime
 
     @property
-    def worker(self) -> Any:
+    def worker(self) -> Worker | None:
         """The in-process ``shisho_jobs.Worker`` while the app runs (``run_worker=True``)."""
         return self._worker
 
@@ -213,12 +215,11 @@ class ResyncPlugin(InitPlugin):
         self._previous_handlers.clear()
 
 
-def _make_worker(runtime: ResyncRuntime, config: ResyncConfig) -> Any:
-    """The in-process worker; imported lazily so the API works without the worker module."""
-    worker_class = getattr(importlib.import_module("shisho_jobs"), "Worker", None)
-    if worker_class is None:
-        worker_class = importlib.import_module("shisho_jobs.worker").Worker
-    return worker_class(
+def _make_worker(runtime: ResyncRuntime, config: ResyncConfig) -> Worker:
+    """The in-process worker (imported on use: a host that runs none never loads it)."""
+    from shisho_jobs import Worker
+
+    return Worker(
         runtime.database,
         plugin_manager=runtime.plugin_manager,
         concurrency=config.worker_concurrency,

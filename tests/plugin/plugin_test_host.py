@@ -13,15 +13,20 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
 import uvicorn
-from litestar import Litestar, get
+from litestar import Litestar, MediaType, get
 from litestar.config.csrf import CSRFConfig
+from litestar.params import Parameter
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Template
+from litestar.template import TemplateConfig
 from litestar.testing import TestClient
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from shisho_jobs import ActorAccess, Database, get_plugin_manager, hookimpl
+from shisho_jobs import ActorAccess, Database, Library, get_plugin_manager, hookimpl
 from shisho_resync_plugin import ResyncConfig, ResyncPlugin
 
 USER_HEADER = "x-test-user"
@@ -49,12 +54,30 @@ ACCESS: dict[str, ActorAccess] = {
 }
 
 
+FAILING_LIBRARY = 3
+"""Its scan fails, like the demo's `Broken` library."""
+
+
 class TestHostHooks:
-    """The host's answer to ``actor_access``."""
+    """The host's answers: who may do what, its libraries 1-3, and a scanner."""
 
     @hookimpl
     def actor_access(self, actor: Any) -> ActorAccess | None:
         return ACCESS.get(actor.name) if isinstance(actor, User) else None
+
+    @hookimpl
+    def get_library(self, library_id: int) -> Library | None:
+        return Library(id=library_id, name=f"Library {library_id}") if library_id <= 3 else None
+
+    @hookimpl
+    def list_libraries(self) -> list[Library]:
+        return [Library(id=i, name=f"Library {i}") for i in (1, 2, 3)]
+
+    @hookimpl
+    def scan_library(self, library: Library, context: Any) -> dict[str, int]:
+        if library.id == FAILING_LIBRARY:
+            raise RuntimeError("the library's folder is missing")
+        return {"books": 0}
 
 
 def sign_in_middleware(app: ASGIApp) -> ASGIApp:
@@ -77,10 +100,28 @@ def sign_in_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
+TEMPLATES = Path(__file__).parent / "templates"
+
+
 @get("/ping", sync_to_thread=False)
 def ping() -> dict[str, str]:
     """A trivial JSON route (the benchmark's baseline)."""
     return {"status": "ok"}
+
+
+@get("/libraries/{library_id:int}", sync_to_thread=False)
+def library_page(
+    library_id: Annotated[int, Parameter(description="The selected library.")],
+    second_slot: Annotated[bool, Parameter(description="Render the slot twice.")] = False,
+) -> Template:
+    """A page with the top nav and its slot after the library switcher."""
+    return Template("library.html", context={"library_id": library_id, "second_slot": second_slot})
+
+
+@get("/settings/jobs/{job_id:int}", sync_to_thread=False, media_type=MediaType.HTML)
+def job_page(job_id: Annotated[int, Parameter(description="The job.")]) -> str:
+    """Where the button sends the user for an active or failed scan."""
+    return f"<!doctype html><title>Job {job_id}</title><h1 data-testid='job-page'>{job_id}</h1>"
 
 
 def make_app(database: Database | str, **config: Any) -> tuple[Litestar, ResyncPlugin]:
@@ -89,7 +130,8 @@ def make_app(database: Database | str, **config: Any) -> tuple[Litestar, ResyncP
     config.setdefault("run_worker", False)
     plugin = ResyncPlugin(ResyncConfig(database=database, plugin_manager=plugin_manager, **config))
     app = Litestar(
-        route_handlers=[ping],
+        route_handlers=[ping, library_page, job_page],
+        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         plugins=[plugin],
         middleware=[sign_in_middleware],
         csrf_config=CSRFConfig(

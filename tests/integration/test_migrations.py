@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 
 from shisho_jobs import migrate
 from shisho_jobs.cli import main as cli_main
 from shisho_jobs.db import create_engine
-from shisho_jobs.errors import LibrariesTableMissing
+from shisho_jobs.errors import ForeignKeysEnabledDuringMigration, LibrariesTableMissing
 from shisho_jobs.schema import LIBRARIES_TABLE, Base
 
 ROOT = "20260101000000"
@@ -193,3 +197,77 @@ def test_cli_upgrade_and_downgrade(url: str | sa.URL) -> None:
     assert migrate.current(url) == HEAD
     assert cli_main(["db", "downgrade", "--database-url", text_url]) == 0
     assert migrate.current(url) == SEED
+
+
+_HOST_ENV = """
+import sqlalchemy as sa
+from alembic import context
+
+engine = sa.create_engine(context.config.attributes["url"], poolclass=sa.NullPool)
+if engine.dialect.name == "sqlite":
+    @sa.event.listens_for(engine, "connect")
+    def _foreign_keys_off(dbapi_connection, _record):
+        dbapi_connection.execute("PRAGMA foreign_keys = OFF")
+
+with engine.connect() as connection:
+    context.configure(connection=connection, target_metadata=None)
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()
+engine.dispose()
+"""
+
+_HOST_REVISION = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = "host0001"
+down_revision = None
+branch_labels = ("host",)
+depends_on = None
+
+
+def upgrade():
+    op.create_table("libraries", sa.Column("id", sa.Integer, primary_key=True))
+
+
+def downgrade():
+    op.drop_table("libraries")
+"""
+
+
+def test_a_host_alembic_environment_can_include_our_revisions(
+    database_url: str | sa.URL, tmp_path: Path
+) -> None:
+    (tmp_path / "versions").mkdir()
+    (tmp_path / "env.py").write_text(_HOST_ENV)
+    (tmp_path / "versions" / "host0001_libraries.py").write_text(_HOST_REVISION)
+    config = Config()
+    config.set_main_option("script_location", str(tmp_path))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option(
+        "version_locations",
+        os.pathsep.join([str(tmp_path / "versions"), str(migrate.versions_path())]),
+    )
+    config.attributes["url"] = database_url
+
+    command.upgrade(config, "host@head")
+    command.upgrade(config, "heads")
+
+    assert _differences(database_url) == []
+    heads = _execute(database_url, "SELECT version_num FROM alembic_version")
+    assert {row[0] for row in heads} == {"host0001", HEAD}
+
+
+def test_sqlite_refuses_to_rebuild_tables_with_foreign_keys_on(sqlite_url: str) -> None:
+    _make_libraries(sqlite_url)
+    config = migrate.alembic_config(sqlite_url)
+    engine = create_engine(sqlite_url)  # foreign keys on, as for the application
+    try:
+        with engine.connect() as connection:
+            config.attributes["connection"] = connection
+            with pytest.raises(ForeignKeysEnabledDuringMigration):
+                command.upgrade(config, "heads")
+    finally:
+        engine.dispose()
+    assert _tables(sqlite_url) & OUR_TABLES == set()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import Path
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml.ElementTree as SafeElementTree
@@ -46,7 +46,11 @@ class BookMetadata:
 
 def book_format(name: str) -> str | None:
     """The format of a file called ``name`` (``"epub"``, ``"cbz"``, ``"pdf"``), or ``None``."""
-    return FORMATS_BY_EXTENSION.get(PurePath(name).suffix.lower())
+    # str.rpartition, not pathlib: this runs once per file of every scan.
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem:
+        return None
+    return FORMATS_BY_EXTENSION.get(f".{extension.lower()}")
 
 
 def title_from_file_name(path: Path) -> str:

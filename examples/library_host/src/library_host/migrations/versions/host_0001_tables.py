@@ -48,6 +48,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("library_id", "path", name="uq_books_library_id_path"),
     )
     op.create_index("ix_books_library_id_title", "books", ["library_id", "title"])
+    op.create_index(
+        "ix_books_library_id_path_size_mtime_ns",
+        "books",
+        ["library_id", "path", "size", "mtime_ns"],
+    )
     op.create_table(
         "roles",
         sa.Column("id", sa.Integer, nullable=False),
@@ -89,6 +94,7 @@ def downgrade() -> None:
     op.drop_table("user_libraries")
     op.drop_table("users")
     op.drop_table("roles")
+    op.drop_index("ix_books_library_id_path_size_mtime_ns", table_name="books")
     op.drop_index("ix_books_library_id_title", table_name="books")
     op.drop_table("books")
     op.drop_table("libraries")

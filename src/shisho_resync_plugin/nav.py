@@ -98,13 +98,14 @@ def render_nav_slot(
     rendered: set[str] = set()
     if connection is not None:
         rendered = connection.scope.setdefault(_RENDERED_SCRIPTS_KEY, set())
-    parts: list[str] = []
+    # Items first, scripts after them: an item stays the slot's first element, right
+    # after whatever precedes the slot (the library switcher for the top nav).
+    parts = [item.html for item in items]
     for item in items:
         for script in item.scripts:
             if script not in rendered:
                 rendered.add(script)
                 parts.append(f'<script type="module" src="{escape(script)}"></script>')
-        parts.append(item.html)
     return "".join(parts)
 
 

@@ -27,6 +27,7 @@ from litestar.testing import TestClient
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from shisho_jobs import ActorAccess, Database, Library, get_plugin_manager, hookimpl
+from shisho_jobs.schema import Base, owned_tables
 from shisho_resync_plugin import ResyncConfig, ResyncPlugin
 
 USER_HEADER = "x-test-user"
@@ -166,6 +167,14 @@ class ApiClient:
 
     def post(self, url: str, user: str | None = "writer", **kwargs: Any) -> Any:
         return self.request("POST", url, user, **kwargs)
+
+
+def create_schema(database: Database) -> None:
+    """The host's libraries 1-3 and the jobs tables (for a database made by hand)."""
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE libraries (id INTEGER PRIMARY KEY, name TEXT)")
+        connection.exec_driver_sql("INSERT INTO libraries VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+    Base.metadata.create_all(database.engine, tables=owned_tables())
 
 
 def free_port() -> int:

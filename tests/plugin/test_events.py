@@ -17,11 +17,10 @@ import httpx
 import job_writer
 import pytest
 import sqlalchemy as sa
-from plugin_test_host import USER_HEADER, free_port, make_app, serve
+from plugin_test_host import USER_HEADER, create_schema, free_port, make_app, serve
 from sse import SseReader
 
 from shisho_jobs import Database, JobStatus
-from shisho_jobs.schema import Base, owned_tables
 from shisho_resync_plugin import ResyncPlugin
 
 HERE = Path(__file__).parent
@@ -66,14 +65,6 @@ class Live:
             check=True,
         )
         return [int(line) for line in result.stdout.split()]
-
-
-def create_schema(database: Database) -> None:
-    """The host's libraries 1-3 and the jobs tables (for a database made by hand)."""
-    with database.engine.begin() as connection:
-        connection.exec_driver_sql("CREATE TABLE libraries (id INTEGER PRIMARY KEY, name TEXT)")
-        connection.exec_driver_sql("INSERT INTO libraries VALUES (1, 'a'), (2, 'b'), (3, 'c')")
-    Base.metadata.create_all(database.engine, tables=owned_tables())
 
 
 def _url_text(database: Database) -> str:

@@ -1,0 +1,79 @@
+"""The button in real Chromium against the plugin's test host, served by uvicorn."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "plugin"))
+
+from plugin_test_host import USER_COOKIE, create_schema, make_app, serve
+
+from shisho_jobs import Database, JobService
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+
+@dataclass
+class Site:
+    """The running test host and the service behind it."""
+
+    base_url: str
+    service: JobService
+    database: Database
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless system Chromium for the whole run."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def site(sqlite_url: str) -> Iterator[Site]:
+    """The test host on a fresh SQLite database (no worker: tests move jobs themselves)."""
+    database = Database(sqlite_url)
+    create_schema(database)
+    app, plugin = make_app(database, keepalive_interval=1.0, sqlite_poll_interval=0.05)
+    try:
+        with serve(app, plugin) as base_url:
+            yield Site(base_url, plugin.runtime.service, database)
+    finally:
+        database.dispose()
+
+
+@pytest.fixture
+def page(browser: Any, site: Site) -> Iterator[Any]:
+    """A fresh browser context signed in as `writer`."""
+    context = browser.new_context(base_url=site.base_url)
+    context.add_cookies([{"name": USER_COOKIE, "value": "writer", "url": site.base_url}])
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        yield page
+    finally:
+        context.close()

@@ -81,7 +81,21 @@ def has_pending_job(service: JobService) -> bool:
         return session.execute(query).first() is not None
 
 
-def claim_next_job(service: JobService, *, process_id: str, lease_seconds: float) -> Job | None:
+@dataclass(frozen=True)
+class ClaimRequest:
+    """Who claims, and for how long: what :func:`claim_next_job` needs."""
+
+    process_id: str
+    lease_seconds: float
+
+
+def claim_next_job(
+    service: JobService,
+    *,
+    process_id: str,
+    lease_seconds: float,
+    look_first: bool = True,
+) -> Job | None:
     """Atomically take the oldest pending job and mark it ``in_progress`` for ``process_id``.
 
     SQLite: one ``UPDATE ... WHERE id = (oldest pending) AND status = 'pending'
@@ -89,19 +103,30 @@ def claim_next_job(service: JobService, *, process_id: str, lease_seconds: float
     pending row is picked ``FOR UPDATE SKIP LOCKED``, so concurrent workers take
     different jobs without waiting for each other.
 
+    Args:
+        service: the jobs.
+        process_id: the claiming worker.
+        lease_seconds: how long the claim holds without a heartbeat.
+        look_first: check with a plain read that a job is pending before taking
+            the write lock (an idle worker's polls then never write).
+
     Returns:
         The claimed job (``attempt`` incremented), or ``None`` when the queue is empty.
     """
-    if not has_pending_job(service):
+    if look_first and not has_pending_job(service):
         return None
-    database = service.database
+    with service.database.write(notify=True) as session:
+        return _claim_in(service, session, ClaimRequest(process_id, lease_seconds))
+
+
+def _claim_in(service: JobService, session: Session, request: ClaimRequest) -> Job | None:
     oldest = (
         sa.select(JobRow.id)
         .where(sa.text(_PENDING_SQL))
         .order_by(JobRow.created_at, JobRow.id)
         .limit(1)
     )
-    if database.dialect == "postgresql":
+    if service.database.dialect == "postgresql":
         oldest = oldest.with_for_update(skip_locked=True)
     now = utcnow()
     statement = (
@@ -109,10 +134,10 @@ def claim_next_job(service: JobService, *, process_id: str, lease_seconds: float
         .where(JobRow.id == oldest.scalar_subquery(), sa.text(_PENDING_SQL))
         .values(
             status=JobStatus.IN_PROGRESS.value,
-            process_id=process_id,
+            process_id=request.process_id,
             started_at=now,
             heartbeat_at=now,
-            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            lease_expires_at=now + timedelta(seconds=request.lease_seconds),
             attempt=JobRow.attempt + 1,
             progress=0,
             finished_at=None,
@@ -121,12 +146,11 @@ def claim_next_job(service: JobService, *, process_id: str, lease_seconds: float
         )
         .returning(JobRow)
     )
-    with database.write(notify=True) as session:
-        row = session.scalars(statement, execution_options=_NO_SYNC).first()
-        if row is None:
-            return None
-        job = service.to_job(row)
-        service.record_event(session, job, EVENT_STATUS_CHANGED)
+    row = session.scalars(statement, execution_options=_NO_SYNC).first()
+    if row is None:
+        return None
+    job = service.to_job(row)
+    service.record_event(session, job, EVENT_STATUS_CHANGED)
     return job
 
 
@@ -219,6 +243,31 @@ def finish_job(
     Raises:
         LeaseLost: the worker no longer owns the job; nothing was written.
     """
+    return finish_and_claim_next(
+        service, claim, status=status, progress=progress, error=error, log=log
+    )[0]
+
+
+def finish_and_claim_next(
+    service: JobService,
+    claim: Claim,
+    *,
+    status: JobStatus,
+    progress: int,
+    error: str | None = None,
+    log: LogLine | None = None,
+    claim_next: ClaimRequest | None = None,
+) -> tuple[Job, Job | None]:
+    """Record a run's outcome and, in the same transaction, claim the next pending job.
+
+    One commit instead of two per job while the queue is busy.
+
+    Returns:
+        The finished job, and the newly claimed one (``None``: none asked or none pending).
+
+    Raises:
+        LeaseLost: the worker no longer owns the job; nothing was written or claimed.
+    """
     now = utcnow()
     values = {
         "status": status.value,
@@ -228,7 +277,7 @@ def finish_job(
         "lease_expires_at": None,
         "updated_at": now,
     }
-    return _transition(service, claim, values, log)
+    return _transition(service, claim, values, log, claim_next=claim_next)
 
 
 def requeue_job(service: JobService, claim: Claim, *, log: LogLine | None = None) -> Job:
@@ -248,12 +297,17 @@ def requeue_job(service: JobService, claim: Claim, *, log: LogLine | None = None
         "lease_expires_at": None,
         "updated_at": utcnow(),
     }
-    return _transition(service, claim, values, log)
+    return _transition(service, claim, values, log)[0]
 
 
 def _transition(
-    service: JobService, claim: Claim, values: dict[str, Any], log: LogLine | None
-) -> Job:
+    service: JobService,
+    claim: Claim,
+    values: dict[str, Any],
+    log: LogLine | None,
+    *,
+    claim_next: ClaimRequest | None = None,
+) -> tuple[Job, Job | None]:
     with service.database.write(notify=True) as session:
         if log is not None:
             _insert_log(session, claim, log)
@@ -263,7 +317,8 @@ def _transition(
             raise LeaseLost()
         job = service.to_job(row)
         service.record_event(session, job, EVENT_STATUS_CHANGED)
-    return job
+        next_job = None if claim_next is None else _claim_in(service, session, claim_next)
+    return job, next_job
 
 
 def _insert_log(session: Session, claim: Claim, line: LogLine) -> bool:
@@ -408,8 +463,10 @@ def last_global_job_created_at(service: JobService, job_type: str) -> datetime |
 __all__: Sequence[str] = (
     "MAX_CRASHES",
     "Claim",
+    "ClaimRequest",
     "LogLine",
     "claim_next_job",
+    "finish_and_claim_next",
     "finish_job",
     "has_pending_job",
     "heartbeat",

@@ -35,7 +35,7 @@ from shisho_jobs.errors import LeaseLost
 from shisho_jobs.hooktypes import JobTypeSpec
 from shisho_jobs.service import JobService
 from shisho_jobs.worker import claims
-from shisho_jobs.worker.claims import Claim, LogLine
+from shisho_jobs.worker.claims import Claim, ClaimRequest, LogLine
 
 CANCELLED_ERROR: Final = "Cancelled"
 INTERRUPTED_MESSAGE: Final = (
@@ -127,12 +127,20 @@ class JobRun:
             _cancellation=self.cancellation,
         )
 
-    def execute(self) -> None:
-        """Run the handler on the calling thread and write the outcome."""
+    def execute(self, claim_next: ClaimRequest | None = None) -> Job | None:
+        """Run the handler on the calling thread and write the outcome.
+
+        Args:
+            claim_next: also claim the next pending job in the transaction that
+                writes this one's outcome (the slot runs it next).
+
+        Returns:
+            The job claimed next, if asked for and one was pending.
+        """
         try:
             call_hook(self.plugin_manager, "job_started", job=self.job)
             failure = self._call_handler()
-            self.settle(failure)
+            return self.settle(failure, claim_next=claim_next)
         finally:
             self.done.set()
 
@@ -155,53 +163,56 @@ class JobRun:
             )
         return None
 
-    def settle(self, failure: LogLine | None) -> None:
-        """Write the run's outcome once (called after the handler, or by a stopping worker)."""
+    def settle(
+        self, failure: LogLine | None, *, claim_next: ClaimRequest | None = None
+    ) -> Job | None:
+        """Write the run's outcome once (called after the handler, or by a stopping worker).
+
+        Returns:
+            The job claimed next (see :meth:`execute`), or ``None``.
+        """
         with self._settle_lock:
             if self._settled:
-                return
+                return None
             self._settled = True
         reason = self.cancellation.reason
         if reason == CancelReason.LEASE_LOST:
             _logger.warning(
                 "job %s was taken over by another worker; its result is dropped", self.job.id
             )
-            return
+            return None
         try:
-            job = self._write_outcome(reason, failure)
+            job, next_job = self._write_outcome(reason, failure, claim_next)
         except LeaseLost:
             _logger.warning("job %s was taken over before its result was saved", self.job.id)
-            return
+            return None
         except sa.exc.SQLAlchemyError:
             # The lease will expire and another worker will re-run the job.
             _logger.exception("could not save the outcome of job %s", self.job.id)
-            return
+            return None
         call_hook(self.plugin_manager, "job_finished", job=job)
+        return next_job
 
-    def _write_outcome(self, reason: str | None, failure: LogLine | None) -> Job:
+    def _write_outcome(
+        self, reason: str | None, failure: LogLine | None, claim_next: ClaimRequest | None
+    ) -> tuple[Job, Job | None]:
         if reason == CancelReason.SHUTDOWN:
             line = LogLine(LogLevel.INFO, INTERRUPTED_MESSAGE, plugin=PLUGIN_NAME)
-            return claims.requeue_job(self.service, self.claim, log=line)
+            return claims.requeue_job(self.service, self.claim, log=line), None
         progress = self.tracker.latest
         if failure is None and reason == CancelReason.REQUESTED:
-            line = LogLine(LogLevel.WARN, "Cancelled on request.", plugin=PLUGIN_NAME)
-            return claims.finish_job(
-                self.service,
-                self.claim,
-                status=JobStatus.FAILED,
-                progress=progress,
-                error=CANCELLED_ERROR,
-                log=line,
-            )
-        if failure is None:
-            return claims.finish_job(
-                self.service, self.claim, status=JobStatus.COMPLETED, progress=100
-            )
-        return claims.finish_job(
+            status, error = JobStatus.FAILED, CANCELLED_ERROR
+            failure = LogLine(LogLevel.WARN, "Cancelled on request.", plugin=PLUGIN_NAME)
+        elif failure is None:
+            status, error = JobStatus.COMPLETED, None
+        else:
+            status, error = JobStatus.FAILED, failure.message.splitlines()[0][:500]
+        return claims.finish_and_claim_next(
             self.service,
             self.claim,
-            status=JobStatus.FAILED,
+            status=status,
             progress=progress,
-            error=failure.message.splitlines()[0][:500],
+            error=error,
             log=failure,
+            claim_next=claim_next,
         )

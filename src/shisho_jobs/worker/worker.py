@@ -21,7 +21,9 @@ import sqlalchemy as sa
 
 from shisho_jobs.context import CancelReason
 from shisho_jobs.db import Database
+from shisho_jobs.dto import Job
 from shisho_jobs.enums import JobType
+from shisho_jobs.errors import LeaseLost
 from shisho_jobs.schema import utcnow
 from shisho_jobs.service import JobService
 from shisho_jobs.worker import claims
@@ -112,6 +114,7 @@ class Worker:
         self._runs: dict[int, JobRun] = {}
         self._runs_lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._claim_request = claims.ClaimRequest(self.process_id, self.lease_seconds)
         self._next_heartbeat = 0.0
         self._next_rescue = 0.0
         self._next_prune = 0.0
@@ -193,27 +196,37 @@ class Worker:
     def _slot_loop(self) -> None:
         """One of ``concurrency`` slots: claim a job, run it, repeat; sleep when idle.
 
-        Each slot claims its next job itself, right after finishing one, so a busy
-        queue never waits for another thread to notice a free slot.
+        While the queue is busy a slot writes a job's outcome and claims the next
+        job in one transaction, and never waits for another thread.
         """
+        next_job: Job | None = None
         while not self._stopping.is_set():
             try:
-                ran = self._claim_and_process()
+                if next_job is None:
+                    next_job = claims.claim_next_job(
+                        self.service, process_id=self.process_id, lease_seconds=self.lease_seconds
+                    )
+                if next_job is None:
+                    self._wakeup.wait(self.poll_interval)
+                    continue
+                next_job = self._process(next_job)
             except sa.exc.SQLAlchemyError:
                 _logger.exception("database error while claiming a job; retrying")
+                next_job = None
                 self._stopping.wait(ERROR_BACKOFF)
-                continue
-            if not ran:
-                self._wakeup.wait(self.poll_interval)
+        if next_job is not None:
+            self._hand_back(next_job)
         self._wakeup.set()  # pass the stop on to the other idle slots
 
-    def _claim_and_process(self) -> bool:
-        """Claim the oldest pending job and run it on this thread; whether there was one."""
-        job = claims.claim_next_job(
-            self.service, process_id=self.process_id, lease_seconds=self.lease_seconds
-        )
-        if job is None:
-            return False
+    def _hand_back(self, job: Job) -> None:
+        """Re-queue a job claimed together with the previous outcome but never started."""
+        try:
+            claims.requeue_job(self.service, claims.Claim.of(job))
+        except (LeaseLost, sa.exc.SQLAlchemyError):
+            _logger.exception("could not hand job %s back; its lease will expire", job.id)
+
+    def _process(self, job: Job) -> Job | None:
+        """Run a claimed job on this thread; the next job claimed with its outcome, if any."""
         known = job.type in self.service.job_types
         run = JobRun(
             job=job,
@@ -225,11 +238,11 @@ class Worker:
         with self._runs_lock:
             self._runs[job.id] = run
         try:
-            run.execute()
+            stopping = self._stopping.is_set()
+            return run.execute(None if stopping else self._claim_request)
         finally:
             with self._runs_lock:
                 self._runs.pop(job.id, None)
-        return True
 
     def _seconds_until_next_duty(self) -> float:
         wait = min(self.poll_interval, self._next_rescue - time.monotonic())

@@ -162,7 +162,13 @@ class JobService:
                 finished_at=None if active else now,
             )
             session.add(row)
-            session.flush()
+            try:
+                session.flush()
+            except sa.exc.IntegrityError:
+                # The library was deleted between the check above and the insert.
+                if library_id is None:
+                    raise
+                raise LibraryNotFound(library_id) from None
             job = self._to_job(row)
             self.record_event(session, job, EVENT_CREATED)
         if self.plugin_manager is not None:

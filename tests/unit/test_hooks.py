@@ -202,7 +202,7 @@ def test_hook_nav_items(manager: pluggy.PluginManager) -> None:
 
 def test_hook_job_created(jobs: JobService) -> None:
     job = jobs.create_job(example.GREET_TYPE)
-    assert [("job_created", job.id, "pending")] == example.OBSERVED
+    assert list(example.OBSERVED) == [("job_created", job.id, "pending")]
 
 
 def test_hook_job_started(jobs: JobService, worker: Worker) -> None:

@@ -12,6 +12,7 @@ user of the reference host sees.
 from __future__ import annotations
 
 import html
+from collections import deque
 
 import msgspec
 
@@ -22,8 +23,9 @@ PLUGIN_NAME = "shisho_example_plugin"
 GREET_TYPE = "greet"
 NAV_SLOT = "example.sidebar"
 
-OBSERVED: list[tuple[str, int, str]] = []
-"""``(hook name, job id, job status)`` for every lifecycle call seen in this process."""
+OBSERVED: deque[tuple[str, int, str]] = deque(maxlen=1000)
+"""``(hook name, job id, job status)`` of the latest lifecycle calls seen in this process
+(bounded: a long-running host that has the plugin installed must not grow it forever)."""
 
 
 class GreetData(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):

@@ -101,12 +101,20 @@ def current(url: str | sa.URL) -> str | None:
 # --- checks the revision scripts call ----------------------------------------------------------
 
 
+def _offline(connection: object) -> bool:
+    # ``alembic upgrade --sql`` hands revisions a mock connection that prints SQL
+    # and cannot answer questions; the checks are then the reader's job.
+    return not isinstance(connection, sa.Connection)
+
+
 def require_libraries_table(connection: sa.Connection) -> None:
     """Stop with a clear error when the host's ``libraries`` table does not exist yet.
 
     Raises:
         LibrariesTableMissing: it does not.
     """
+    if _offline(connection):
+        return
     if not sa.inspect(connection).has_table(LIBRARIES_TABLE):
         raise LibrariesTableMissing()
 
@@ -122,7 +130,7 @@ def require_foreign_keys_off(connection: sa.Connection) -> None:
     Raises:
         ForeignKeysEnabledDuringMigration: they are on.
     """
-    if connection.dialect.name != "sqlite":
+    if connection.dialect.name != "sqlite" or _offline(connection):
         return
     if connection.exec_driver_sql("PRAGMA foreign_keys").scalar():
         raise ForeignKeysEnabledDuringMigration()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Any
@@ -271,3 +272,15 @@ def test_sqlite_refuses_to_rebuild_tables_with_foreign_keys_on(sqlite_url: str) 
     finally:
         engine.dispose()
     assert _tables(sqlite_url) & OUR_TABLES == set()
+
+
+def test_offline_mode_prints_the_postgresql_sql() -> None:
+    config = migrate.alembic_config("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    config.output_buffer = io.StringIO()
+
+    command.upgrade(config, "heads", sql=True)
+
+    sql = config.output_buffer.getvalue()
+    assert "CREATE TABLE job_events" in sql
+    assert "REFERENCES libraries (id) ON DELETE CASCADE" in sql
+    assert f"UPDATE {migrate.VERSION_TABLE} SET version_num='{HEAD}'" in sql

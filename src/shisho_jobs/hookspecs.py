@@ -145,7 +145,10 @@ def job_started(job: Job) -> None:
 
 @hookspec
 def job_progress(job: Job) -> None:
-    """A running job's progress was saved (writes are throttled; in the worker's process).
+    """A running job's progress was saved (in the worker's process).
+
+    Writes are throttled (at most every 0.5 s, plus the final 100 %), so this is
+    not called for every ``context.progress()``.
 
     Args:
         job: the job with its new ``progress``.
@@ -154,8 +157,9 @@ def job_progress(job: Job) -> None:
 
 @hookspec
 def job_finished(job: Job) -> None:
-    """A job completed or failed, or was handed back to the queue after an interruption
-    (``status`` says which; in the worker's process).
+    """A run of a job ended: it completed or failed, or went back to the queue because
+    its worker shut down or was lost (``status`` says which). Called in the process of
+    the worker that ran it, or of the worker that rescued it from a lost one.
 
     Args:
         job: the job in its final state for this run.

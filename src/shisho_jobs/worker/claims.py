@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import msgspec
 import sqlalchemy as sa
@@ -71,6 +71,97 @@ def _fence(claim: Claim) -> tuple[sa.ColumnElement[bool], ...]:
     )
 
 
+# --- prebuilt statements of the hot path -----------------------------------------------------
+# Claims and outcomes run once per job: their statements are built once, as Core
+# statements with bound parameters, instead of being rebuilt through the ORM.
+
+_table: Final = cast(sa.Table, JobRow.__table__)
+_jobs: Final = _table.c
+
+
+def _fenced_by_params() -> tuple[sa.ColumnElement[bool], ...]:
+    return (
+        _jobs.id == sa.bindparam("claim_job_id"),
+        _jobs.process_id == sa.bindparam("claim_owner"),
+        _jobs.attempt == sa.bindparam("claim_attempt"),
+        _jobs.status == JobStatus.IN_PROGRESS.value,
+    )
+
+
+def _claim_statement(dialect: str) -> sa.Update:
+    oldest = (
+        sa.select(_jobs.id)
+        .where(sa.text(_PENDING_SQL))
+        .order_by(_jobs.created_at, _jobs.id)
+        .limit(1)
+    )
+    if dialect == "postgresql":
+        oldest = oldest.with_for_update(skip_locked=True)
+    now = sa.bindparam("now", type_=UTCDateTime())
+    return (
+        sa.update(_table)
+        .where(_jobs.id == oldest.scalar_subquery(), sa.text(_PENDING_SQL))
+        .values(
+            status=JobStatus.IN_PROGRESS.value,
+            process_id=sa.bindparam("owner"),
+            started_at=now,
+            heartbeat_at=now,
+            lease_expires_at=sa.bindparam("expires", type_=UTCDateTime()),
+            attempt=_jobs.attempt + 1,
+            progress=0,
+            finished_at=None,
+            error=None,
+            updated_at=now,
+        )
+        .returning(*_jobs)
+    )
+
+
+_CLAIM: Final = {dialect: _claim_statement(dialect) for dialect in ("sqlite", "postgresql")}
+
+_FINISH: Final = (
+    sa.update(_table)
+    .where(*_fenced_by_params())
+    .values(
+        status=sa.bindparam("new_status"),
+        progress=sa.bindparam("new_progress"),
+        error=sa.bindparam("new_error"),
+        finished_at=sa.bindparam("now", type_=UTCDateTime()),
+        lease_expires_at=None,
+        updated_at=sa.bindparam("now", type_=UTCDateTime()),
+    )
+    .returning(*_jobs)
+)
+
+_REQUEUE: Final = (
+    sa.update(_table)
+    .where(*_fenced_by_params())
+    .values(
+        status=JobStatus.PENDING.value,
+        process_id=None,
+        progress=0,
+        started_at=None,
+        heartbeat_at=None,
+        lease_expires_at=None,
+        updated_at=sa.bindparam("now", type_=UTCDateTime()),
+    )
+    .returning(*_jobs)
+)
+
+
+def _fence_params(claim: Claim) -> dict[str, Any]:
+    return {
+        "claim_job_id": claim.job_id,
+        "claim_owner": claim.process_id,
+        "claim_attempt": claim.attempt,
+    }
+
+
+def _job_of(service: JobService, row: Any) -> Job:
+    # A Core row of every ``jobs`` column reads like a JobRow (attribute per column).
+    return service.to_job(row)
+
+
 # --- claiming ------------------------------------------------------------------------------
 
 
@@ -120,36 +211,17 @@ def claim_next_job(
 
 
 def _claim_in(service: JobService, session: Session, request: ClaimRequest) -> Job | None:
-    oldest = (
-        sa.select(JobRow.id)
-        .where(sa.text(_PENDING_SQL))
-        .order_by(JobRow.created_at, JobRow.id)
-        .limit(1)
-    )
-    if service.database.dialect == "postgresql":
-        oldest = oldest.with_for_update(skip_locked=True)
     now = utcnow()
-    statement = (
-        sa.update(JobRow)
-        .where(JobRow.id == oldest.scalar_subquery(), sa.text(_PENDING_SQL))
-        .values(
-            status=JobStatus.IN_PROGRESS.value,
-            process_id=request.process_id,
-            started_at=now,
-            heartbeat_at=now,
-            lease_expires_at=now + timedelta(seconds=request.lease_seconds),
-            attempt=JobRow.attempt + 1,
-            progress=0,
-            finished_at=None,
-            error=None,
-            updated_at=now,
-        )
-        .returning(JobRow)
-    )
-    row = session.scalars(statement, execution_options=_NO_SYNC).first()
+    params = {
+        "owner": request.process_id,
+        "now": now,
+        "expires": now + timedelta(seconds=request.lease_seconds),
+    }
+    statement = _CLAIM[service.database.dialect]
+    row = session.connection().execute(statement, params).first()
     if row is None:
         return None
-    job = service.to_job(row)
+    job = _job_of(service, row)
     service.record_event(session, job, EVENT_STATUS_CHANGED)
     return job
 
@@ -268,16 +340,13 @@ def finish_and_claim_next(
     Raises:
         LeaseLost: the worker no longer owns the job; nothing was written or claimed.
     """
-    now = utcnow()
-    values = {
-        "status": status.value,
-        "progress": 100 if status == JobStatus.COMPLETED else progress,
-        "error": error,
-        "finished_at": now,
-        "lease_expires_at": None,
-        "updated_at": now,
+    params = {
+        "new_status": status.value,
+        "new_progress": 100 if status == JobStatus.COMPLETED else progress,
+        "new_error": error,
+        "now": utcnow(),
     }
-    return _transition(service, claim, values, log, claim_next=claim_next)
+    return _transition(service, claim, _FINISH, params, log, claim_next=claim_next)
 
 
 def requeue_job(service: JobService, claim: Claim, *, log: LogLine | None = None) -> Job:
@@ -288,22 +357,14 @@ def requeue_job(service: JobService, claim: Claim, *, log: LogLine | None = None
     Raises:
         LeaseLost: the worker no longer owns the job; nothing was written.
     """
-    values = {
-        "status": JobStatus.PENDING.value,
-        "process_id": None,
-        "progress": 0,
-        "started_at": None,
-        "heartbeat_at": None,
-        "lease_expires_at": None,
-        "updated_at": utcnow(),
-    }
-    return _transition(service, claim, values, log)[0]
+    return _transition(service, claim, _REQUEUE, {"now": utcnow()}, log)[0]
 
 
 def _transition(
     service: JobService,
     claim: Claim,
-    values: dict[str, Any],
+    statement: sa.Update,
+    params: dict[str, Any],
     log: LogLine | None,
     *,
     claim_next: ClaimRequest | None = None,
@@ -311,11 +372,10 @@ def _transition(
     with service.database.write(notify=True) as session:
         if log is not None:
             _insert_log(session, claim, log)
-        statement = sa.update(JobRow).where(*_fence(claim)).values(**values).returning(JobRow)
-        row = session.scalars(statement, execution_options=_NO_SYNC).first()
+        row = session.connection().execute(statement, {**params, **_fence_params(claim)}).first()
         if row is None:
             raise LeaseLost()
-        job = service.to_job(row)
+        job = _job_of(service, row)
         service.record_event(session, job, EVENT_STATUS_CHANGED)
         next_job = None if claim_next is None else _claim_in(service, session, claim_next)
     return job, next_job

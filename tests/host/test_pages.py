@@ -153,3 +153,24 @@ def test_scan_by_a_worker_fills_the_library_page_and_the_jobs_pages(
     assert only_failed.count('data-testid="job-row"') == 1
     damaged = client.get(f"/settings/jobs/{books_scan.id}").text
     assert 'data-level="warn"' in damaged and "Damaged download.epub" in damaged
+
+
+def test_signing_in_replaces_a_planted_session_id(
+    settings: HostSettings,
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    token = _token(client)
+    planted = "a" * 64
+    client.cookies.set("session", planted)
+
+    response = client.post(
+        "/login",
+        data={"username": "admin", "password": "admin", "_csrf_token": token},
+        follow_redirects=False,
+    )
+
+    assert response.status_code == 303
+    assert response.cookies.get("session") not in (None, planted)
+    with TestClient(app=create_app(settings)) as attacker:
+        attacker.cookies.set("session", planted)
+        assert attacker.get("/libraries/1", follow_redirects=False).status_code in (302, 303)

@@ -12,13 +12,12 @@ from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
 
-from library_host.auth import SessionUserMiddleware
+from library_host.auth import RotatingSessionConfig, SessionUserMiddleware
 from library_host.database import get_database
 from library_host.pages import auth_router, pages_router
 from library_host.settings import HostSettings
@@ -48,7 +47,7 @@ def create_app(settings: HostSettings | None = None) -> Litestar:
     # Built-in job types plus every installed plugin, including this host's
     # own hooks (entry point ``shisho: library_host``).
     plugin_manager = get_plugin_manager()
-    session_config = ServerSideSessionConfig(max_age=SESSION_MAX_AGE, samesite="lax")
+    session_config = RotatingSessionConfig(max_age=SESSION_MAX_AGE, samesite="lax")
     return Litestar(
         route_handlers=[
             auth_router,

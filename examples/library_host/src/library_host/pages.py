@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_400_BAD_REQUEST
 
 from library_host import catalog
 from library_host.auth import (
+    ROTATE_SESSION_ID,
     SESSION_USER_KEY,
     current_user,
     jobs_readers_only,
@@ -95,7 +96,7 @@ async def login(request: Request[Any, Any, Any]) -> Response[Any]:
             },
             status_code=HTTP_400_BAD_REQUEST,
         )
-    request.clear_session()
+    request.state[ROTATE_SESSION_ID] = True
     request.set_session({SESSION_USER_KEY: user.id})
     return Redirect(next_path, status_code=HTTP_303_SEE_OTHER)
 

@@ -83,6 +83,12 @@ class ResyncConfig:
     snapshot_size: int = 20
     """How many of the newest jobs a snapshot carries."""
 
+    list_cache_seconds: float = 2.0  # seconds
+    """Keep ``GET {api_prefix}/jobs`` answers (per query and visible libraries) until the
+    jobs change, at most this long; ``0`` turns the cache off. Changes by any process are
+    seen through the job events (on SQLite within ``sqlite_poll_interval``); deletions by
+    retention, which write no event, show within this time."""
+
     max_body_size: int = 64 * 1024  # bytes
     """Largest accepted ``POST {api_prefix}/jobs`` body; larger ones get 413."""
 
@@ -117,6 +123,9 @@ class ResyncConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 _fail(name, f"must be a positive number of seconds ({value!r})")
+        cache = self.list_cache_seconds
+        if isinstance(cache, bool) or not isinstance(cache, int | float) or cache < 0:
+            _fail("list_cache_seconds", f"must be 0 or a positive number of seconds ({cache!r})")
         for name in ("replay_limit", "snapshot_size", "max_body_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -132,11 +132,21 @@ class EventHub:
     """
 
     def __init__(
-        self, database: Database, *, poll_interval: float, fallback_interval: float
+        self,
+        database: Database,
+        *,
+        poll_interval: float,
+        fallback_interval: float,
+        always_watch: bool = False,
+        on_cursor: Callable[[int], None] | None = None,
     ) -> None:
         self.database = database
         self.poll_interval = poll_interval
         self.fallback_interval = fallback_interval
+        self.always_watch = always_watch
+        """Read the outbox even while no stream is open (to keep ``on_cursor`` current)."""
+        self.on_cursor = on_cursor
+        """Called on the event loop with the newest event id whenever the hub has read up to it."""
         self.outbox_queries = 0
         """How many times the hub has read the outbox (for benchmarks and tests)."""
         self._subscribers: set[Subscription] = set()
@@ -222,10 +232,12 @@ class EventHub:
         """Register a stream; it receives every matching event after ``start_id``."""
         assert self._lock is not None, "EventHub.start() was not called"
         async with self._lock:
-            if not self._subscribers or self._cursor is None:
+            if self._cursor is None or not (self._subscribers or self.always_watch):
                 # Nobody listened, so the cursor may be stale: start from the newest event.
-                self._cursor = await anyio.to_thread.run_sync(self._newest_event_id)
-            subscription = Subscription(filter=event_filter, start_id=self._cursor)
+                self._set_cursor(await anyio.to_thread.run_sync(self._newest_event_id))
+            start_id = self._cursor
+            assert start_id is not None
+            subscription = Subscription(filter=event_filter, start_id=start_id)
             if self._stopping:
                 subscription.close()
             else:
@@ -247,10 +259,12 @@ class EventHub:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)
             self._wake.clear()
-            if not self._subscribers:
+            if not (self._subscribers or self.always_watch):
                 continue
             try:
                 async with self._lock:
+                    if self._cursor is None:
+                        self._set_cursor(await anyio.to_thread.run_sync(self._newest_event_id))
                     await self._fetch_and_dispatch()
             except Exception:
                 logger.exception("reading the job_events outbox failed; retrying")
@@ -264,9 +278,14 @@ class EventHub:
                 for subscription in list(self._subscribers):
                     subscription.offer(record)
             if records:
-                self._cursor = records[-1].id
+                self._set_cursor(records[-1].id)
             if len(records) < FETCH_BATCH:
                 return
+
+    def _set_cursor(self, event_id: int) -> None:
+        self._cursor = event_id
+        if self.on_cursor is not None:
+            self.on_cursor(event_id)
 
     def _events_after(self, cursor: int) -> list[EventRecord]:
         query = (

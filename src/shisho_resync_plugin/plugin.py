@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from shisho_jobs import Database, JobService, get_plugin_manager
+from shisho_resync_plugin.cache import ListCache
 from shisho_resync_plugin.config import ResyncConfig
 from shisho_resync_plugin.events import EventHub
 from shisho_resync_plugin.nav import (
@@ -51,6 +53,7 @@ class ResyncPlugin(InitPlugin):
         self._runtime: ResyncRuntime | None = None
         self._worker: Worker | None = None
         self._previous_handlers: dict[int, Any] = {}
+        self._remove_cache_listener: Callable[[], None] | None = None
 
     @property
     def runtime(self) -> ResyncRuntime:
@@ -114,6 +117,7 @@ class ResyncPlugin(InitPlugin):
             Database(config.database) if isinstance(config.database, str) else config.database
         )
         plugin_manager = config.plugin_manager or get_plugin_manager()
+        list_cache = ListCache(config.list_cache_seconds)
         return ResyncRuntime(
             config=config,
             database=database,
@@ -124,7 +128,10 @@ class ResyncPlugin(InitPlugin):
                 database,
                 poll_interval=config.sqlite_poll_interval,
                 fallback_interval=config.postgres_fallback_interval,
+                always_watch=list_cache.enabled,
+                on_cursor=list_cache.saw_events_up_to,
             ),
+            list_cache=list_cache,
         )
 
     def _install_template_global(self, app_config: AppConfig) -> None:
@@ -168,6 +175,8 @@ class ResyncPlugin(InitPlugin):
 
     async def _on_startup(self, app: Litestar) -> None:
         runtime = self.runtime
+        if runtime.list_cache.enabled:
+            self._remove_cache_listener = runtime.database.on_commit(runtime.list_cache.saw_commit)
         await runtime.hub.start()
         if self.config.close_streams_on_signal:
             self._chain_exit_signals()
@@ -178,6 +187,9 @@ class ResyncPlugin(InitPlugin):
     async def _on_shutdown(self, app: Litestar) -> None:
         runtime = self.runtime
         self._restore_exit_signals()
+        if self._remove_cache_listener is not None:
+            self._remove_cache_listener()
+            self._remove_cache_listener = None
         await runtime.hub.stop()
         if self._worker is not None:
             worker, self._worker = self._worker, None

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import anyio.to_thread
 import msgspec
-from litestar import Request, Router, get, post
+from litestar import MediaType, Request, Response, Router, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import Parameter
@@ -140,7 +140,10 @@ async def create_job(request: Request[Any, Any, Any]) -> Job:
     name=ROUTE_LIST,
     summary="List jobs, newest first",
     description="Needs `jobs:read` or `jobs:write`; jobs of other libraries are left out.",
-    responses=_READ_ERRORS,
+    responses={
+        200: ResponseSpec(ListJobsResponse, description="One page, newest first, and the total."),
+        **_READ_ERRORS,
+    },
 )
 async def list_jobs(
     request: Request[Any, Any, Any],
@@ -161,17 +164,28 @@ async def list_jobs(
     library_id_or_global: Annotated[
         str | None, Parameter(description="Only jobs of this library id and global jobs.")
     ] = None,
-) -> ListJobsResponse:
+) -> Response[bytes]:
     """One page of the jobs the user may see, and how many match."""
     del limit, offset, status, type, library_id_or_global  # documented; parsed strictly below
     runtime = _runtime_of(request)
 
-    def list_page() -> ListJobsResponse:
+    def list_page() -> bytes:
         caller = _caller(request, runtime)
         caller.require_read()
         query = parse_list_query(request.query_params)
-        if query.type is not None:
-            runtime.service.job_types.get(query.type)  # unknown type: 400 naming `type`
+        visible = caller.visible_library_ids
+        cache = runtime.list_cache
+        key = (
+            query.limit,
+            query.offset,
+            tuple(query.status),
+            query.type,
+            query.library_id_or_global,
+            None if visible is None else frozenset(visible),
+        )
+        if (kept := cache.get(key)) is not None:
+            return kept
+        version = cache.version()  # before reading: a change meanwhile makes the answer stale
         jobs, total = runtime.service.list_jobs_with_total(
             ListJobsOptions(
                 limit=query.limit,
@@ -179,12 +193,14 @@ async def list_jobs(
                 statuses=query.status,
                 type=query.type,
                 library_id_or_global=query.library_id_or_global,
-                visible_library_ids=caller.visible_library_ids,
+                visible_library_ids=visible,
             )
         )
-        return ListJobsResponse(jobs=jobs, total=total)
+        body = msgspec.json.encode(ListJobsResponse(jobs=jobs, total=total))
+        cache.put(key, version, body)
+        return body
 
-    return await anyio.to_thread.run_sync(list_page)
+    return Response(await anyio.to_thread.run_sync(list_page), media_type=MediaType.JSON)
 
 
 @get(

@@ -8,6 +8,7 @@ from typing import Any
 import pluggy
 
 from shisho_jobs import Database, JobService
+from shisho_resync_plugin.cache import ListCache
 from shisho_resync_plugin.config import ResyncConfig
 from shisho_resync_plugin.events import EventHub
 
@@ -25,6 +26,7 @@ class ResyncRuntime:
     plugin_manager: pluggy.PluginManager
     service: JobService
     hub: EventHub
+    list_cache: ListCache
 
     @property
     def button_script_url(self) -> str:

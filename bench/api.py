@@ -1,0 +1,383 @@
+"""The jobs API under load, at 1,000,000 jobs: the button's status request against a trivial
+JSON route of the same app, and 1,000 open event streams on one server process.
+
+The server is the plugin's test host (tests/plugin/plugin_test_host.py) served by uvicorn in
+a subprocess (one process, no access log), on a copy of the 1M-job SQLite database that
+bench/status_query.py builds (built here the same way when missing). The client is a small
+raw-socket asyncio HTTP/1.1 client with keep-alive connections, so it costs far less than
+the server and both routes are measured by the same client in the same run.
+
+Figures:
+- requests/s, p50 and p99 latency of ``GET /ping`` (trivial) and of
+  ``GET /api/jobs?type=scan&library_id_or_global=X&limit=1`` (X cycles through 100 libraries);
+- with 1, 100 and 1,000 open ``GET /api/jobs/events`` streams while another process changes
+  a job 10 times a second: database queries per second of the server process (counted by an
+  SQLAlchemy cursor hook), events each stream received, and the server's RSS.
+
+Writes bench/results/api.json.
+
+Usage: python bench/api.py [--rows N] [--seconds S] [--connections C] [--streams N ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent
+REPO = ROOT.parent
+DATA_DIR = ROOT / "data"
+RESULTS = ROOT / "results" / "api.json"
+DEFAULT_ROWS = 1_000_000
+LIBRARIES = 100
+USER_HEADER = "x-test-user"
+STATUS_PATH = "/api/jobs?type=scan&library_id_or_global={library}&limit=1"
+WRITES_PER_SECOND = 10
+STREAM_WINDOW = 10.0  # seconds of counting per stream level
+
+
+# --- the server side (imported by uvicorn in the server process) ------------------------------
+
+
+def bench_app() -> Any:
+    """The plugin's test host plus ``GET /bench/stats`` (database queries so far, RSS, streams).
+
+    Reads ``SHISHO_DATABASE_URL``. Counts every statement the process sends to the database.
+    """
+    sys.path.insert(0, str(REPO / "tests" / "plugin"))
+    import sqlalchemy as sa
+    from litestar import get
+    from plugin_test_host import make_app
+
+    from shisho_jobs import Database
+
+    database = Database(os.environ["SHISHO_DATABASE_URL"])
+    queries = {"count": 0}
+
+    @sa.event.listens_for(database.engine, "before_cursor_execute")
+    def _count(*_args: Any) -> None:
+        queries["count"] += 1
+
+    app, plugin = make_app(database)
+
+    @get("/bench/stats", sync_to_thread=False)
+    def stats() -> dict[str, int]:
+        return {
+            "queries": queries["count"],
+            "rss_kb": _rss_kb(os.getpid()),
+            "streams": plugin.runtime.hub.subscriber_count,
+        }
+
+    app.register(stats)
+    return app
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return -1
+
+
+# --- the database ------------------------------------------------------------------------------
+
+
+def _database(rows: int) -> Path:
+    """A fresh copy of the 1M-job SQLite database (built like bench/status_query.py's)."""
+    sys.path.insert(0, str(ROOT))
+    import status_query
+
+    source = DATA_DIR / f"status_ours_{rows}.db"
+    if status_query._count_jobs(f"sqlite:///{source}") != rows:
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        building = source.with_suffix(".building")
+        building.unlink(missing_ok=True)
+        print(f"building {source.name} ({rows:,} jobs) ...", flush=True)
+        status_query._fill(f"sqlite:///{building}", "heads", rows, ours=True)
+        building.rename(source)
+    copy = DATA_DIR / f"api_{rows}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{copy}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(source, copy)
+    return copy
+
+
+# --- a tiny HTTP/1.1 client --------------------------------------------------------------------
+
+
+async def _request(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str
+) -> tuple[int, bytes]:
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\n{USER_HEADER}: writer\r\n\r\n".encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    body = await reader.readexactly(length)
+    return status, body
+
+
+async def _load(port: int, paths: list[str], seconds: float, connections: int) -> dict[str, Any]:
+    """Keep ``connections`` keep-alive connections busy for ``seconds``; latencies in ms."""
+    latencies: list[float] = []
+    errors = 0
+    stop_at = time.perf_counter() + seconds
+
+    async def connection(index: int) -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        n = index
+        try:
+            while time.perf_counter() < stop_at:
+                path = paths[n % len(paths)]
+                n += connections
+                started = time.perf_counter()
+                status, body = await _request(reader, writer, path)
+                latencies.append((time.perf_counter() - started) * 1000)
+                if status != 200:
+                    errors += 1
+                    if errors <= 3:
+                        print(f"  ! {path} answered {status}: {body[:300]!r}", flush=True)
+        finally:
+            writer.close()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(connection(i) for i in range(connections)))
+    elapsed = time.perf_counter() - began
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "requests_per_second": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies), 3),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 3),
+    }
+
+
+async def _stats(port: int) -> dict[str, int]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        status, body = await _request(reader, writer, "/bench/stats")
+        assert status == 200, body
+        return dict(json.loads(body))
+    finally:
+        writer.close()
+
+
+class _Stream:
+    """One open event stream; counts the job events it receives."""
+
+    def __init__(self) -> None:
+        self.events = 0
+        self.task: asyncio.Task[None] | None = None
+
+    async def run(self, port: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        request = f"GET /api/jobs/events HTTP/1.1\r\nHost: b\r\n{USER_HEADER}: writer\r\n\r\n"
+        writer.write(request.encode())
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            assert b" 200 " in head.split(b"\r\n", 1)[0], head
+            while chunk := await reader.read(65536):
+                self.events += chunk.count(b"event: job.")
+        finally:
+            writer.close()
+
+
+async def _streams(port: int, levels: list[int], database_url: str) -> list[dict[str, Any]]:
+    """Queries/s and RSS with ``levels`` open streams while another process changes a job."""
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, database_url, str(WRITES_PER_SECOND)],
+        stdout=subprocess.DEVNULL,
+    )
+    streams: list[_Stream] = []
+    results = []
+    try:
+        for level in levels:
+            while len(streams) < level:
+                stream = _Stream()
+                stream.task = asyncio.create_task(stream.run(port))
+                streams.append(stream)
+            deadline = time.monotonic() + 60
+            while (await _stats(port))["streams"] < level:
+                assert time.monotonic() < deadline, "streams did not open"
+                await asyncio.sleep(0.1)
+            for stream in streams:
+                stream.events = 0
+            before = await _stats(port)
+            started = time.perf_counter()
+            await asyncio.sleep(STREAM_WINDOW)
+            after = await _stats(port)
+            elapsed = time.perf_counter() - started
+            received = [stream.events for stream in streams]
+            results.append(
+                {
+                    "streams": level,
+                    "db_queries_per_second": round(
+                        (after["queries"] - before["queries"]) / elapsed, 1
+                    ),
+                    "events_per_stream_min": min(received),
+                    "events_per_stream_median": statistics.median(received),
+                    "server_rss_mb": round(after["rss_kb"] / 1024, 1),
+                }
+            )
+            print(
+                f"  {level:>5} streams: {results[-1]['db_queries_per_second']:6.1f} queries/s, "
+                f"events per stream min {min(received)} (writer: {WRITES_PER_SECOND}/s "
+                f"for {STREAM_WINDOW:.0f} s), server RSS {results[-1]['server_rss_mb']} MB",
+                flush=True,
+            )
+    finally:
+        writer.terminate()
+        writer.wait()
+        for stream in streams:
+            if stream.task is not None:
+                stream.task.cancel()
+        await asyncio.gather(*(s.task for s in streams if s.task), return_exceptions=True)
+    return results
+
+
+# A job that moves forward WRITES_PER_SECOND times a second, in a process of its own.
+_WRITER = """
+import sys, time, msgspec
+from shisho_jobs import Database, JobService, JobStatus, get_plugin_manager
+database = Database(sys.argv[1])
+service = JobService(database, plugin_manager=get_plugin_manager(load_entry_points=False))
+job = service.create_job("export", library_id=1)
+job = msgspec.structs.replace(job, status=JobStatus.IN_PROGRESS)
+job = service.update_job(job, columns=["status"])
+interval = 1 / float(sys.argv[2])
+progress = 0
+while True:
+    progress = progress % 100 + 1
+    job = service.update_job(msgspec.structs.replace(job, progress=progress), columns=["progress"])
+    time.sleep(interval)
+"""
+
+
+# --- running -----------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _server(database_url: str) -> Any:
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "api:bench_app",
+            "--app-dir",
+            str(ROOT),
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--timeout-graceful-shutdown",
+            "5",
+        ],
+        env={**os.environ, "SHISHO_DATABASE_URL": database_url},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the bench server did not start") from None
+                time.sleep(0.1)
+        yield port, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=DEFAULT_ROWS)
+    parser.add_argument("--seconds", type=float, default=8.0, help="per route")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--streams", type=int, nargs="+", default=[1, 100, 1000])
+    args = parser.parse_args()
+
+    path = _database(args.rows)
+    url = f"sqlite:///{path}"
+    status_paths = [STATUS_PATH.format(library=i) for i in range(1, LIBRARIES + 1)]
+    with _server(url) as (port, _process):
+        print(f"server on port {port}, {args.rows:,} jobs (SQLite), {os.cpu_count()} CPUs")
+        asyncio.run(_load(port, ["/ping", *status_paths], 2.0, args.connections))  # warm-up
+        trivial = asyncio.run(_load(port, ["/ping"], args.seconds, args.connections))
+        status = asyncio.run(_load(port, status_paths, args.seconds, args.connections))
+        ratio = status["requests_per_second"] / trivial["requests_per_second"]
+        for name, figures in (("trivial /ping", trivial), ("button status", status)):
+            print(
+                f"  {name:<14} {figures['requests_per_second']:8.1f} req/s  "
+                f"p50 {figures['p50_ms']:.2f} ms  p99 {figures['p99_ms']:.2f} ms  "
+                f"errors {figures['errors']}"
+            )
+        print(f"  status / trivial throughput: {ratio:.2f} (target >= 0.5)")
+        print("event streams:")
+        streams = asyncio.run(_streams(port, args.streams, url))
+
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "benchmark": "api",
+                "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+                "engine": "sqlite",
+                "jobs": args.rows,
+                "server": "uvicorn, 1 process, no access log",
+                "client": f"asyncio raw HTTP/1.1, {args.connections} keep-alive connections, "
+                f"{args.seconds:g} s per route",
+                "trivial_route": trivial,
+                "status_request": status,
+                "status_to_trivial_throughput": round(ratio, 3),
+                "event_streams": streams,
+                "event_writer_changes_per_second": WRITES_PER_SECOND,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(f"wrote {RESULTS.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    # Each stream is a socket on both ends.
+    with contextlib.suppress(ValueError, OSError):
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
+    main()

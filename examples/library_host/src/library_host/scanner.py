@@ -65,9 +65,21 @@ ChangedFile = tuple[BookFile, KnownBook | None]
 """A file to read: new (no known book) or changed since the catalogued version."""
 
 
+@dataclass
+class FolderScan:
+    """What a walk of a library's folder found."""
+
+    changed: list[ChangedFile]
+    """New or changed book files, to read."""
+    count: int
+    """Book files found in all."""
+    unreadable_folders: list[tuple[str, str]]
+    """Sub-folders that could not be listed: ``(relative path, why)``; their books stay."""
+
+
 def find_changed_files(
     root: Path, known: dict[str, KnownBook], *, force: bool = False
-) -> tuple[list[ChangedFile], int]:
+) -> FolderScan:
     """Walk ``root`` and sort its book files out against the ``known`` catalogue.
 
     Hidden files and folders (``.name``) are skipped. Entries of ``known`` found
@@ -79,18 +91,27 @@ def find_changed_files(
         force: treat every file as changed.
 
     Returns:
-        The new or changed files, and how many book files there are in all.
+        The new or changed files, how many book files there are, and the folders that
+        could not be listed.
     """
     # One pass, one stat per file, and nothing built for an unchanged file:
     # on a rescan they are nearly all of them.
     changed: list[ChangedFile] = []
+    unreadable_folders: list[tuple[str, str]] = []
     count = 0
     pop_known = known.pop
     formats = FORMATS_BY_EXTENSION
     pending: list[tuple[str, str]] = [(str(root), "")]
     while pending:
         folder, prefix = pending.pop()
-        with os.scandir(folder) as entries:
+        try:
+            entries = os.scandir(folder)
+        except OSError as error:
+            if not prefix:
+                raise  # the library's own folder: the scan cannot go on
+            unreadable_folders.append((prefix.rstrip("/"), error.strerror or str(error)))
+            continue
+        with entries:
             for entry in entries:
                 name = entry.name
                 if name.startswith("."):
@@ -103,8 +124,11 @@ def find_changed_files(
                 file_format = formats.get(name[dot:].lower()) if dot > 0 else None
                 if file_format is None or not entry.is_file():
                     continue
+                try:
+                    stat = entry.stat()
+                except FileNotFoundError:
+                    continue  # deleted since the folder was listed
                 count += 1
-                stat = entry.stat()
                 path = prefix + name
                 previous = pop_known(path, None)
                 if (
@@ -116,7 +140,7 @@ def find_changed_files(
                     continue
                 book_file = (path, entry.path, file_format, stat.st_size, stat.st_mtime_ns)
                 changed.append((book_file, previous))
-    return changed, count
+    return FolderScan(changed, count, unreadable_folders)
 
 
 def scan_library_folder(
@@ -140,7 +164,16 @@ def scan_library_folder(
     if root is None or not root.is_dir():
         raise LibraryFolderMissing(library)
     known = _load_known_books(database, library.id)
-    to_read, total = find_changed_files(root, known, force=force)
+    folder_scan = find_changed_files(root, known, force=force)
+    for folder, reason in folder_scan.unreadable_folders:
+        context.log.warn(
+            f"Skipped unreadable folder {folder}: {reason}; its books are kept as they were",
+            data={"path": folder, "reason": reason},
+        )
+        # Unlisted is not gone: a folder that cannot be read today keeps its books.
+        for path in [path for path in known if path.startswith(f"{folder}/")]:
+            del known[path]
+    to_read, total = folder_scan.changed, folder_scan.count
     summary = ScanSummary(library_id=library.id, files=total)
     summary.unchanged = total - len(to_read)
     writer = _BookWriter(database, library.id)

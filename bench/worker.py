@@ -46,6 +46,7 @@ PG_URL = os.environ.get(
 )
 LATENCY_SAMPLES = 40
 THROUGHPUT_JOBS = 2000
+THROUGHPUT_ROUNDS = 2  # alternating ours and the peer's; the best of each is reported
 SAMPLE_STEP = 0.005  # seconds between looks while waiting for a job or a count
 STARTUP_TIMEOUT = 30.0  # seconds a worker process may take to start
 DRAIN_TIMEOUT = 300.0  # seconds a worker may take to drain the queue
@@ -109,14 +110,20 @@ def sqlite_fresh(folder: Path, name: str) -> str:
     return url
 
 
-def postgres_fresh(url: sa.URL) -> sa.URL:
+def postgres_fresh(url: sa.URL, name: str) -> sa.URL:
+    """A new schema in the bench database, first on the search path of the returned URL."""
+    schema = "b_" + "".join(ch for ch in name if ch.isalnum())
     engine = sa.create_engine(url)
     with engine.begin() as connection:
-        connection.exec_driver_sql("DROP TABLE IF EXISTS job_events, job_logs, jobs, libraries")
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    engine.dispose()
+    scoped = url.update_query_dict({"options": f"-csearch_path={schema}"})
+    engine = sa.create_engine(scoped)
+    with engine.begin() as connection:
         connection.exec_driver_sql("CREATE TABLE libraries (id INTEGER PRIMARY KEY, name TEXT)")
     Base.metadata.create_all(engine, tables=owned_tables())
     engine.dispose()
-    return url
+    return scoped
 
 
 def _service(database: Database) -> JobService:
@@ -271,15 +278,19 @@ def _peer_process(command: list[str], env: dict[str, str], log: Path) -> Iterato
 
 
 def procrastinate_throughput(url: sa.URL, log: Path) -> float:
-    """Procrastinate (psycopg connector, LISTEN/NOTIFY, concurrency 1) on the same server."""
+    """Procrastinate (psycopg connector, LISTEN/NOTIFY, concurrency 1) on the same server.
+
+    Its schema is applied on the first call; later calls reuse it (the queue is empty).
+    """
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
     os.environ["BENCH_PROCRASTINATE_DSN"] = dsn  # read when procrastinate_app is imported
     import procrastinate_app
 
     with procrastinate_app.app.open():
-        procrastinate_app.app.schema_manager.apply_schema()
+        sa_url = url.render_as_string(hide_password=False)
+        if not sa.inspect(sa.create_engine(sa_url)).has_table("procrastinate_jobs"):
+            procrastinate_app.app.schema_manager.apply_schema()
         procrastinate_app.noop.batch_defer(*([{}] * THROUGHPUT_JOBS))
-    sa_url = url.render_as_string(hide_password=False)
     remaining, engine = _counter(
         sa_url, "SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing')"
     )
@@ -302,10 +313,11 @@ def procrastinate_throughput(url: sa.URL, log: Path) -> float:
 
 
 def huey_throughput(folder: Path, log: Path) -> float:
-    """Huey with SQLite storage, one worker thread (its default consumer)."""
+    """Huey with SQLite storage, one worker thread (its default consumer).
+
+    The same queue file serves every call (it is empty after each).
+    """
     huey_file = folder / "huey.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{huey_file}{suffix}").unlink(missing_ok=True)
     os.environ["BENCH_HUEY_FILE"] = str(huey_file)
     import huey_app
 
@@ -324,6 +336,19 @@ def huey_throughput(folder: Path, log: Path) -> float:
 # --- main ----------------------------------------------------------------------------------------
 
 
+def _throughput_rounds(
+    label: str, ours: Callable[[int], float], peer_name: str, peer: Callable[[int], float]
+) -> dict[str, Any]:
+    """Alternate our worker and the peer; the best round of each counts (least disturbed)."""
+    rates: dict[str, list[float]] = {"shisho_jobs": [], peer_name: []}
+    for round_number in range(THROUGHPUT_ROUNDS):
+        for name, run in (("shisho_jobs", ours), (peer_name, peer)):
+            rate = run(round_number)
+            rates[name].append(rate)
+            print(f"{label} throughput, {name}, round {round_number + 1}: {rate} jobs/s")
+    return {name: {"best": max(values), "rounds": values} for name, values in rates.items()}
+
+
 def main() -> None:
     results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}}
     folder = Path(tempfile.mkdtemp(prefix="shisho-bench-"))
@@ -333,7 +358,7 @@ def main() -> None:
                 ("sqlite", lambda name: sqlite_fresh(folder, name)),
                 (
                     "postgresql",
-                    lambda _name: postgres_fresh(pg_url).render_as_string(hide_password=False),
+                    lambda name: postgres_fresh(pg_url, name).render_as_string(hide_password=False),
                 ),
             ):
                 figures: dict[str, Any] = {}
@@ -345,16 +370,26 @@ def main() -> None:
                 print(
                     f"{engine_name} pickup, separate process: {figures['pickup_separate_process']}"
                 )
-                rate = shisho_throughput(fresh("throughput.db"), folder / f"{engine_name}-tp.log")
-                figures["throughput_jobs_per_s"] = {"shisho_jobs": rate}
-                print(f"{engine_name} throughput, shisho_jobs: {rate} jobs/s")
+
+                def ours(round_number: int, fresh: Callable[[str], str] = fresh) -> float:
+                    url = fresh(f"throughput{round_number}.db")
+                    return shisho_throughput(url, folder / f"tp{round_number}.log")
+
+                if engine_name == "sqlite":
+                    figures["throughput_jobs_per_s"] = _throughput_rounds(
+                        engine_name,
+                        ours,
+                        "huey",
+                        lambda n: huey_throughput(folder, folder / f"huey{n}.log"),
+                    )
+                else:
+                    figures["throughput_jobs_per_s"] = _throughput_rounds(
+                        engine_name,
+                        ours,
+                        "procrastinate",
+                        lambda n: procrastinate_throughput(pg_url, folder / f"pr{n}.log"),
+                    )
                 results[engine_name] = figures
-            peer = procrastinate_throughput(pg_url, folder / "procrastinate.log")
-            results["postgresql"]["throughput_jobs_per_s"]["procrastinate"] = peer
-            print(f"postgresql throughput, procrastinate: {peer} jobs/s")
-        peer = huey_throughput(folder, folder / "huey.log")
-        results["sqlite"]["throughput_jobs_per_s"]["huey"] = peer
-        print(f"sqlite throughput, huey: {peer} jobs/s")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     results["jobs_per_throughput_run"] = THROUGHPUT_JOBS
@@ -362,6 +397,15 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {RESULTS}")
+    for engine_name in ("sqlite", "postgresql"):
+        figures = results[engine_name]
+        best = {name: value["best"] for name, value in figures["throughput_jobs_per_s"].items()}
+        print(
+            f"{engine_name}: pickup p50/p95 same process "
+            f"{figures['pickup_same_process']['p50_ms']}/{figures['pickup_same_process']['p95_ms']}"
+            f" ms, separate process {figures['pickup_separate_process']['p50_ms']}/"
+            f"{figures['pickup_separate_process']['p95_ms']} ms; throughput (best) {best} jobs/s"
+        )
 
 
 if __name__ == "__main__":

@@ -360,3 +360,41 @@ def test_periodic_global_scan_never_overlaps_another_scan(
     for earlier, later in itertools.pairwise(scans):
         assert earlier.finished_at is not None
         assert later.created_at >= earlier.finished_at  # never two active scans
+
+
+def test_progress_writes_are_throttled_and_log_data_is_always_saved(
+    database: Database, manager: pluggy.PluginManager
+) -> None:
+    from pathlib import Path
+
+    from shisho_jobs import JobTypeSpec, hookimpl
+    from shisho_jobs.context import JobContext
+    from shisho_jobs.payloads import JobScanData
+
+    def busy_handler(context: JobContext) -> None:
+        for done in range(1001):
+            context.progress(done, 1000)
+        report = {"path": Path("/tmp/report.json"), "pages": 3}
+        context.log.info("wrote the report", report)  # noqa: PLE1205 (not the logging module)
+
+    class BusyPlugin:
+        @hookimpl
+        def job_types(self) -> list[JobTypeSpec]:
+            return [JobTypeSpec("busy", JobScanData, busy_handler, plugin="busy_plugin")]
+
+    manager.register(BusyPlugin())
+    jobs = JobService(database, plugin_manager=manager)
+    worker = Worker(database, plugin_manager=manager, **FAST)  # type: ignore[arg-type]
+    worker.start()
+    try:
+        job = jobs.create_job("busy")
+        done = wait_for_status(jobs, job.id, FINISHED)
+    finally:
+        worker.stop(timeout=2.0)
+
+    assert done.status == JobStatus.COMPLETED and done.progress == 100
+    progress_events = [e for e, _ in event_statuses(database, job.id) if e == "job.progress"]
+    assert 1 <= len(progress_events) < 10  # not one per call
+    (log,) = jobs.list_job_logs(job.id)
+    assert log.plugin == "busy_plugin"
+    assert log.data == {"path": "PosixPath('/tmp/report.json')", "pages": 3}

@@ -73,6 +73,11 @@ def test_click_creates_a_scan_that_completes_and_reads_last_synced(page: Page, h
     )
     page.goto(f"{host.url}/libraries/1")
     expect(page.locator('[data-testid="book-row"]')).to_have_count(40)
+    # The damaged file did not fail the scan, and its job page says why it was skipped.
+    page.goto(f"{host.url}/settings/jobs/{after}")
+    warning = page.locator('[data-testid="job-log"][data-level="warn"]')
+    expect(warning).to_contain_text("Damaged download.epub")
+    screenshot(page, "02c-completed-job-page-with-warning")
 
 
 def test_new_book_file_appears_after_a_resync(page: Page, host: Host) -> None:

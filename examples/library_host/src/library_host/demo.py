@@ -95,7 +95,7 @@ def _banner(settings: HostSettings) -> str:
     )
     return (
         f"\nShisho demo: http://{HOST}:{settings.port}/  ({worker})\n"
-        f"Data: {settings.data_dir}\nLogins:\n{logins}\n"
+        f"Data: {settings.data_dir}\nLogins:\n{logins}\nPress Ctrl-C to stop.\n"
     )
 
 

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -42,6 +43,8 @@ FETCH_BATCH: Final = 500
 MAX_QUEUED_EVENTS: Final = 10_000
 """Events buffered for one slow stream before it is closed (its client resumes with
 ``Last-Event-ID`` and catches up from the database)."""
+
+UNCLAIMED_TIMEOUT: Final = 30.0  # seconds a subscription may wait for its stream to start
 
 RETRY_MILLISECONDS: Final = 3000
 """Reconnection delay suggested to EventSource clients."""
@@ -105,6 +108,9 @@ class Subscription:
     come after it, a resume replays up to it."""
     queue: asyncio.Queue[EventRecord | None] = field(default_factory=asyncio.Queue)
     closed: bool = False
+    claimed: bool = False
+    """Set when its stream starts sending; see :meth:`EventHub.drop_unclaimed`."""
+    subscribed_at: float = field(default_factory=time.monotonic)
 
     def offer(self, record: EventRecord) -> None:
         """Queue ``record`` if this stream may see it; close the stream when it lags too far."""
@@ -244,6 +250,13 @@ class EventHub:
                 self._subscribers.add(subscription)
             return subscription
 
+    def drop_unclaimed(self, older_than: float = UNCLAIMED_TIMEOUT) -> None:
+        """Forget subscriptions whose stream never started (the client left before it)."""
+        limit = time.monotonic() - older_than
+        for subscription in list(self._subscribers):
+            if not subscription.claimed and subscription.subscribed_at < limit:
+                self._subscribers.discard(subscription)
+
     def unsubscribe(self, subscription: Subscription) -> None:
         """Forget a stream (it ended or its client went away)."""
         self._subscribers.discard(subscription)
@@ -259,6 +272,7 @@ class EventHub:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)
             self._wake.clear()
+            self.drop_unclaimed()
             if not (self._subscribers or self.always_watch):
                 continue
             try:
@@ -362,34 +376,55 @@ def plan_resume(
     return None if len(records) > replay_limit else records
 
 
+Replay = Callable[[Subscription, int], "list[EventRecord] | None"]
+Snapshot = Callable[[EventFilter], list[str]]
+
+
 async def event_stream(
     hub: EventHub,
     subscription: Subscription,
     *,
-    catch_up: list[EventRecord],
-    snapshot: list[str] | None,
+    resume_after: int | None,
+    load_replay: Replay,
+    load_snapshot: Snapshot,
     keepalive_interval: float,
 ) -> AsyncIterator[ServerSentEventMessage]:
-    """The messages of one stream: replay or snapshot, then live events and keep-alives."""
+    """The messages of one stream: replay or snapshot, then live events and keep-alives.
+
+    Subscribe before the response starts (so nothing committed after the client sees the
+    stream open is missed); the stream claims the subscription when it starts and drops it
+    when it ends. The hub drops subscriptions never claimed (the client left first).
+
+    Args:
+        hub: the process's event hub.
+        subscription: this stream's subscription, from :meth:`EventHub.subscribe`.
+        resume_after: the ``Last-Event-ID`` of a reconnecting client.
+        load_replay: blocking; the missed events, or ``None`` when they cannot be replayed.
+        load_snapshot: blocking; Job JSON of the newest visible jobs, oldest first.
+        keepalive_interval: seconds of silence before a keep-alive comment.
+    """
+    subscription.claimed = True
     try:
         yield ServerSentEventMessage(comment="shisho-jobs events", retry=RETRY_MILLISECONDS)
-        if snapshot is not None:
-            for job_json in snapshot:
-                yield ServerSentEventMessage(
-                    id=subscription.start_id, event=EVENT_SNAPSHOT, data=job_json
-                )
-        for missed in catch_up:
-            yield missed.to_message()
+        if resume_after is not None:
+            missed = await anyio.to_thread.run_sync(load_replay, subscription, resume_after)
+            if missed is None:
+                snapshot = await anyio.to_thread.run_sync(load_snapshot, subscription.filter)
+                for job_json in snapshot:
+                    yield ServerSentEventMessage(
+                        id=subscription.start_id, event=EVENT_SNAPSHOT, data=job_json
+                    )
+            else:
+                for record in missed:
+                    yield record.to_message()
         while True:
             try:
-                record = await asyncio.wait_for(
-                    subscription.queue.get(), timeout=keepalive_interval
-                )
+                live = await asyncio.wait_for(subscription.queue.get(), timeout=keepalive_interval)
             except TimeoutError:
                 yield ServerSentEventMessage(comment="keep-alive")
                 continue
-            if record is None:
+            if live is None:
                 return
-            yield record.to_message()
+            yield live.to_message()
     finally:
         hub.unsubscribe(subscription)

@@ -30,7 +30,7 @@ from shisho_resync_plugin.errors import (
     ErrorBody,
     InvalidInputBody,
 )
-from shisho_resync_plugin.events import EventFilter, EventRecord, event_stream, plan_resume
+from shisho_resync_plugin.events import EventFilter, event_stream, plan_resume
 from shisho_resync_plugin.params import (
     LOG_LIST_FIELDS,
     EventsQuery,
@@ -236,24 +236,15 @@ async def job_events(
 
     event_filter, resume_after = await anyio.to_thread.run_sync(prepare)
     subscription = await runtime.hub.subscribe(event_filter)
-    catch_up: list[EventRecord] = []
-    snapshot: list[str] | None = None
-    if resume_after is not None:
-        replay = await anyio.to_thread.run_sync(
-            lambda: plan_resume(
-                runtime.database, subscription, resume_after, replay_limit=config.replay_limit
-            )
-        )
-        if replay is None:
-            snapshot = await anyio.to_thread.run_sync(lambda: snapshot_jobs(runtime, event_filter))
-        else:
-            catch_up = replay
     return ServerSentEvent(
         event_stream(
             runtime.hub,
             subscription,
-            catch_up=catch_up,
-            snapshot=snapshot,
+            resume_after=resume_after,
+            load_replay=lambda subscription, last_id: plan_resume(
+                runtime.database, subscription, last_id, replay_limit=config.replay_limit
+            ),
+            load_snapshot=lambda visible: snapshot_jobs(runtime, visible),
             keepalive_interval=config.keepalive_interval,
         )
     )

@@ -205,9 +205,13 @@ export class ShishoResyncButton extends HTMLElement {
         credentials: "same-origin",
         headers: { Accept: "application/json" },
       });
-      if (response.ok && libraryId === this.libraryId) {
+      if (libraryId !== this.libraryId) return;
+      if (response.ok) {
         const body = await response.json();
         this.showJob(body.jobs[0] || null, true);
+      } else if (this.state === "loading") {
+        // No status to show (signed out, say): offer the button; a click reports why not.
+        this.showJob(null, true);
       }
     } catch (_error) {
       // Network trouble: keep what we show; the next poll tries again.

@@ -398,3 +398,23 @@ def test_progress_writes_are_throttled_and_log_data_is_always_saved(
     (log,) = jobs.list_job_logs(job.id)
     assert log.plugin == "busy_plugin"
     assert log.data == {"path": "PosixPath('/tmp/report.json')", "pages": 3}
+
+
+def test_a_worker_with_concurrency_two_runs_two_scans_at_once(
+    database: Database, jobs: JobService, host: RecordingHost, manager: pluggy.PluginManager
+) -> None:
+    host.block = True
+    worker = Worker(database, plugin_manager=manager, concurrency=2, **FAST)  # type: ignore[arg-type]
+    worker.start()
+    try:
+        first = jobs.create_job("scan", library_id=1)
+        second = jobs.create_job("scan", library_id=2)
+        wait_until(lambda: len(worker.running_job_ids) == 2, timeout=10, what="both scans to run")
+        assert {jobs.retrieve_job(j.id).status for j in (first, second)} == {JobStatus.IN_PROGRESS}
+        host.release.set()
+        finished = [wait_for_status(jobs, j.id, FINISHED) for j in (first, second)]
+    finally:
+        worker.stop(timeout=2.0)
+
+    assert [job.status for job in finished] == [JobStatus.COMPLETED, JobStatus.COMPLETED]
+    assert sorted(host.scanned()) == [1, 2]

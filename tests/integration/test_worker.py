@@ -26,7 +26,7 @@ from worker_support import (
 from shisho_jobs import Database, JobService, JobStatus, LeaseLost, Worker, get_plugin_manager
 from shisho_jobs.enums import LogLevel
 from shisho_jobs.schema import JobRow, utcnow
-from shisho_jobs.worker import claims
+from shisho_jobs.worker import claims, housekeeping
 
 FAST = {"lease_seconds": 2.0, "poll_interval": 0.1}
 
@@ -196,7 +196,7 @@ def test_a_worker_whose_lease_was_taken_over_cannot_write_its_late_result(
     late = claims.claim_next_job(jobs, process_id="worker-a", lease_seconds=0.001)
     assert late is not None
     wait_until(
-        lambda: claims.rescue_expired_jobs(jobs, lease_seconds=0.001),
+        lambda: housekeeping.rescue_expired_jobs(jobs, lease_seconds=0.001),
         timeout=5,
         what="the rescue of worker A's job",
     )
@@ -231,7 +231,7 @@ def test_a_lost_job_is_requeued_and_fails_as_worker_lost_after_the_crash_limit(
     for owner in ("a", "b", "c"):
         assert claims.claim_next_job(jobs, process_id=owner, lease_seconds=0.001) is not None
         (rescued,) = wait_until(
-            lambda: claims.rescue_expired_jobs(jobs, lease_seconds=0.001, max_crashes=3),
+            lambda: housekeeping.rescue_expired_jobs(jobs, lease_seconds=0.001, max_crashes=3),
             timeout=5,
             what="a rescue",
         )

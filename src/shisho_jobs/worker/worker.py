@@ -1,8 +1,10 @@
 """The worker: claims pending jobs, runs their handlers, keeps their leases, cleans up.
 
-Reads top-down: :meth:`Worker.run` → :meth:`Worker._run_loop` →
-:meth:`Worker._claim_and_process`; housekeeping (rescue, retention, the optional
-periodic global scan) happens in :meth:`Worker._maintain`.
+Reads top-down: :meth:`Worker.run` starts ``concurrency`` slot threads, each in
+:meth:`Worker._slot_loop` → :meth:`Worker._process` (claim, run, write the outcome
+and claim the next); the supervising :meth:`Worker._run_loop` renews leases and
+does the housekeeping (rescue, retention, the optional periodic global scan) in
+:meth:`Worker._maintain`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from shisho_jobs.enums import JobType
 from shisho_jobs.errors import LeaseLost
 from shisho_jobs.schema import utcnow
 from shisho_jobs.service import JobService
-from shisho_jobs.worker import claims
+from shisho_jobs.worker import claims, housekeeping
 from shisho_jobs.worker.runner import JobRun, call_hook
 from shisho_jobs.worker.wakeup import Wakeup, connect_wakeups
 
@@ -82,7 +84,7 @@ class Worker:
         retention_days: float | None = RETENTION_DAYS,
         global_scan_interval: float | None = None,
         grace_period: float = GRACE_PERIOD,
-        max_crashes: int = claims.MAX_CRASHES,
+        max_crashes: int = housekeeping.MAX_CRASHES,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be 1 or more")
@@ -280,7 +282,7 @@ class Worker:
         now = time.monotonic()
         if now >= self._next_rescue:
             self._next_rescue = now + self.poll_interval
-            for job in claims.rescue_expired_jobs(
+            for job in housekeeping.rescue_expired_jobs(
                 self.service, lease_seconds=self.lease_seconds, max_crashes=self.max_crashes
             ):
                 _logger.warning("job %s lost its worker; now %s", job.id, job.status)
@@ -289,7 +291,7 @@ class Worker:
         if self.retention_days is not None and now >= self._next_prune:
             self._next_prune = now + PRUNE_INTERVAL
             deleted = self.service.cleanup_old_jobs(self.retention_days)
-            claims.prune_events(self.service, older_than_seconds=EVENT_RETENTION)
+            housekeeping.prune_events(self.service, older_than_seconds=EVENT_RETENTION)
             if deleted:
                 _logger.info(
                     "deleted %d jobs finished over %s days ago", deleted, self.retention_days
@@ -301,7 +303,7 @@ class Worker:
     def _enqueue_global_scan_if_due(self, interval: float) -> None:
         # start_or_join never creates a second active scan: an active scan of any
         # scope is joined instead, and this check runs again later.
-        last = claims.last_global_job_created_at(self.service, JobType.SCAN.value)
+        last = housekeeping.last_global_job_created_at(self.service, JobType.SCAN.value)
         if last is not None and utcnow() - last < timedelta(seconds=interval):
             return
         job, created = self.service.start_or_join(JobType.SCAN.value, library_id=None)

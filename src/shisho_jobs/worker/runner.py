@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -127,11 +128,12 @@ class JobRun:
             _cancellation=self.cancellation,
         )
 
-    def execute(self, claim_next: ClaimRequest | None = None) -> Job | None:
+    def execute(self, claim_next: Callable[[], ClaimRequest | None] | None = None) -> Job | None:
         """Run the handler on the calling thread and write the outcome.
 
         Args:
-            claim_next: also claim the next pending job in the transaction that
+            claim_next: asked once the handler is done; what it returns (if not
+                ``None``) claims the next pending job in the transaction that
                 writes this one's outcome (the slot runs it next).
 
         Returns:
@@ -140,7 +142,7 @@ class JobRun:
         try:
             call_hook(self.plugin_manager, "job_started", job=self.job)
             failure = self._call_handler()
-            return self.settle(failure, claim_next=claim_next)
+            return self.settle(failure, claim_next=None if claim_next is None else claim_next())
         finally:
             self.done.set()
 

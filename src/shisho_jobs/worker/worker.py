@@ -240,11 +240,14 @@ class Worker:
         with self._runs_lock:
             self._runs[job.id] = run
         try:
-            stopping = self._stopping.is_set()
-            return run.execute(None if stopping else self._claim_request)
+            return run.execute(self._next_claim_request)
         finally:
             with self._runs_lock:
                 self._runs.pop(job.id, None)
+
+    def _next_claim_request(self) -> claims.ClaimRequest | None:
+        """What to claim with the outcome just written: nothing once stopping."""
+        return None if self._stopping.is_set() else self._claim_request
 
     def _seconds_until_next_duty(self) -> float:
         wait = min(self.poll_interval, self._next_rescue - time.monotonic())

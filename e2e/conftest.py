@@ -19,7 +19,14 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 from library_host.database import get_database
 from library_host.demo import prepare_demo
@@ -41,6 +48,10 @@ STOP_DEADLINE = 15.0  # seconds for a process to exit after SIGTERM
 BIN = Path(sys.executable).parent
 E2E_BOOKS = 40
 E2E_COMICS = 6
+EXPECT_TIMEOUT_MS = 15_000
+"""How long an ``expect`` waits: the machine running the suite may be busy with other work."""
+
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 
 def free_port() -> int:

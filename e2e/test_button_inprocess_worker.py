@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, Route, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from library_host.sample_data import epub_bytes
 
@@ -183,44 +183,3 @@ def test_two_tabs_follow_the_same_state(context: BrowserContext, host: Host) -> 
     # The second tab learns of the scan from the live events, without a click or reload.
     expect(button(second, 1)).not_to_have_attribute("data-job-id", str(before))
     expect(button(second, 1)).to_have_attribute("data-state", "completed", timeout=AFTER_CLICK_MS)
-
-
-def test_loading_and_starting_states(page: Page, host: Host) -> None:
-    # Both states last as long as a request: hold the request to look at them.
-    held: list[Route] = []
-
-    def hold(route: Route) -> None:
-        held.append(route)
-
-    page.route(re.compile(r"/api/jobs\?type=scan"), hold)
-    login(page, host, "admin", then="/libraries/2")
-    resync = button(page, 2)
-
-    expect(resync).to_have_attribute("data-state", "loading")
-    screenshot(page, "00-loading")
-    for route in held:
-        route.continue_()
-    page.unroute(re.compile(r"/api/jobs\?type=scan"), hold)
-    expect(resync).to_have_attribute("data-state", re.compile("idle|completed"))
-    held.clear()
-
-    def hold_create(route: Route) -> None:
-        if route.request.method == "POST":
-            held.append(route)
-        else:
-            route.continue_()
-
-    page.route(re.compile(r"/api/jobs$"), hold_create)
-    resync.locator("button").click()
-
-    expect(resync).to_have_attribute("data-state", "starting")
-    expect(resync.locator("button")).to_have_attribute("aria-label", "Starting scan...")
-    screenshot(page, "02b-starting")
-    assert (
-        resync.evaluate(
-            "el => getComputedStyle(el.shadowRoot.querySelector('.icon')).animationName"
-        )
-        != "none"
-    )
-    held[0].continue_()
-    expect(resync).to_have_attribute("data-state", "completed", timeout=AFTER_CLICK_MS)

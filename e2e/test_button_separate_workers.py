@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from library_host import catalog
 from library_host.database import get_database
@@ -197,6 +197,49 @@ def test_worker_killed_mid_scan_is_rescued_and_the_button_stops_spinning(
     screenshot(page, "11-rescued-completed")
     page.reload()
     expect(page.locator('[data-testid="book-count"]')).to_have_text(f"{BIG_LIBRARY_FILES} books")
+
+
+@pytest.mark.usefixtures("drain")
+def test_loading_and_starting_states(page: Page, host: Host) -> None:
+    # Both states last as long as a request: hold the request to look at them.
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route(re.compile(r"/api/jobs\?type=scan"), hold)
+    login(page, host, "admin", then=f"/libraries/{BIG_LIBRARY_ID}")
+    resync = button(page, BIG_LIBRARY_ID)
+
+    expect(resync).to_have_attribute("data-state", "loading")
+    screenshot(page, "00-loading")
+    for route in held:
+        route.continue_()
+    page.unroute(re.compile(r"/api/jobs\?type=scan"), hold)
+    expect(resync).to_have_attribute("data-state", re.compile("idle|completed"))
+    held.clear()
+
+    def hold_create(route: Route) -> None:
+        if route.request.method == "POST":
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/api/jobs$"), hold_create)
+    resync.locator("button").click()
+
+    expect(resync).to_have_attribute("data-state", "starting")
+    expect(resync.locator("button")).to_have_attribute("aria-label", "Starting scan...")
+    screenshot(page, "02b-starting")
+    assert (
+        resync.evaluate(
+            "el => getComputedStyle(el.shadowRoot.querySelector('.icon')).animationName"
+        )
+        != "none"
+    )
+    held[0].continue_()
+    # No worker runs here: the created scan waits, pending, and the button shows it active.
+    expect(resync).to_have_attribute("data-state", "active")
 
 
 @pytest.mark.usefixtures("drain")

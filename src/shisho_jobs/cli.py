@@ -18,6 +18,26 @@ def _add_database_url(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``shisho-jobs``."""
     parser = argparse.ArgumentParser(prog="shisho-jobs", description=__doc__)
@@ -26,6 +46,20 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run jobs until SIGTERM/SIGINT")
     _add_database_url(worker)
     worker.add_argument("--concurrency", type=int, default=1, help="jobs run at once (default 1)")
+    worker.add_argument(
+        "--lease-seconds",
+        type=_positive_float,
+        default=None,
+        help="seconds a claimed job stays leased without a heartbeat "
+        "(default $SHISHO_WORKER_LEASE_SECONDS or 30)",
+    )
+    worker.add_argument(
+        "--poll-interval",
+        type=_positive_float,
+        default=None,
+        help="seconds between queue looks without a wake-up, at most 1 "
+        "(default $SHISHO_WORKER_POLL_INTERVAL or 1)",
+    )
     worker.add_argument(
         "--plugin",
         action="append",
@@ -66,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             database_url=args.database_url or database_url(),
             concurrency=args.concurrency,
             plugins=args.plugin,
+            lease_seconds=args.lease_seconds,
+            poll_interval=args.poll_interval,
         )
     if args.command == "db":
         from shisho_jobs import migrate

@@ -116,7 +116,7 @@ def _run_scan(service: JobService, library_id: int) -> float:
 def _scans(database: Database, library_id: int, count: int) -> list[float]:
     manager = get_plugin_manager(load_entry_points=False, plugins=["library_host.hooks"])
     service = JobService(database, plugin_manager=manager)
-    worker = Worker(database, plugin_manager=manager, poll_interval=0.05)
+    worker = Worker(database, plugin_manager=manager)
     worker.start()
     try:
         return [_run_scan(service, library_id) for _ in range(count)]

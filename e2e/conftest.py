@@ -22,6 +22,7 @@ import pytest
 from playwright.sync_api import (
     Browser,
     BrowserContext,
+    Locator,
     Page,
     Playwright,
     expect,
@@ -205,8 +206,8 @@ def login(page: Page, host: Host, username: str, then: str = "/") -> None:
     page.wait_for_url(f"{host.url}{then}")
 
 
-def button(page: Page, library_id: int) -> Any:
-    """The resync button element of ``library_id`` in the top nav (a Playwright locator)."""
+def button(page: Page, library_id: int) -> Locator:
+    """The resync button element of ``library_id`` in the top nav."""
     return page.locator(f'[data-testid="top-nav"] shisho-resync-button[library-id="{library_id}"]')
 
 

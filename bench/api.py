@@ -95,12 +95,16 @@ def _rss_kb(pid: int) -> int:
 
 
 def _database(rows: int) -> Path:
-    """A fresh copy of the 1M-job SQLite database (built like bench/status_query.py's)."""
+    """A fresh copy of a 1M-job SQLite database built by bench/status_query.py's generator.
+
+    Reuses status_query.py's file when it has the current schema, else builds one of its own.
+    """
     sys.path.insert(0, str(ROOT))
     import status_query
 
-    source = DATA_DIR / f"status_ours_{rows}.db"
-    if status_query._count_jobs(f"sqlite:///{source}") != rows:
+    shared = DATA_DIR / f"status_ours_{rows}.db"
+    source = shared if _usable(shared, rows) else DATA_DIR / f"api_source_{rows}.db"
+    if not _usable(source, rows):
         DATA_DIR.mkdir(parents=True, exist_ok=True)
         building = source.with_suffix(".building")
         building.unlink(missing_ok=True)
@@ -112,6 +116,25 @@ def _database(rows: int) -> Path:
         Path(f"{copy}{suffix}").unlink(missing_ok=True)
     shutil.copyfile(source, copy)
     return copy
+
+
+def _usable(path: Path, rows: int) -> bool:
+    """Whether ``path`` holds ``rows`` jobs and every table of the current schema."""
+    if not path.exists():
+        return False
+    import sqlalchemy as sa
+
+    from shisho_jobs.schema import owned_tables
+
+    engine = sa.create_engine(f"sqlite:///{path}")
+    try:
+        tables = set(sa.inspect(engine).get_table_names())
+        if not {table.name for table in owned_tables()} <= tables:
+            return False
+        with engine.connect() as connection:
+            return connection.exec_driver_sql("SELECT count(*) FROM jobs").scalar() == rows
+    finally:
+        engine.dispose()
 
 
 # --- a tiny HTTP/1.1 client --------------------------------------------------------------------

@@ -7,11 +7,13 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
+from library_host.database import get_database
 from library_host.sample_data import epub_bytes
+from shisho_jobs import JobService
 
-from .conftest import Host, api_json, button, login, make_host, screenshot
+from .conftest import Host, api_json, button, login, make_host, screenshot, wait_until
 
 # The in-process worker may finish a small rescan before the POST that created it
 # has answered. The button (plugin static/resync-button.js) ignores events while in
@@ -19,6 +21,7 @@ from .conftest import Host, api_json, button, login, make_host, screenshot
 # (30 s while the event stream is up). Until that is fixed, waits for "completed"
 # after a click allow for that poll; bench/e2e_latency.py reports how often it happens.
 AFTER_CLICK_MS = 35_000
+SCAN_DEADLINE_S = 30.0
 JUST_NOW = re.compile(r"^Last synced (less than a minute ago|1 minute ago)$")
 
 
@@ -183,3 +186,36 @@ def test_two_tabs_follow_the_same_state(context: BrowserContext, host: Host) -> 
     # The second tab learns of the scan from the live events, without a click or reload.
     expect(button(second, 1)).not_to_have_attribute("data-job-id", str(before))
     expect(button(second, 1)).to_have_attribute("data-state", "completed", timeout=AFTER_CLICK_MS)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="resync-button.js ignores job events while 'starting', then shows the job it "
+    "created as active until its next status poll (30 s): see AFTER_CLICK_MS",
+)
+def test_scan_finishing_before_the_create_request_answers_still_ends_completed(
+    page: Page, host: Host
+) -> None:
+    login(page, host, "admin", then="/libraries/2")
+    resync = button(page, 2)
+    expect(resync).to_have_attribute("data-state", re.compile("idle|completed"))
+    service = JobService(get_database(host.settings.database_url))
+
+    def answer_after_the_scan(route: Route) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        response = route.fetch()
+        job_id = response.json()["id"]
+        wait_until(
+            lambda: service.retrieve_job(job_id).status == "completed",
+            SCAN_DEADLINE_S,
+            "the in-process worker finishes the scan",
+        )
+        route.fulfill(response=response)
+
+    page.route(re.compile(r"/api/jobs$"), answer_after_the_scan)
+
+    resync.locator("button").click()
+
+    expect(resync).to_have_attribute("data-state", "completed", timeout=5_000)

@@ -127,6 +127,31 @@ def test_failed_scan_shows_the_badge_and_opens_the_logs(page: Page, host: Host) 
     screenshot(page, "05-failed-job-page")
 
 
+def test_jobs_page_filters_by_status_and_library(page: Page, host: Host) -> None:
+    login(page, host, "admin", then="/libraries/3")
+    expect(button(page, 3)).to_have_attribute("data-state", re.compile("idle|failed"))
+    if button(page, 3).get_attribute("data-state") == "idle":
+        button(page, 3).locator("button").click()
+    expect(button(page, 3)).to_have_attribute("data-state", "failed", timeout=AFTER_CLICK_MS)
+    page.goto(f"{host.url}/settings/jobs")
+
+    page.select_option('select[name="status"]', "failed")
+    page.click('[data-testid="job-filters"] button[type="submit"]')
+
+    page.wait_for_url(re.compile(r"status=failed"))
+    rows = page.locator('[data-testid="job-row"]')
+    expect(rows).not_to_have_count(0)
+    assert set(rows.evaluate_all("rows => rows.map(r => r.dataset.status)")) == {"failed"}
+    page.select_option('select[name="status"]', "")
+    page.select_option('select[name="library"]', "3")
+    page.click('[data-testid="job-filters"] button[type="submit"]')
+    page.wait_for_url(re.compile(r"library=3"))
+    libraries = page.locator('[data-testid="job-row"] td:nth-child(3)')
+    expect(libraries).not_to_have_count(0)
+    assert set(libraries.all_inner_texts()) == {"Broken"}
+    screenshot(page, "12-jobs-page-filtered")
+
+
 @pytest.mark.parametrize(
     ("username", "library_id", "sees_button"),
     [

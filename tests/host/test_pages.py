@@ -174,3 +174,23 @@ def test_signing_in_replaces_a_planted_session_id(
     with TestClient(app=create_app(settings)) as attacker:
         attacker.cookies.set("session", planted)
         assert attacker.get("/libraries/1", follow_redirects=False).status_code in (302, 303)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"type": "", "status": "", "library": ""},
+        {"type": "no-such-type", "status": "sleeping", "library": "x"},
+        {"library": "99999999999999999999"},
+    ],
+)
+def test_jobs_page_treats_empty_or_unknown_filters_as_any(
+    client: TestClient,  # type: ignore[type-arg]
+    query: dict[str, str],
+) -> None:
+    _login(client, "viewer")
+
+    response = client.get("/settings/jobs", params=query)
+
+    assert response.status_code == 200
+    assert 'data-testid="job-total"' in response.text

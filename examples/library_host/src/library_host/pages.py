@@ -24,6 +24,7 @@ from shisho_jobs import JobNotFound, JobService, JobStatus, ListJobsOptions
 from shisho_jobs.dto import Job
 
 JOBS_PAGE_SIZE = 50
+_STATUSES = tuple(status.value for status in JobStatus)
 LOGIN_PATH = "/login"
 
 
@@ -160,21 +161,29 @@ def library_page(
 @get("/settings/jobs", name="host:jobs", sync_to_thread=True, guards=[jobs_readers_only])
 def jobs_page(
     request: Request[Any, Any, Any],
-    type: FromQuery[str | None] = None,
-    status: FromQuery[JobStatus | None] = None,
-    library: FromQuery[int | None] = None,
+    type: FromQuery[str] = "",
+    status: FromQuery[str] = "",
+    library: FromQuery[str] = "",
     page: FromQuery[int] = 1,
 ) -> Template:
-    """Every job the user may see, newest first, filtered by type, status and library."""
+    """Every job the user may see, newest first, filtered by type, status and library.
+
+    The filter form sends empty fields for "any"; a value that names nothing known
+    is treated the same way rather than answered with an error page.
+    """
     user = _user(request)
+    service = _service(request)
+    type_filter = type if type in service.job_types else None
+    status_filter = status if status in _STATUSES else None
+    library_filter = int(library) if library.isdecimal() and len(library) < 10 else None
     page = max(page, 1)
-    jobs, total = _service(request).list_jobs_with_total(
+    jobs, total = service.list_jobs_with_total(
         ListJobsOptions(
             limit=JOBS_PAGE_SIZE,
             offset=(page - 1) * JOBS_PAGE_SIZE,
-            statuses=[status] if status else (),
-            type=type or None,
-            library_id=library,
+            statuses=[status_filter] if status_filter else (),
+            type=type_filter,
+            library_id=library_filter,
             visible_library_ids=user.library_ids,
         )
     )
@@ -185,9 +194,13 @@ def jobs_page(
         total=total,
         page=page,
         pages=max(1, -(-total // JOBS_PAGE_SIZE)),
-        job_types=_service(request).job_types.names,
-        statuses=[s.value for s in JobStatus],
-        filters={"type": type or "", "status": status or "", "library": library},
+        job_types=service.job_types.names,
+        statuses=list(_STATUSES),
+        filters={
+            "type": type_filter or "",
+            "status": status_filter or "",
+            "library": library_filter,
+        },
     )
 
 

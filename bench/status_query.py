@@ -20,6 +20,7 @@ Usage: python bench/status_query.py [--rows N] [--pg-rows N] [--rebuild] [--no-p
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -32,7 +33,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from shisho_jobs import Database, JobService, ListJobsOptions, get_plugin_manager, migrate
+from shisho_jobs import (
+    Database,
+    JobService,
+    ListJobsOptions,
+    get_plugin_manager,
+    migrate,
+    scope_counts,
+)
 from shisho_jobs.db import create_engine
 
 ROOT = Path(__file__).resolve().parent
@@ -185,12 +193,20 @@ def _median_ms(call: Callable[[int], Any], libraries: list[int]) -> float:
 # --- building -------------------------------------------------------------------------------
 
 
+def _schema_version() -> str:
+    """A short fingerprint of the revision scripts: a changed schema gets a fresh build."""
+    digest = hashlib.sha256()
+    for path in [*sorted(migrate.versions_path().glob("*.py")), Path(scope_counts.__file__)]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]
+
+
 def _sqlite_databases(rows: int, rebuild: bool) -> tuple[str, str]:
     """Paths of our database and the seed's copy, built unless already there."""
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, revision, ours in (("ours", "heads", True), ("seed", SEED_REVISION, False)):
-        path = DATA_DIR / f"status_{name}_{rows}.db"
+        path = DATA_DIR / f"status_{name}_{rows}_{_schema_version()}.db"
         if rebuild or _count_jobs(f"sqlite:///{path}") != rows:
             building = path.with_suffix(".building")
             for leftover in (path, building):
@@ -221,7 +237,7 @@ def _postgres_urls(rows: int, rebuild: bool) -> tuple[str, str] | None:
     database = base.set(database=PG_DATABASE)
     urls = []
     for name, revision, ours in (("ours", "heads", True), ("seed", SEED_REVISION, False)):
-        schema = f"status_{name}_{rows}"
+        schema = f"status_{name}_{rows}_{_schema_version()}"
         url = database.update_query_dict({"options": f"-csearch_path={schema}"})
         text = url.render_as_string(hide_password=False)
         if rebuild or _count_jobs(text) != rows:

@@ -1,4 +1,4 @@
-"""Worker leases and outcomes, the job_events outbox, and indexes that never sort the history.
+"""Worker leases and outcomes, the job_events outbox, per-scope counts, and indexes that never sort.
 
 Revision ID: 20261129000000
 Revises: 20260113000000
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from shisho_jobs import scope_counts
 from shisho_jobs.migrate import require_foreign_keys_off
 
 revision: str = "20261129000000"
@@ -100,10 +101,28 @@ def upgrade() -> None:
     op.create_index("ix_job_events_job_id", "job_events", ["job_id"])
     op.create_index("ix_job_events_created", "job_events", ["created_at"])
 
+    # Per-scope job counts kept by triggers, so list totals never count the history.
+    # Created after the SQLite rebuild of jobs above, which would drop its triggers.
+    op.create_table(
+        "job_scope_counts",
+        sa.Column("type", sa.String(64), nullable=False),
+        sa.Column("library_key", sa.Integer, nullable=False),
+        sa.Column("jobs", sa.Integer, nullable=False),
+        sa.PrimaryKeyConstraint("type", "library_key", name="pk_job_scope_counts"),
+    )
+    op.execute(scope_counts.BACKFILL_V1)
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    for statement in scope_counts.SQLITE_CREATE_V1 if sqlite else scope_counts.POSTGRESQL_CREATE_V1:
+        op.execute(statement)
+
 
 def downgrade() -> None:
     """Drop job_events, the new indexes, checks and worker columns; restore the seed's index."""
     require_foreign_keys_off(op.get_bind())
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    for statement in scope_counts.SQLITE_DROP_V1 if sqlite else scope_counts.POSTGRESQL_DROP_V1:
+        op.execute(statement)
+    op.drop_table("job_scope_counts")
     op.drop_index("ix_job_events_created", table_name="job_events")
     op.drop_index("ix_job_events_job_id", table_name="job_events")
     op.drop_table("job_events")

@@ -4,6 +4,9 @@ Building a SQLAlchemy statement costs more than SQLite takes to answer it from
 an index, so each shape of query (which filters are present) is built once and
 then only executed with new parameter values.
 
+Totals come from ``job_scope_counts`` (kept by triggers) unless the filters
+ask about statuses or workers, which those counts do not keep apart.
+
 Newest first means ``created_at DESC, id DESC``. "This library or global" is
 two index range scans, one per arm, each stopping after ``window`` rows, merged
 at the end; a single ``library_id = X OR library_id IS NULL`` would make the
@@ -19,8 +22,11 @@ from typing import Any, Final
 import sqlalchemy as sa
 
 from shisho_jobs.enums import ACTIVE_STATUS_SQL
-from shisho_jobs.schema import JobRow
+from shisho_jobs.schema import JobRow, JobScopeCountRow
+from shisho_jobs.scope_counts import GLOBAL_LIBRARY_KEY
 
+counts: Final = JobScopeCountRow.__table__
+"""Jobs per (type, library), kept by triggers; ``library_key`` 0 counts global jobs."""
 jobs: Final = JobRow.__table__
 """The ``jobs`` table as a Core table: rows come back as plain tuples, no ORM identity map."""
 
@@ -83,6 +89,30 @@ def _conditions(shape: ListShape) -> list[sa.ColumnElement[bool]]:
     return conditions
 
 
+def _counted_total(shape: ListShape) -> sa.Select[Any]:
+    """The total of ``shape`` from ``job_scope_counts``: a few rows, however long the history."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if shape.type:
+        conditions.append(counts.c.type == _param("type"))
+    if shape.library_id:
+        conditions.append(counts.c.library_key == _param("library_id"))
+    if shape.visible:
+        conditions.append(
+            sa.or_(
+                counts.c.library_key == GLOBAL_LIBRARY_KEY,
+                counts.c.library_key.in_(_param("visible", expanding=True)),
+            )
+        )
+    if shape.scoped:
+        conditions.append(
+            sa.or_(
+                counts.c.library_key == _param("scope_library_id"),
+                counts.c.library_key == GLOBAL_LIBRARY_KEY,
+            )
+        )
+    return sa.select(sa.func.coalesce(sa.func.sum(counts.c.jobs), 0)).where(*conditions)
+
+
 @functools.cache
 def list_statements(shape: ListShape) -> tuple[sa.Select[Any], sa.Select[Any]]:
     """The page query and the count query of ``shape``.
@@ -92,11 +122,13 @@ def list_statements(shape: ListShape) -> tuple[sa.Select[Any], sa.Select[Any]]:
     (``limit + offset``: how far each arm has to read).
     """
     conditions = _conditions(shape)
+    # Counts are kept per (type, library), not per status or worker.
+    countable = not (shape.statuses or shape.exclude_process)
     limit, offset = _param("limit", type_=sa.Integer), _param("offset", type_=sa.Integer)
     if not shape.scoped:
         page = sa.select(jobs).where(*conditions).order_by(*_NEWEST_FIRST)
         count = sa.select(sa.func.count()).select_from(jobs).where(*conditions)
-        return page.limit(limit).offset(offset), count
+        return page.limit(limit).offset(offset), _counted_total(shape) if countable else count
 
     arms = (jobs.c.library_id == _param("scope_library_id"), jobs.c.library_id.is_(None))
     window = _param("window", type_=sa.Integer)
@@ -121,4 +153,4 @@ def list_statements(shape: ListShape) -> tuple[sa.Select[Any], sa.Select[Any]]:
         sa.select(sa.func.count()).select_from(jobs).where(*conditions, arm).scalar_subquery()
         for arm in arms
     ]
-    return page, sa.select(arm_counts[0] + arm_counts[1])
+    return page, _counted_total(shape) if countable else sa.select(arm_counts[0] + arm_counts[1])

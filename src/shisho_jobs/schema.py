@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shisho_jobs import scope_counts
 from shisho_jobs.enums import ACTIVE_STATUS_SQL
 
 LIBRARIES_TABLE = "libraries"
@@ -193,6 +194,49 @@ class JobEventRow(Base):
         # (after pruning emptied the table) would hide new events from it.
         {"sqlite_autoincrement": True},
     )
+
+
+class JobScopeCountRow(Base):
+    """How many jobs of a type a library has (``library_key`` 0: global jobs).
+
+    Kept by triggers on ``jobs`` (see :mod:`shisho_jobs.scope_counts`); read by
+    list totals so that they never count the history.
+    """
+
+    __tablename__ = "job_scope_counts"
+
+    type: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    library_key: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    jobs: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+
+
+def _touches_jobs(tables: object) -> bool:
+    return tables is None or any(
+        getattr(table, "name", None) == "jobs"
+        for table in tables  # type: ignore[attr-defined]
+    )
+
+
+def _create_triggers(
+    target: sa.MetaData, connection: sa.Connection, tables: object = None, **_: object
+) -> None:
+    if _touches_jobs(tables):
+        for statement in scope_counts.create_statements(connection.dialect.name):
+            connection.exec_driver_sql(statement)
+
+
+def _drop_triggers(
+    target: sa.MetaData, connection: sa.Connection, tables: object = None, **_: object
+) -> None:
+    if _touches_jobs(tables):
+        for statement in scope_counts.drop_statements(connection.dialect.name):
+            connection.exec_driver_sql(statement)
+
+
+# create_all() makes the triggers as the migrations do (metadata-level events run
+# once every table exists, so the trigger bodies find job_scope_counts).
+sa.event.listen(Base.metadata, "after_create", _create_triggers)
+sa.event.listen(Base.metadata, "before_drop", _drop_triggers)
 
 
 def owned_tables() -> list[sa.Table]:

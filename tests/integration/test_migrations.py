@@ -23,7 +23,7 @@ from shisho_jobs.schema import LIBRARIES_TABLE, Base
 ROOT = "20260101000000"
 SEED = "20260113000000"
 HEAD = "20261129000000"
-OUR_TABLES = {"jobs", "job_logs", "job_events"}
+OUR_TABLES = {"jobs", "job_logs", "job_events", "job_scope_counts"}
 
 
 def _make_libraries(url: str | sa.URL) -> None:
@@ -144,6 +144,8 @@ def test_downgrade_to_the_branch_base_keeps_rows_and_upgrade_restores_everything
     assert _differences(url) == []
     rows = _execute(url, "SELECT id, status, library_id, finished_at IS NOT NULL FROM jobs")
     assert [tuple(row) for row in rows] == [(7, "completed", None, True)]
+    # Jobs from before the counts existed are counted (library_key 0: global).
+    assert _execute(url, "SELECT type, library_key, jobs FROM job_scope_counts") == [("scan", 0, 1)]
     assert _execute(url, "SELECT job_id, message FROM job_logs") == [(7, "hello")]
 
 

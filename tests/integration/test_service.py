@@ -542,3 +542,46 @@ def test_a_job_cannot_point_at_a_missing_library_even_bypassing_the_service(
             )
         )
     assert _job_count(database) == 0
+
+
+# --- totals kept by triggers ------------------------------------------------------------------
+
+_TOTAL_OPTIONS = (
+    ListJobsOptions(limit=100),
+    ListJobsOptions(limit=100, type=SCAN),
+    ListJobsOptions(limit=100, type=SCAN, library_id_or_global=1),
+    ListJobsOptions(limit=100, type=SCAN, library_id_or_global=2),
+    ListJobsOptions(limit=100, library_id_or_global=3),
+    ListJobsOptions(limit=100, library_id=1),
+    ListJobsOptions(limit=100, type=EXPORT, visible_library_ids={1}),
+    ListJobsOptions(limit=100, type=SCAN, library_id_or_global=2, visible_library_ids={1}),
+)
+
+
+def _assert_totals_are_exact(service: JobService) -> None:
+    for options in _TOTAL_OPTIONS:
+        jobs, total = service.list_jobs_with_total(options)
+        assert total == len(jobs), options
+
+
+def test_totals_stay_exact_through_cleanup_cascades_and_raw_sql(service: JobService) -> None:
+    for library_id in (1, 1, 2, 2, 3, None, None):
+        service.create_job(SCAN, library_id=library_id, status=JobStatus.COMPLETED)
+    old_export = service.create_job(EXPORT, library_id=1, status=JobStatus.FAILED)
+    service.create_job(EXPORT, library_id=2)
+    _assert_totals_are_exact(service)
+
+    _age(service, old_export, days=90)
+    assert service.cleanup_old_jobs(30) == 1
+    _assert_totals_are_exact(service)
+
+    with service.database.write() as session:
+        session.execute(sa.text("DELETE FROM libraries WHERE id = 2"))
+    _assert_totals_are_exact(service)
+
+    # Writes that bypass the service are counted too: the triggers live in the database.
+    with service.database.write() as session:
+        session.execute(sa.update(JobRow).where(JobRow.library_id == 3).values(library_id=1))
+        session.execute(sa.delete(JobRow).where(JobRow.library_id.is_(None)))
+    _assert_totals_are_exact(service)
+    assert service.list_jobs_with_total(ListJobsOptions(library_id_or_global=1))[1] == 3

@@ -186,3 +186,25 @@ def test_the_icon_spins_while_active_unless_reduced_motion_is_asked(
         )
         context.close()
     assert spins == {"no-preference": "shisho-resync-spin", "reduce": "none"}
+
+
+def test_a_scan_that_finishes_before_the_start_request_answers_ends_completed(
+    page: Any, site: Site
+) -> None:
+    page.goto("/libraries/1")
+    _expect_state(page, "idle", "Resync library")
+
+    def answer_after_the_scan(route: Route) -> None:
+        if route.request.method != "POST":
+            route.fallback()
+            return
+        response = route.fetch()
+        job = site.service.retrieve_job(response.json()["id"])
+        job = _set(site, job, status=JobStatus.IN_PROGRESS)
+        _set(site, job, status=JobStatus.COMPLETED, progress=100, finished_at=utcnow())
+        route.fulfill(response=response)
+
+    page.route("**/api/jobs", answer_after_the_scan)
+    _button(page).click()
+    # Well before the 30 s status poll: from the events held while starting, or the refetch.
+    _expect_state(page, "completed", "Last synced less than a minute ago")

@@ -106,6 +106,11 @@ export function tooltipOf(state, job, now = Date.now()) {
   }
 }
 
+/** Whether `a` is an earlier state of the same job than `b`. */
+function isOlderUpdate(a, b) {
+  return Date.parse(a.updated_at) < Date.parse(b.updated_at);
+}
+
 /** Whether job `a` is newer than job `b` (newest first is created_at, then id). */
 function isNewer(a, b) {
   const at = Date.parse(a.created_at);
@@ -128,6 +133,7 @@ export class ShishoResyncButton extends HTMLElement {
     super();
     this.job = null;
     this.state = "loading";
+    this.heldWhileStarting = [];
     this.source = null;
     this.pollTimer = null;
     this.clockTimer = null;
@@ -234,11 +240,18 @@ export class ShishoResyncButton extends HTMLElement {
 
   /** Show `job` as the latest scan: the answer of a status request, or a newer/updated one. */
   showJob(job, authoritative) {
-    if (this.state === "starting") return;
     if (!authoritative) {
       if (!job || job.type !== "scan") return;
       if (job.library_id != null && job.library_id !== this.libraryId) return;
-      if (this.job && job.id !== this.job.id && !isNewer(job, this.job)) return;
+    }
+    if (this.state === "starting") {
+      // The POST has not answered yet: keep what arrives, apply it after the answer.
+      if (job) this.heldWhileStarting.push(job);
+      return;
+    }
+    if (job && this.job) {
+      if (job.id === this.job.id && isOlderUpdate(job, this.job)) return; // out of order
+      if (!authoritative && job.id !== this.job.id && !isNewer(job, this.job)) return;
     }
     this.job = job;
     this.setState(stateOf(job), true);
@@ -285,6 +298,7 @@ export class ShishoResyncButton extends HTMLElement {
 
   async startScan() {
     const previous = this.state;
+    this.heldWhileStarting = [];
     this.setState("starting", true);
     let job = null;
     try {
@@ -318,7 +332,12 @@ export class ShishoResyncButton extends HTMLElement {
     } else {
       this.setState(previous, false);
     }
-    this.schedulePoll();
+    // Events that came while the POST was out (the scan may even have finished already).
+    const held = this.heldWhileStarting;
+    this.heldWhileStarting = [];
+    for (const update of held) this.showJob(update, false);
+    // And ask once more: an event could have been sent before the stream was listening.
+    this.refresh();
   }
 
   // --- rendering -------------------------------------------------------------------------

@@ -286,3 +286,57 @@ def test_offline_mode_prints_the_postgresql_sql() -> None:
     assert "CREATE TABLE job_events" in sql
     assert "REFERENCES libraries (id) ON DELETE CASCADE" in sql
     assert f"UPDATE {migrate.VERSION_TABLE} SET version_num='{HEAD}'" in sql
+
+
+def _snapshot(url: str | sa.URL) -> dict[str, Any]:
+    """Everything a revision may change, as reflected from the database."""
+    engine = sa.create_engine(url)
+    try:
+        inspector = sa.inspect(engine)
+        snapshot: dict[str, Any] = {}
+        for table in sorted(set(inspector.get_table_names()) & OUR_TABLES):
+            snapshot[table] = {
+                "columns": [
+                    (c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
+                    for c in inspector.get_columns(table)
+                ],
+                "primary_key": inspector.get_pk_constraint(table)["constrained_columns"],
+                "indexes": sorted(
+                    (str(i["name"]), tuple(map(str, i["column_names"])), bool(i["unique"]))
+                    for i in inspector.get_indexes(table)
+                ),
+                "foreign_keys": sorted(
+                    (
+                        tuple(fk["constrained_columns"]),
+                        fk["referred_table"],
+                        str(fk.get("options", {}).get("ondelete")),
+                    )
+                    for fk in inspector.get_foreign_keys(table)
+                ),
+                "checks": sorted(str(c["name"]) for c in inspector.get_check_constraints(table)),
+            }
+        with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+            else:
+                query = (
+                    "SELECT DISTINCT trigger_name FROM information_schema.triggers"
+                    " WHERE event_object_schema = current_schema()"
+                )
+            snapshot["triggers"] = sorted(row[0] for row in connection.exec_driver_sql(query))
+        return snapshot
+    finally:
+        engine.dispose()
+
+
+def test_every_downgrade_restores_the_schema_its_upgrade_started_from(url: str | sa.URL) -> None:
+    before: dict[str, dict[str, Any]] = {"base": _snapshot(url)}
+    for revision in (ROOT, SEED, HEAD):
+        migrate.upgrade(url, revision)
+        before[revision] = _snapshot(url)
+    assert before[HEAD]["triggers"], "the counting triggers exist at head"
+    assert len({repr(snapshot) for snapshot in before.values()}) == 4, "each revision changes it"
+
+    for revision in (SEED, ROOT, "base"):
+        migrate.downgrade(url, revision)
+        assert _snapshot(url) == before[revision], revision

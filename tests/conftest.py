@@ -14,14 +14,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from schema_support import create_schema
 from shisho_jobs import Database, JobService, get_plugin_manager
-from shisho_jobs.schema import Base, owned_tables
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-LIBRARY_IDS = (1, 2, 3)
-
-# The host's libraries table, as a minimal host would create it.
-LIBRARIES_DDL = "CREATE TABLE libraries (id INTEGER PRIMARY KEY, name VARCHAR(255) NOT NULL)"
 
 
 def _require_postgres() -> bool:
@@ -72,18 +68,6 @@ def pg_schema_url(pg_server_url: sa.URL) -> Iterator[sa.URL]:
 def sqlite_url(tmp_path: Path) -> str:
     """A SQLite file of its own."""
     return f"sqlite:///{tmp_path / 'jobs.db'}"
-
-
-def create_schema(database: Database, library_ids: tuple[int, ...] = LIBRARY_IDS) -> None:
-    """The host's libraries table with a few rows, then every shisho_jobs table."""
-    with database.engine.begin() as connection:
-        connection.exec_driver_sql(LIBRARIES_DDL)
-        for library_id in library_ids:
-            connection.execute(
-                sa.text("INSERT INTO libraries (id, name) VALUES (:id, :name)"),
-                {"id": library_id, "name": f"Library {library_id}"},
-            )
-    Base.metadata.create_all(database.engine, tables=owned_tables())
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -16,7 +16,7 @@ import pluggy
 import pytest
 from shisho_example_plugin import hooks as example
 
-from conftest import create_schema
+from schema_support import create_schema
 from shisho_jobs import (
     ActorAccess,
     Database,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -96,8 +97,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "worker":
         from shisho_jobs.worker.cli import run_worker_command
 
+        url = args.database_url or database_url()
+        # A host's hook implementations (libraries, scanner) find their database the
+        # way the host does, through SHISHO_DATABASE_URL: a URL given here must
+        # reach them too, or the worker would scan one database's libraries into
+        # another's jobs.
+        os.environ["SHISHO_DATABASE_URL"] = url
         return run_worker_command(
-            database_url=args.database_url or database_url(),
+            database_url=url,
             concurrency=args.concurrency,
             plugins=args.plugin,
             lease_seconds=args.lease_seconds,

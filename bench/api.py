@@ -9,7 +9,8 @@ the server and both routes are measured by the same client in the same run.
 
 Figures:
 - requests/s, p50 and p99 latency of ``GET /ping`` (trivial) and of
-  ``GET /api/jobs?type=scan&library_id_or_global=X&limit=1`` (X cycles through 100 libraries);
+  ``GET /api/jobs?type=scan&library_id_or_global=X&limit=1`` (X cycles through 100 libraries),
+  with the plugin's defaults, then again on a second server with its list cache off;
 - with 1, 100 and 1,000 open ``GET /api/jobs/events`` streams while another process changes
   a job 10 times a second: database queries per second of the server process (counted by an
   SQLAlchemy cursor hook), events each stream received, and the server's RSS.
@@ -70,7 +71,9 @@ def bench_app() -> Any:
     def _count(*_args: Any) -> None:
         queries["count"] += 1
 
-    app, plugin = make_app(database)
+    app, plugin = make_app(
+        database, list_cache_seconds=float(os.environ.get("SHISHO_BENCH_LIST_CACHE", "2"))
+    )
 
     @get("/bench/stats", sync_to_thread=False)
     def stats() -> dict[str, int]:
@@ -302,7 +305,7 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _server(database_url: str) -> Any:
+def _server(database_url: str, *, list_cache_seconds: float = 2.0) -> Any:
     port = _free_port()
     process = subprocess.Popen(
         [
@@ -321,7 +324,11 @@ def _server(database_url: str) -> Any:
             "--timeout-graceful-shutdown",
             "5",
         ],
-        env={**os.environ, "SHISHO_DATABASE_URL": database_url},
+        env={
+            **os.environ,
+            "SHISHO_DATABASE_URL": database_url,
+            "SHISHO_BENCH_LIST_CACHE": str(list_cache_seconds),
+        },
     )
     try:
         deadline = time.monotonic() + 60
@@ -369,6 +376,18 @@ def main() -> None:
         print(f"  status / trivial throughput: {ratio:.2f} (target >= 0.5)")
         print("event streams:")
         streams = asyncio.run(_streams(port, args.streams, url))
+    with _server(url, list_cache_seconds=0) as (port, _process):
+        # The same status request with the plugin's answer cache off: every request runs
+        # the page query and reads the scope counts.
+        asyncio.run(_load(port, ["/ping", *status_paths], 2.0, args.connections))
+        trivial_uncached = asyncio.run(_load(port, ["/ping"], args.seconds, args.connections))
+        uncached = asyncio.run(_load(port, status_paths, args.seconds, args.connections))
+        uncached_ratio = uncached["requests_per_second"] / trivial_uncached["requests_per_second"]
+        print(
+            f"  cache off: status {uncached['requests_per_second']:.1f} req/s "
+            f"(p50 {uncached['p50_ms']:.2f} ms, p99 {uncached['p99_ms']:.2f} ms) vs trivial "
+            f"{trivial_uncached['requests_per_second']:.1f} req/s: {uncached_ratio:.2f}"
+        )
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
@@ -386,6 +405,11 @@ def main() -> None:
                 "trivial_route": trivial,
                 "status_request": status,
                 "status_to_trivial_throughput": round(ratio, 3),
+                "list_cache_off": {
+                    "trivial_route": trivial_uncached,
+                    "status_request": uncached,
+                    "status_to_trivial_throughput": round(uncached_ratio, 3),
+                },
                 "event_streams": streams,
                 "event_writer_changes_per_second": WRITES_PER_SECOND,
             },

@@ -10,10 +10,12 @@ the server and both routes are measured by the same client in the same run.
 Figures:
 - requests/s, p50 and p99 latency of ``GET /ping`` (trivial) and of
   ``GET /api/jobs?type=scan&library_id_or_global=X&limit=1`` (X cycles through 100 libraries),
-  with the plugin's defaults, then again on a second server with its list cache off;
+  measured in alternating rounds on three servers: the plugin's defaults, a host whose
+  ``actor_access`` hook answers from memory (``actor_access_is_fast``), the list cache off;
 - with 1, 100 and 1,000 open ``GET /api/jobs/events`` streams while another process changes
   a job 10 times a second: database queries per second of the server process (counted by an
-  SQLAlchemy cursor hook), events each stream received, and the server's RSS.
+  SQLAlchemy cursor hook), events each stream received, and the server's RSS; then the same
+  with 1 and 1,000 streams on PostgreSQL (a fresh database, skipped when unreachable).
 
 Writes bench/results/api.json.
 
@@ -34,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +50,18 @@ USER_HEADER = "x-test-user"
 STATUS_PATH = "/api/jobs?type=scan&library_id_or_global={library}&limit=1"
 WRITES_PER_SECOND = 10
 STREAM_WINDOW = 10.0  # seconds of counting per stream level
+ROUNDS = 4  # alternating rounds per comparison
+# Plugin configurations compared: its defaults, a host whose actor_access hook answers from
+# memory (as the reference host's does), and the list cache turned off.
+VARIANTS: list[tuple[str, dict[str, Any]]] = [
+    ("defaults", {}),
+    ("actor_access_is_fast", {"actor_access_is_fast": True}),
+    ("list_cache_off", {"list_cache_seconds": 0}),
+]
+PG_URL = os.environ.get(
+    "SHISHO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+PG_DATABASE = "shisho_bench_api"
 
 
 # --- the server side (imported by uvicorn in the server process) ------------------------------
@@ -71,9 +86,7 @@ def bench_app() -> Any:
     def _count(*_args: Any) -> None:
         queries["count"] += 1
 
-    app, plugin = make_app(
-        database, list_cache_seconds=float(os.environ.get("SHISHO_BENCH_LIST_CACHE", "2"))
-    )
+    app, plugin = make_app(database, **json.loads(os.environ.get("SHISHO_BENCH_CONFIG", "{}")))
 
     @get("/bench/stats", sync_to_thread=False)
     def stats() -> dict[str, int]:
@@ -157,14 +170,32 @@ async def _request(
     return status, body
 
 
-async def _load(port: int, paths: list[str], seconds: float, connections: int) -> dict[str, Any]:
-    """Keep ``connections`` keep-alive connections busy for ``seconds``; latencies in ms."""
-    latencies: list[float] = []
-    errors = 0
+@dataclass
+class _Samples:
+    """Latencies (ms) and busy time of one route, over one or more rounds."""
+
+    latencies: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    errors: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        ordered = sorted(self.latencies)
+        return {
+            "requests": len(ordered),
+            "errors": self.errors,
+            "requests_per_second": round(len(ordered) / self.seconds, 1),
+            "p50_ms": round(statistics.median(ordered), 3),
+            "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1], 3),
+        }
+
+
+async def _load(
+    port: int, paths: list[str], seconds: float, connections: int, samples: _Samples
+) -> None:
+    """Keep ``connections`` keep-alive connections busy for ``seconds``, adding to ``samples``."""
     stop_at = time.perf_counter() + seconds
 
     async def connection(index: int) -> None:
-        nonlocal errors
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         n = index
         try:
@@ -173,25 +204,50 @@ async def _load(port: int, paths: list[str], seconds: float, connections: int) -
                 n += connections
                 started = time.perf_counter()
                 status, body = await _request(reader, writer, path)
-                latencies.append((time.perf_counter() - started) * 1000)
+                samples.latencies.append((time.perf_counter() - started) * 1000)
                 if status != 200:
-                    errors += 1
-                    if errors <= 3:
+                    samples.errors += 1
+                    if samples.errors <= 3:
                         print(f"  ! {path} answered {status}: {body[:300]!r}", flush=True)
         finally:
             writer.close()
 
     began = time.perf_counter()
     await asyncio.gather(*(connection(i) for i in range(connections)))
-    elapsed = time.perf_counter() - began
-    latencies.sort()
-    return {
-        "requests": len(latencies),
-        "errors": errors,
-        "requests_per_second": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(statistics.median(latencies), 3),
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 3),
-    }
+    samples.seconds += time.perf_counter() - began
+
+
+async def _compare(
+    port: int, status_paths: list[str], seconds: float, connections: int
+) -> dict[str, Any]:
+    """The trivial route against the status request, in alternating rounds (so both see the
+    same background load of this shared machine), after a warm-up."""
+    await _load(port, ["/ping", *status_paths], 2.0, connections, _Samples())
+    trivial, status = _Samples(), _Samples()
+    for round_number in range(ROUNDS):
+        pair = [("/ping", trivial), ("status", status)]
+        for name, samples in pair if round_number % 2 == 0 else reversed(pair):
+            paths = ["/ping"] if name == "/ping" else status_paths
+            await _load(port, paths, seconds / ROUNDS, connections, samples)
+    result = {"trivial_route": trivial.summary(), "status_request": status.summary()}
+    result["status_to_trivial_throughput"] = round(
+        result["status_request"]["requests_per_second"]
+        / result["trivial_route"]["requests_per_second"],
+        3,
+    )
+    return result
+
+
+def _print_comparison(title: str, result: dict[str, Any]) -> None:
+    print(title)
+    for name, key in (("trivial /ping", "trivial_route"), ("button status", "status_request")):
+        figures = result[key]
+        print(
+            f"  {name:<14} {figures['requests_per_second']:8.1f} req/s  "
+            f"p50 {figures['p50_ms']:.2f} ms  p99 {figures['p99_ms']:.2f} ms  "
+            f"errors {figures['errors']}"
+        )
+    print(f"  status / trivial throughput: {result['status_to_trivial_throughput']:.2f}")
 
 
 async def _stats(port: int) -> dict[str, int]:
@@ -305,7 +361,7 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _server(database_url: str, *, list_cache_seconds: float = 2.0) -> Any:
+def _server(database_url: str, **config: Any) -> Any:
     port = _free_port()
     process = subprocess.Popen(
         [
@@ -327,7 +383,7 @@ def _server(database_url: str, *, list_cache_seconds: float = 2.0) -> Any:
         env={
             **os.environ,
             "SHISHO_DATABASE_URL": database_url,
-            "SHISHO_BENCH_LIST_CACHE": str(list_cache_seconds),
+            "SHISHO_BENCH_CONFIG": json.dumps(config),
         },
     )
     try:
@@ -350,44 +406,66 @@ def _server(database_url: str, *, list_cache_seconds: float = 2.0) -> Any:
             process.wait()
 
 
+def _postgres_database() -> str | None:
+    """A fresh PostgreSQL database with libraries 1-100 and the jobs tables, or ``None``."""
+    import sqlalchemy as sa
+
+    from shisho_jobs import migrate
+
+    base = sa.make_url(PG_URL)
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
+            connection.exec_driver_sql(f'CREATE DATABASE "{PG_DATABASE}"')
+    except sa.exc.OperationalError as error:
+        print(f"PostgreSQL unreachable, its part skipped: {error}")
+        return None
+    finally:
+        admin.dispose()
+    url = base.set(database=PG_DATABASE).render_as_string(hide_password=False)
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE libraries (id INTEGER PRIMARY KEY, name TEXT)")
+        connection.execute(
+            sa.text("INSERT INTO libraries (id, name) VALUES (:id, :name)"),
+            [{"id": i, "name": f"Library {i}"} for i in range(1, LIBRARIES + 1)],
+        )
+    engine.dispose()
+    migrate.upgrade(url)
+    return url
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=DEFAULT_ROWS)
     parser.add_argument("--seconds", type=float, default=8.0, help="per route")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--streams", type=int, nargs="+", default=[1, 100, 1000])
+    parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL streams")
     args = parser.parse_args()
 
     path = _database(args.rows)
     url = f"sqlite:///{path}"
     status_paths = [STATUS_PATH.format(library=i) for i in range(1, LIBRARIES + 1)]
-    with _server(url) as (port, _process):
-        print(f"server on port {port}, {args.rows:,} jobs (SQLite), {os.cpu_count()} CPUs")
-        asyncio.run(_load(port, ["/ping", *status_paths], 2.0, args.connections))  # warm-up
-        trivial = asyncio.run(_load(port, ["/ping"], args.seconds, args.connections))
-        status = asyncio.run(_load(port, status_paths, args.seconds, args.connections))
-        ratio = status["requests_per_second"] / trivial["requests_per_second"]
-        for name, figures in (("trivial /ping", trivial), ("button status", status)):
-            print(
-                f"  {name:<14} {figures['requests_per_second']:8.1f} req/s  "
-                f"p50 {figures['p50_ms']:.2f} ms  p99 {figures['p99_ms']:.2f} ms  "
-                f"errors {figures['errors']}"
+    print(f"{args.rows:,} jobs (SQLite), {os.cpu_count()} CPUs, {args.connections} connections")
+    comparisons: dict[str, Any] = {}
+    for name, config in VARIANTS:
+        with _server(url, **config) as (port, _process):
+            comparisons[name] = asyncio.run(
+                _compare(port, status_paths, args.seconds, args.connections)
             )
-        print(f"  status / trivial throughput: {ratio:.2f} (target >= 0.5)")
-        print("event streams:")
-        streams = asyncio.run(_streams(port, args.streams, url))
-    with _server(url, list_cache_seconds=0) as (port, _process):
-        # The same status request with the plugin's answer cache off: every request runs
-        # the page query and reads the scope counts.
-        asyncio.run(_load(port, ["/ping", *status_paths], 2.0, args.connections))
-        trivial_uncached = asyncio.run(_load(port, ["/ping"], args.seconds, args.connections))
-        uncached = asyncio.run(_load(port, status_paths, args.seconds, args.connections))
-        uncached_ratio = uncached["requests_per_second"] / trivial_uncached["requests_per_second"]
-        print(
-            f"  cache off: status {uncached['requests_per_second']:.1f} req/s "
-            f"(p50 {uncached['p50_ms']:.2f} ms, p99 {uncached['p99_ms']:.2f} ms) vs trivial "
-            f"{trivial_uncached['requests_per_second']:.1f} req/s: {uncached_ratio:.2f}"
-        )
+            _print_comparison(f"{name} {json.dumps(config)}:", comparisons[name])
+            if name == "defaults":
+                print("event streams (SQLite):")
+                streams = asyncio.run(_streams(port, args.streams, url))
+
+    postgres_streams = None
+    postgres_url = None if args.no_postgres else _postgres_database()
+    if postgres_url is not None:
+        with _server(postgres_url) as (port, _process):
+            print("event streams on PostgreSQL (LISTEN/NOTIFY wakes the watcher):")
+            postgres_streams = asyncio.run(_streams(port, [1, max(args.streams)], postgres_url))
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
@@ -401,16 +479,12 @@ def main() -> None:
                 "jobs": args.rows,
                 "server": "uvicorn, 1 process, no access log",
                 "client": f"asyncio raw HTTP/1.1, {args.connections} keep-alive connections, "
-                f"{args.seconds:g} s per route",
-                "trivial_route": trivial,
-                "status_request": status,
-                "status_to_trivial_throughput": round(ratio, 3),
-                "list_cache_off": {
-                    "trivial_route": trivial_uncached,
-                    "status_request": uncached,
-                    "status_to_trivial_throughput": round(uncached_ratio, 3),
-                },
+                f"{args.seconds:g} s per route in {ROUNDS} alternating rounds",
+                "target": "status_to_trivial_throughput >= 0.5",
+                "configurations": {name: dict(config) for name, config in VARIANTS},
+                **comparisons,
                 "event_streams": streams,
+                "event_streams_postgresql": postgres_streams,
                 "event_writer_changes_per_second": WRITES_PER_SECOND,
             },
             indent=2,

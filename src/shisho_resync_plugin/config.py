@@ -89,6 +89,11 @@ class ResyncConfig:
     seen through the job events (on SQLite within ``sqlite_poll_interval``); deletions by
     retention, which write no event, show within this time."""
 
+    actor_access_is_fast: bool = False
+    """The host's ``actor_access`` hook answers from memory (no database, no network), so the
+    plugin may call it on the event loop. Then a kept ``GET {api_prefix}/jobs`` answer is
+    served without a hop to a worker thread. Leave ``False`` when the hook does any I/O."""
+
     max_body_size: int = 64 * 1024  # bytes
     """Largest accepted ``POST {api_prefix}/jobs`` body; larger ones get 413."""
 

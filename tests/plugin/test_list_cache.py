@@ -6,14 +6,28 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
-from plugin_test_host import ApiClient
+import pytest
+from litestar.testing import TestClient
+from plugin_test_host import ApiClient, make_app
 
-from shisho_jobs import JobStatus
+from shisho_jobs import Database, JobStatus
 
 HERE = Path(__file__).parent
+
+
+@pytest.fixture(params=["access-in-thread", "access-on-loop"])
+def api(request: pytest.FixtureRequest, database: Database) -> Iterator[ApiClient]:
+    """The test host, calling ``actor_access`` in a worker thread or on the event loop."""
+    fast = request.param == "access-on-loop"
+    app, plugin = make_app(database, sqlite_poll_interval=0.05, actor_access_is_fast=fast)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield ApiClient(client, plugin)
+
+
 STATUS = "/api/jobs?type=scan&library_id_or_global=1&limit=1"
 
 
@@ -59,3 +73,10 @@ def test_answers_are_kept_per_visible_libraries(api: ApiClient) -> None:
     assert _ids(api, "writer", "/api/jobs") == [shown.id, hidden.id]
     assert _ids(api, "limited", "/api/jobs") == [shown.id]
     assert _ids(api, "writer", "/api/jobs") == [shown.id, hidden.id]
+
+
+def test_kept_answers_still_check_who_asks(api: ApiClient) -> None:
+    assert api.get(STATUS, user="writer").status_code == 200  # now kept
+    assert api.get(STATUS, user=None).status_code == 401
+    assert api.get(STATUS, user="nobody").status_code == 403
+    assert api.get(STATUS + "&limit=2", user="writer").json()["extra"]["field"] == "limit"

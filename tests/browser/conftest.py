@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "plugin"))
 
-from plugin_test_host import USER_COOKIE, create_schema, make_app, serve
+from plugin_test_host import USER_COOKIE, Site, create_schema, make_app, serve
 
-from shisho_jobs import Database, JobService
+from shisho_jobs import Database
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -26,15 +25,6 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--no-first-run",
 ]
-
-
-@dataclass
-class Site:
-    """The running test host and the service behind it."""
-
-    base_url: str
-    service: JobService
-    database: Database
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ from typing import Any
 
 import msgspec
 from playwright.sync_api import Route, expect
+from plugin_test_host import Site
 
-from conftest import Site
 from shisho_jobs import Job, JobStatus
 from shisho_jobs.schema import utcnow
 

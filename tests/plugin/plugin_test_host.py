@@ -26,7 +26,7 @@ from litestar.template import TemplateConfig
 from litestar.testing import TestClient
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from shisho_jobs import ActorAccess, Database, Library, get_plugin_manager, hookimpl
+from shisho_jobs import ActorAccess, Database, JobService, Library, get_plugin_manager, hookimpl
 from shisho_jobs.schema import Base, owned_tables
 from shisho_resync_plugin import ResyncConfig, ResyncPlugin
 
@@ -175,6 +175,15 @@ def create_schema(database: Database) -> None:
         connection.exec_driver_sql("CREATE TABLE libraries (id INTEGER PRIMARY KEY, name TEXT)")
         connection.exec_driver_sql("INSERT INTO libraries VALUES (1, 'a'), (2, 'b'), (3, 'c')")
     Base.metadata.create_all(database.engine, tables=owned_tables())
+
+
+@dataclass
+class Site:
+    """The running test host and the service behind it."""
+
+    base_url: str
+    service: JobService
+    database: Database
 
 
 def free_port() -> int:

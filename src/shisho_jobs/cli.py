@@ -112,12 +112,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.command == "db":
         from shisho_jobs import migrate
+        from shisho_jobs.errors import ShishoJobsError
 
         url = args.database_url or database_url()
-        if args.db_command == "upgrade":
-            migrate.upgrade(url, args.revision)
-        else:
-            migrate.downgrade(url, args.revision)
+        try:
+            if args.db_command == "upgrade":
+                migrate.upgrade(url, args.revision)
+            else:
+                migrate.downgrade(url, args.revision)
+        except ShishoJobsError as error:
+            print(f"shisho-jobs db {args.db_command}: {error.message}", file=sys.stderr)
+            return 1
         return 0
     if args.command == "typegen":
         from shisho_jobs.typegen import run_typegen_command

@@ -251,7 +251,8 @@ export class ShishoResyncButton extends HTMLElement {
     }
     if (job && this.job) {
       if (job.id === this.job.id && isOlderUpdate(job, this.job)) return; // out of order
-      if (!authoritative && job.id !== this.job.id && !isNewer(job, this.job)) return;
+      // A different, older job: a stale status answer or an event of an earlier scan.
+      if (job.id !== this.job.id && isNewer(this.job, job)) return;
     }
     this.job = job;
     this.setState(stateOf(job), true);

@@ -375,7 +375,7 @@ def test_progress_writes_are_throttled_and_log_data_is_always_saved(
         for done in range(1001):
             context.progress(done, 1000)
         report = {"path": Path("/tmp/report.json"), "pages": 3}
-        context.log.info("wrote the report", report)  # noqa: PLE1205 (not the logging module)
+        context.log.info("wrote the report", report)
 
     class BusyPlugin:
         @hookimpl

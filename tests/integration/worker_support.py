@@ -109,7 +109,7 @@ class RecordingHost:
                     return {"interrupted": True}
         if library.id in self.failing:
             raise FileNotFoundError(f"folder of {library.name} is missing")
-        context.log.warn("one unreadable file", {"file": "bad.epub"})  # noqa: PLE1205 (not the logging module)
+        context.log.warn("one unreadable file", {"file": "bad.epub"})
         context.progress(1, 1)
         return {"files": 1}
 

@@ -31,7 +31,7 @@ from shisho_resync_plugin.errors import (
     ErrorBody,
     InvalidInputBody,
 )
-from shisho_resync_plugin.events import EventFilter, event_stream, plan_resume
+from shisho_resync_plugin.events import EventFilter
 from shisho_resync_plugin.params import (
     LOG_LIST_FIELDS,
     EventsQuery,
@@ -43,6 +43,7 @@ from shisho_resync_plugin.params import (
     parse_query,
 )
 from shisho_resync_plugin.runtime import ResyncRuntime
+from shisho_resync_plugin.stream import event_stream, plan_resume
 
 ROUTE_CREATE = "shisho_jobs:create"
 ROUTE_LIST = "shisho_jobs:list"

@@ -8,13 +8,17 @@ import time
 from typing import Any
 
 import pytest
-from litestar import Litestar
+from jinja2 import DictLoader, Environment
+from litestar import Litestar, get
 from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import ImproperlyConfiguredException
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Template
+from litestar.template import TemplateConfig
 from litestar.testing import TestClient
 from plugin_test_host import USER_HEADER, ApiClient, make_app
 
-from shisho_jobs import Database, JobStatus, get_plugin_manager
+from shisho_jobs import Database, JobStatus, get_plugin_manager, hookimpl
 from shisho_jobs.hooktypes import ActorAccess, NavContext
 from shisho_resync_plugin import TOP_NAV_AFTER_LIBRARY_SWITCHER, ResyncConfig, ResyncPlugin
 
@@ -156,3 +160,60 @@ def test_default_plugin_manager_is_made_when_none_is_given(sqlite_url: str) -> N
     assert (
         get_plugin_manager(load_entry_points=False).get_plugin("shisho_resync_plugin.nav") is None
     )
+
+
+def test_template_global_reaches_a_host_engine_instance_and_keeps_its_callback(
+    sqlite_url: str,
+) -> None:
+    page = '{{ shisho_nav_slot("top_nav.after_library_switcher", library_id=2) }}|{{ host }}'
+
+    @get("/page", sync_to_thread=False)
+    def render_page() -> Template:
+        return Template("page.html")
+
+    def host_callback(engine: JinjaTemplateEngine) -> None:
+        engine.engine.globals["host"] = "host global"
+
+    for template_config in (
+        TemplateConfig(
+            instance=JinjaTemplateEngine.from_environment(
+                Environment(loader=DictLoader({"page.html": page}), autoescape=True)
+            )
+        ),
+        TemplateConfig(
+            engine=JinjaTemplateEngine(
+                engine_instance=Environment(loader=DictLoader({"page.html": page}), autoescape=True)
+            ),
+            engine_callback=host_callback,
+        ),
+    ):
+        manager = get_plugin_manager(load_entry_points=False, plugins=[_Writer()])
+        plugin = ResyncPlugin(
+            ResyncConfig(database=sqlite_url, run_worker=False, plugin_manager=manager)
+        )
+        app = Litestar(
+            [render_page],
+            plugins=[plugin],
+            csrf_config=CSRF,
+            template_config=template_config,
+            middleware=[_signed_in],
+        )
+        with TestClient(app) as client:
+            html = client.get("/page").text
+        assert BUTTON.findall(html) == ["2"]
+        if template_config.engine_callback is not None:
+            assert html.endswith("|host global")
+
+
+class _Writer:
+    @hookimpl
+    def actor_access(self, actor: Any) -> ActorAccess:
+        return ActorAccess(permissions=frozenset({"jobs:write"}), library_ids=None)
+
+
+def _signed_in(app: Any) -> Any:
+    async def middleware(scope: Any, receive: Any, send: Any) -> None:
+        scope["user"] = "someone"
+        await app(scope, receive, send)
+
+    return middleware

@@ -78,6 +78,8 @@ def create_app(settings: HostSettings | None = None) -> Litestar:
                     run_worker=settings.inprocess_worker,
                     job_page_url="/settings/jobs/{id}",
                     api_prefix="/api",
+                    # Our actor_access hook returns the signed-in user's loaded access.
+                    actor_access_is_fast=True,
                 )
             )
         ],

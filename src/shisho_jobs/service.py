@@ -9,10 +9,11 @@ import zlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import msgspec
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from shisho_jobs.db import Database
@@ -45,6 +46,36 @@ UPDATABLE_COLUMNS: Final = frozenset(
 )
 
 _EVENTS_LOCK_KEY: Final = zlib.crc32(b"shisho_jobs:events") - 2**31
+
+
+def _event_insert_statement(dialect: str) -> sa.Executable:
+    """The outbox insert of :meth:`JobService.record_event_on`, built once per engine."""
+    events = cast(sa.Table, JobEventRow.__table__)
+    columns = ("created_at", "job_id", "library_id", "event", "job_json")
+    if dialect != "postgresql":
+        return sa.insert(events).values({name: sa.bindparam(name) for name in columns})
+    # The lock is taken before the row's id is drawn (the materialised CTE is
+    # scanned first) and held until commit, so ids are visible in commit order;
+    # pg_notify in RETURNING queues the notification in the same round trip.
+    lock_key = sa.bindparam("lock_key", type_=sa.Integer())
+    lock = sa.select(sa.func.pg_advisory_xact_lock(lock_key, 0)).cte("events_lock")
+    lock = lock.prefix_with("MATERIALIZED")
+    row = sa.select(
+        *(sa.bindparam(name, type_=events.c[name].type) for name in columns)
+    ).select_from(lock)
+    return (
+        sa.insert(events)
+        .from_select(list(columns), row)
+        .returning(
+            events.c.id,
+            sa.func.pg_notify(sa.bindparam("channel"), sa.bindparam("payload")),
+        )
+    )
+
+
+_EVENT_INSERT: Final = {
+    dialect: _event_insert_statement(dialect) for dialect in ("sqlite", "postgresql")
+}
 
 
 def _scope_lock_key(job_type: str) -> int:
@@ -406,20 +437,36 @@ class JobService:
         reader that has seen event N has seen every event below N; and a
         ``NOTIFY`` wakes listeners when the transaction commits.
         """
-        if self.database.dialect == "postgresql":
-            session.execute(sa.select(sa.func.pg_advisory_xact_lock(_EVENTS_LOCK_KEY, 0)))
-        session.add(
-            JobEventRow(
-                created_at=utcnow(),
-                job_id=job.id,
-                library_id=job.library_id,
-                event=event,
-                job_json=msgspec.json.encode(job).decode(),
-            )
-        )
-        session.flush()
-        if self.database.dialect == "postgresql":
-            session.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, f"{event} {job.id}")))
+        session.flush()  # the session's pending changes go first, as before the event
+        self.record_event_on(session.connection(), job, event)
+
+    def record_event_on(
+        self, connection: Connection, job: Job, event: str, *, job_json: str | None = None
+    ) -> None:
+        """:meth:`record_event` on a Core connection inside its write transaction.
+
+        One statement on either engine: on PostgreSQL it takes the events lock,
+        inserts the row and queues the ``NOTIFY`` in a single round trip.
+
+        Args:
+            connection: a connection inside the caller's write transaction.
+            job: the job as it is right after the change.
+            event: ``job.created``, ``job.status_changed`` or ``job.progress``.
+            job_json: ``job`` already encoded as JSON (saves encoding it twice).
+        """
+        dialect = self.database.dialect
+        params = {
+            "created_at": utcnow(),
+            "job_id": job.id,
+            "library_id": job.library_id,
+            "event": event,
+            "job_json": msgspec.json.encode(job).decode() if job_json is None else job_json,
+        }
+        if dialect == "postgresql":
+            params["lock_key"] = _EVENTS_LOCK_KEY
+            params["channel"] = NOTIFY_CHANNEL
+            params["payload"] = f"{event} {job.id}"
+        connection.execute(_EVENT_INSERT[dialect], params)
 
     # --- conversion -----------------------------------------------------------------------
 

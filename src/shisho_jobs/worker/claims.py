@@ -19,6 +19,7 @@ from typing import Any, Final, cast
 
 import msgspec
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from shisho_jobs.dto import Job
@@ -202,10 +203,10 @@ def claim_next_job(
     if look_first and not has_pending_job(service):
         return None
     with service.database.write(notify=True) as session:
-        return _claim_in(service, session, ClaimRequest(process_id, lease_seconds))
+        return _claim_in(service, session.connection(), ClaimRequest(process_id, lease_seconds))
 
 
-def _claim_in(service: JobService, session: Session, request: ClaimRequest) -> Job | None:
+def _claim_in(service: JobService, connection: Connection, request: ClaimRequest) -> Job | None:
     now = utcnow()
     params = {
         "owner": request.process_id,
@@ -213,11 +214,11 @@ def _claim_in(service: JobService, session: Session, request: ClaimRequest) -> J
         "expires": now + timedelta(seconds=request.lease_seconds),
     }
     statement = _CLAIM[service.database.dialect]
-    row = session.connection().execute(statement, params).first()
+    row = connection.execute(statement, params).first()
     if row is None:
         return None
     job = _job_of(service, row)
-    service.record_event(session, job, EVENT_STATUS_CHANGED)
+    service.record_event_on(connection, job, EVENT_STATUS_CHANGED)
     return job
 
 
@@ -293,7 +294,7 @@ def write_log(service: JobService, claim: Claim, line: LogLine) -> bool:
         Whether the line was written (``False``: the job was taken over).
     """
     with service.database.write() as session:
-        return _insert_log(session, claim, line)
+        return _insert_log(session.connection(), claim, line)
 
 
 def finish_job(
@@ -365,18 +366,20 @@ def _transition(
     claim_next: ClaimRequest | None = None,
 ) -> tuple[Job, Job | None]:
     with service.database.write(notify=True) as session:
+        # One Core connection for the whole transaction: no ORM unit of work on the hot path.
+        connection = session.connection()
         if log is not None:
-            _insert_log(session, claim, log)
-        row = session.connection().execute(statement, {**params, **_fence_params(claim)}).first()
+            _insert_log(connection, claim, log)
+        row = connection.execute(statement, {**params, **_fence_params(claim)}).first()
         if row is None:
             raise LeaseLost()
         job = _job_of(service, row)
-        service.record_event(session, job, EVENT_STATUS_CHANGED)
-        next_job = None if claim_next is None else _claim_in(service, session, claim_next)
+        service.record_event_on(connection, job, EVENT_STATUS_CHANGED)
+        next_job = None if claim_next is None else _claim_in(service, connection, claim_next)
     return job, next_job
 
 
-def _insert_log(session: Session, claim: Claim, line: LogLine) -> bool:
+def _insert_log(connection: Connection, claim: Claim, line: LogLine) -> bool:
     # INSERT ... SELECT from the fenced job row: checked and written in one statement.
     data = None if line.data is None else msgspec.json.encode(line.data).decode()
     source = sa.select(
@@ -390,7 +393,7 @@ def _insert_log(session: Session, claim: Claim, line: LogLine) -> bool:
     ).where(*_fence(claim))
     columns = ["created_at", "job_id", "level", "message", "plugin", "data", "stack_trace"]
     statement = sa.insert(JobLogRow).from_select(columns, source).returning(JobLogRow.id)
-    return session.connection().execute(statement).first() is not None
+    return connection.execute(statement).first() is not None
 
 
 def _raise_unless_owned(session: Session, claim: Claim) -> None:

@@ -5,14 +5,17 @@ import { useEffect } from "react";
 
 import { apiUrl } from "../lib/api";
 import { JobEventName, type Job } from "../types/generated";
-import { QueryKey } from "./queries/jobs";
+import { QueryKey, isJob, showAsLatestScan } from "./queries/jobs";
 
 const EVENT_NAMES: readonly JobEventName[] = Object.values(JobEventName);
 
 /**
- * Subscribes to the job events of a library (its jobs and global ones) while mounted, and
- * invalidates the LatestScanJob, ListJobs and RetrieveJob queries on `job.created`,
- * `job.status_changed` and `job.progress`, so the button reacts without waiting for its poll.
+ * Subscribes to the job events of a library (its jobs and global ones) while mounted. On
+ * `job.created`, `job.status_changed` and `job.progress` the event's job is shown at once as the
+ * library's latest scan when it is newer than the one shown (`showAsLatestScan`), and the
+ * LatestScanJob, ListJobs and RetrieveJob queries are invalidated, so the button reacts without
+ * waiting for its poll. Events that arrive while a scan is being created are not lost: the
+ * create answer, which may be older than them, does not overwrite them.
  *
  * The browser's EventSource reconnects by itself (resuming with `Last-Event-ID`); while it is
  * down, the polling of `useLatestScanJob` still keeps the button current.
@@ -30,7 +33,11 @@ export function useJobEvents(libraryId: number | undefined): void {
       withCredentials: true,
     });
     const onJobEvent = (event: MessageEvent<string>) => {
-      const jobId = parseJobId(event.data);
+      const job = parseJob(event.data);
+      if (job !== undefined) {
+        showAsLatestScan(queryClient, job, libraryId);
+      }
+      const jobId = job?.id;
       void queryClient.invalidateQueries({ queryKey: [QueryKey.LatestScanJob] });
       void queryClient.invalidateQueries({ queryKey: [QueryKey.ListJobs] });
       void queryClient.invalidateQueries({
@@ -49,11 +56,11 @@ export function useJobEvents(libraryId: number | undefined): void {
   }, [libraryId, queryClient]);
 }
 
-// The event's data is the Job JSON; only its id is needed to pick the query to refresh.
-function parseJobId(data: string): number | undefined {
+// The event's data is the Job JSON; anything else only triggers the refetches.
+function parseJob(data: string): Job | undefined {
   try {
-    const job = JSON.parse(data) as Partial<Job>;
-    return typeof job.id === "number" ? job.id : undefined;
+    const value: unknown = JSON.parse(data);
+    return isJob(value) ? value : undefined;
   } catch {
     return undefined;
   }

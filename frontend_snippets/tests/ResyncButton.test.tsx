@@ -255,3 +255,88 @@ describe("ResyncButton live events", () => {
     expect(source.closed).toBe(true);
   });
 });
+
+describe("ResyncButton when the scan finishes before the start request answers", () => {
+  // The worker may run a whole (small) scan before `POST /api/jobs` has answered: its events
+  // arrive while the button is `starting`, and the answer then names the job as still pending.
+  // Only the polls (and the tooltip clock) run on setInterval: frozen, no status poll can fire,
+  // so whatever the button ends up showing comes from the events and the start request.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+  });
+
+  const createdAnswer = (job: Job) => json(job, 201);
+  const joinedAnswer = (job: Job) =>
+    json(
+      { status_code: 409, detail: "A scan job is already running or pending.", extra: { job } },
+      409,
+    );
+
+  /**
+   * Clicks the idle button; while the POST is out, the scan it creates (or joins) runs to the
+   * end and its events are delivered; then the POST answers with the job as it was at first.
+   */
+  async function scanFinishingBeforeTheAnswer(
+    answer: (job: Job) => Response,
+    whileStarting: () => void = () => undefined,
+  ): Promise<Job> {
+    let release: () => void = () => undefined;
+    api.onCreate = (payload) => {
+      const job = makeJob({ library_id: payload.library_id ?? 1 });
+      api.jobs.unshift(job);
+      return new Promise<Response>((resolve) => {
+        release = () => resolve(answer(job));
+      });
+    };
+    renderInHost(<ResyncButton libraryId={1} />);
+    fireEvent.click(await idleButton());
+    await buttonNamed("Starting scan...");
+    await waitFor(() => expect(api.requestsTo("POST", "/api/jobs")).toHaveLength(1));
+    const created = api.jobs[0] as Job;
+    whileStarting();
+
+    const later = (ms: number) => new Date(Date.parse(created.updated_at) + ms).toISOString();
+    const running: Job = { ...created, status: "in_progress", updated_at: later(100) };
+    const finished: Job = {
+      ...running,
+      status: "completed",
+      progress: 100,
+      finished_at: later(200),
+      updated_at: later(200),
+    };
+    const source = FakeEventSource.open();
+    api.jobs[0] = running;
+    act(() => source.emit("job.status_changed", running, "2"));
+    api.jobs[0] = finished;
+    act(() => source.emit("job.status_changed", finished, "3"));
+    await act(async () => undefined); // let the refetches the events asked for answer
+    expect(stateOf(screen.getByRole("button"))).toBe("starting");
+
+    act(() => release());
+    return created;
+  }
+
+  async function expectCompleted(job: Job): Promise<void> {
+    const button = await buttonNamed("Last synced less than a minute ago");
+    expect(stateOf(button)).toBe("completed");
+    expect(button.closest<HTMLElement>(".shisho-resync-button")?.dataset["jobId"]).toBe(
+      String(job.id),
+    );
+    expect(screen.getByRole("status").textContent).toBe("Last synced less than a minute ago");
+  }
+
+  it("ends completed, not active, for the scan it created", async () => {
+    await expectCompleted(await scanFinishingBeforeTheAnswer(createdAnswer));
+  });
+
+  it("ends completed, not active, for the scan it joined (409)", async () => {
+    await expectCompleted(await scanFinishingBeforeTheAnswer(joinedAnswer));
+  });
+
+  it("ends completed from the events alone when the status requests fail meanwhile", async () => {
+    const job = await scanFinishingBeforeTheAnswer(createdAnswer, () => {
+      api.listsFail = true;
+    });
+    await expectCompleted(job);
+  });
+});

@@ -90,15 +90,73 @@ export interface CreateJobResult {
   joined: boolean;
 }
 
+/** Whether a decoded JSON value (an event's data, a 409's `extra.job`) is a Job. */
+export function isJob(value: unknown): value is Job {
+  if (typeof value !== "object" || value === null) {
+    return false;
+  }
+  const job = value as Record<string, unknown>;
+  return (
+    typeof job["id"] === "number" &&
+    typeof job["type"] === "string" &&
+    typeof job["status"] === "string" &&
+    typeof job["created_at"] === "string" &&
+    typeof job["updated_at"] === "string"
+  );
+}
+
 /** The active job of a 409 answer (`extra.job`), if the answer carries one. */
 export function conflictingJob(error: unknown): Job | undefined {
   if (error instanceof ApiError && error.status === 409) {
     const job = error.body?.extra?.["job"];
-    if (typeof job === "object" && job !== null && "id" in job && "status" in job) {
-      return job as Job;
+    if (isJob(job)) {
+      return job;
     }
   }
   return undefined;
+}
+
+/**
+ * Which of two scans to show as a library's latest: the newer scan (created later; the higher
+ * id on a tie), and of two states of the same scan the newer one (by `updated_at`; on a tie
+ * `arrived`). Events and answers can cross on the way (a scan may even finish before the
+ * request that created it has answered), so what arrives last is not always the newest.
+ */
+export function newestScan(shown: Job | undefined, arrived: Job): Job {
+  if (shown === undefined) {
+    return arrived;
+  }
+  if (arrived.id === shown.id) {
+    return Date.parse(arrived.updated_at) < Date.parse(shown.updated_at) ? shown : arrived;
+  }
+  const shownAt = Date.parse(shown.created_at);
+  const arrivedAt = Date.parse(arrived.created_at);
+  const arrivedIsNewer = arrivedAt > shownAt || (arrivedAt === shownAt && arrived.id > shown.id);
+  return arrivedIsNewer ? arrived : shown;
+}
+
+/**
+ * Shows a scan that arrived outside a status answer (the answer of `POST /api/jobs`, or a live
+ * event) as the latest scan of `libraryId`, unless the one shown is newer (see `newestScan`).
+ * Jobs of other types or of another library are left out; a global scan concerns every library.
+ */
+export function showAsLatestScan(
+  queryClient: QueryClient,
+  job: Job,
+  libraryId: number | undefined,
+): void {
+  const concernsLibrary = job.library_id === undefined || job.library_id === libraryId;
+  if (job.type !== JobType.Scan || libraryId === undefined || !concernsLibrary) {
+    return;
+  }
+  queryClient.setQueryData<ListJobsResponse>([QueryKey.LatestScanJob, libraryId], (old) => {
+    const shown = old?.jobs[0];
+    const newest = newestScan(shown, job);
+    if (old !== undefined && newest === shown) {
+      return old; // unchanged: no re-render
+    }
+    return { jobs: [newest], total: Math.max(old?.total ?? 0, 1) };
+  });
 }
 
 /**
@@ -121,6 +179,8 @@ export const useCreateJob = () => {
       }
     },
     onSuccess: async ({ job }, payload) => {
+      // The answer may be older than what the events already showed (the scan finished
+      // before the POST answered): the newest state wins, then the refetch confirms it.
       showAsLatestScan(queryClient, job, payload.library_id ?? undefined);
       // Awaited so the mutation stays pending ("Starting scan...") until the lists are fresh.
       await Promise.all([
@@ -130,14 +190,3 @@ export const useCreateJob = () => {
     },
   });
 };
-
-// The new (or joined) scan is the latest of its library at once, before any refetch answers.
-function showAsLatestScan(queryClient: QueryClient, job: Job, libraryId: number | undefined) {
-  if (job.type !== JobType.Scan || libraryId === undefined) {
-    return;
-  }
-  queryClient.setQueryData<ListJobsResponse>([QueryKey.LatestScanJob, libraryId], (old) => ({
-    jobs: [job],
-    total: Math.max(old?.total ?? 0, 1),
-  }));
-}

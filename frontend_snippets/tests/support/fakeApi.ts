@@ -43,6 +43,9 @@ export class FakeJobsApi {
     return json(job, 201);
   };
 
+  /** While true, `GET /api/jobs` answers 503, as an overloaded or restarting server would. */
+  listsFail = false;
+
   /** Installs this fake as the global fetch for the current test. */
   install(): this {
     vi.stubGlobal("fetch", (input: string, init: RequestInit = {}) => this.handle(input, init));
@@ -64,7 +67,9 @@ export class FakeJobsApi {
       return this.onCreate(body as CreateJobPayload);
     }
     if (method === "GET" && url.pathname === "/api/jobs") {
-      return json(this.list(url.searchParams));
+      return this.listsFail
+        ? json({ status_code: 503, detail: "Service Unavailable" }, 503)
+        : json(this.list(url.searchParams));
     }
     const match = /^\/api\/jobs\/(\d+)$/.exec(url.pathname);
     const job = match

@@ -6,10 +6,10 @@ Synchronous and framework-free. Every method runs its own short transaction.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 import sqlalchemy as sa
@@ -28,7 +28,7 @@ from shisho_jobs.errors import (
 )
 from shisho_jobs.queries import ACTIVE_ANY, ACTIVE_IN_SCOPE, ListShape, list_statements
 from shisho_jobs.registry import JobTypeRegistry
-from shisho_jobs.schema import MAX_ID, JobEventRow, JobLogRow, JobRow, libraries_stub, utcnow
+from shisho_jobs.schema import MAX_ID, JobLogRow, JobRow, UTCDateTime, libraries_stub, utcnow
 
 if TYPE_CHECKING:
     import pluggy
@@ -48,34 +48,60 @@ UPDATABLE_COLUMNS: Final = frozenset(
 _EVENTS_LOCK_KEY: Final = zlib.crc32(b"shisho_jobs:events") - 2**31
 
 
-def _event_insert_statement(dialect: str) -> sa.Executable:
-    """The outbox insert of :meth:`JobService.record_event_on`, built once per engine."""
-    events = cast(sa.Table, JobEventRow.__table__)
-    columns = ("created_at", "job_id", "library_id", "event", "job_json")
-    if dialect != "postgresql":
-        return sa.insert(events).values({name: sa.bindparam(name) for name in columns})
+_EVENT_COLUMNS: Final = "created_at, job_id, library_id, event, job_json"
+EVENT_INSERT_SQL: Final = {
+    "sqlite": f"INSERT INTO job_events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
     # The lock is taken before the row's id is drawn (the materialised CTE is
-    # scanned first) and held until commit, so ids are visible in commit order;
-    # pg_notify in RETURNING queues the notification in the same round trip.
-    lock_key = sa.bindparam("lock_key", type_=sa.Integer())
-    lock = sa.select(sa.func.pg_advisory_xact_lock(lock_key, 0)).cte("events_lock")
-    lock = lock.prefix_with("MATERIALIZED")
-    row = sa.select(
-        *(sa.bindparam(name, type_=events.c[name].type) for name in columns)
-    ).select_from(lock)
-    return (
-        sa.insert(events)
-        .from_select(list(columns), row)
-        .returning(
-            events.c.id,
-            sa.func.pg_notify(sa.bindparam("channel"), sa.bindparam("payload")),
-        )
-    )
-
-
-_EVENT_INSERT: Final = {
-    dialect: _event_insert_statement(dialect) for dialect in ("sqlite", "postgresql")
+    # scanned first) and held until commit, so ids become visible in commit
+    # order; pg_notify in RETURNING queues the notification in the same round trip.
+    "postgresql": (
+        "WITH events_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(%s::integer, 0)) "
+        f"INSERT INTO job_events ({_EVENT_COLUMNS}) "
+        "SELECT %s::timestamptz, %s::integer, %s::integer, %s::varchar, %s::text "
+        "FROM events_lock RETURNING id, pg_notify(%s::text, %s::text)"
+    ),
 }
+"""The outbox insert in the driver's own parameter style (see :func:`event_insert_params`).
+
+Plain driver SQL, so the worker can run it on the driver's cursor in its hot path
+and :meth:`JobService.record_event_on` runs exactly the same statement.
+"""
+
+
+def event_insert_params(
+    dialect: sa.Dialect, job: Job, event: str, job_json: str | None = None
+) -> tuple[Any, ...]:
+    """The parameters of :data:`EVENT_INSERT_SQL` for ``event`` of ``job``, ready for the driver.
+
+    Args:
+        dialect: the engine's dialect (timestamps are stored the way SQLAlchemy stores them).
+        job: the job as it is right after the change.
+        event: ``job.created``, ``job.status_changed`` or ``job.progress``.
+        job_json: ``job`` already encoded as JSON, if the caller has it.
+    """
+    created_at = _timestamp_binder(dialect)(utcnow())
+    encoded = msgspec.json.encode(job).decode() if job_json is None else job_json
+    row = (created_at, job.id, job.library_id, event, encoded)
+    if dialect.name == "postgresql":
+        return (_EVENTS_LOCK_KEY, *row, NOTIFY_CHANNEL, f"{event} {job.id}")
+    return row
+
+
+def _timestamp_binder(dialect: sa.Dialect) -> Callable[[Any], Any]:
+    """How a UTC timestamp is passed to this dialect's driver (SQLite: naive text)."""
+    binder = _TIMESTAMP_BINDERS.get(dialect.name)
+    if binder is None:
+        processor = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+        binder = processor if processor is not None else _identity
+        _TIMESTAMP_BINDERS[dialect.name] = binder
+    return binder
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+_TIMESTAMP_BINDERS: dict[str, Callable[[Any], Any]] = {}
 
 
 def _scope_lock_key(job_type: str) -> int:
@@ -454,19 +480,9 @@ class JobService:
             event: ``job.created``, ``job.status_changed`` or ``job.progress``.
             job_json: ``job`` already encoded as JSON (saves encoding it twice).
         """
-        dialect = self.database.dialect
-        params = {
-            "created_at": utcnow(),
-            "job_id": job.id,
-            "library_id": job.library_id,
-            "event": event,
-            "job_json": msgspec.json.encode(job).decode() if job_json is None else job_json,
-        }
-        if dialect == "postgresql":
-            params["lock_key"] = _EVENTS_LOCK_KEY
-            params["channel"] = NOTIFY_CHANNEL
-            params["payload"] = f"{event} {job.id}"
-        connection.execute(_EVENT_INSERT[dialect], params)
+        dialect = connection.dialect
+        params = event_insert_params(dialect, job, event, job_json)
+        connection.exec_driver_sql(EVENT_INSERT_SQL[self.database.dialect], params)
 
     # --- conversion -----------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ transaction (``JobService.record_event``), so live streams in every process see 
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,6 +28,7 @@ from shisho_jobs.enums import JobStatus, LogLevel
 from shisho_jobs.errors import LeaseLost
 from shisho_jobs.schema import JobLogRow, JobRow, UTCDateTime, utcnow
 from shisho_jobs.service import EVENT_PROGRESS, EVENT_STATUS_CHANGED, JobService
+from shisho_jobs.worker.cursor_sql import CursorStatements
 
 _NO_SYNC: Final = {"synchronize_session": False, "populate_existing": True}
 _PENDING_SQL: Final = "status = 'pending'"  # literal, so SQLite uses the partial queue index
@@ -67,9 +69,9 @@ def _fence(claim: Claim) -> tuple[sa.ColumnElement[bool], ...]:
     )
 
 
-# --- prebuilt statements of the hot path -----------------------------------------------------
-# Claims and outcomes run once per job: their statements are built once, as Core
-# statements with bound parameters, instead of being rebuilt through the ORM.
+# --- prebuilt statements ---------------------------------------------------------------------
+# Claims and outcomes run once per job, on the driver's cursor (cursor_sql); the
+# rarer re-queue is built once as a Core statement with bound parameters.
 
 _table: Final = cast(sa.Table, JobRow.__table__)
 _jobs: Final = _table.c
@@ -83,51 +85,6 @@ def _fenced_by_params() -> tuple[sa.ColumnElement[bool], ...]:
         _jobs.status == JobStatus.IN_PROGRESS.value,
     )
 
-
-def _claim_statement(dialect: str) -> sa.Update:
-    oldest = (
-        sa.select(_jobs.id)
-        .where(sa.text(_PENDING_SQL))
-        .order_by(_jobs.created_at, _jobs.id)
-        .limit(1)
-    )
-    if dialect == "postgresql":
-        oldest = oldest.with_for_update(skip_locked=True)
-    now = sa.bindparam("now", type_=UTCDateTime())
-    return (
-        sa.update(_table)
-        .where(_jobs.id == oldest.scalar_subquery(), sa.text(_PENDING_SQL))
-        .values(
-            status=JobStatus.IN_PROGRESS.value,
-            process_id=sa.bindparam("owner"),
-            started_at=now,
-            heartbeat_at=now,
-            lease_expires_at=sa.bindparam("expires", type_=UTCDateTime()),
-            attempt=_jobs.attempt + 1,
-            progress=0,
-            finished_at=None,
-            error=None,
-            updated_at=now,
-        )
-        .returning(*_jobs)
-    )
-
-
-_CLAIM: Final = {dialect: _claim_statement(dialect) for dialect in ("sqlite", "postgresql")}
-
-_FINISH: Final = (
-    sa.update(_table)
-    .where(*_fenced_by_params())
-    .values(
-        status=sa.bindparam("new_status"),
-        progress=sa.bindparam("new_progress"),
-        error=sa.bindparam("new_error"),
-        finished_at=sa.bindparam("now", type_=UTCDateTime()),
-        lease_expires_at=None,
-        updated_at=sa.bindparam("now", type_=UTCDateTime()),
-    )
-    .returning(*_jobs)
-)
 
 _REQUEUE: Final = (
     sa.update(_table)
@@ -202,24 +159,21 @@ def claim_next_job(
     """
     if look_first and not has_pending_job(service):
         return None
+    statements = _statements(service)
     with service.database.write(notify=True) as session:
-        return _claim_in(service, session.connection(), ClaimRequest(process_id, lease_seconds))
+        return statements.claim(session.connection(), process_id, lease_seconds)
 
 
-def _claim_in(service: JobService, connection: Connection, request: ClaimRequest) -> Job | None:
-    now = utcnow()
-    params = {
-        "owner": request.process_id,
-        "now": now,
-        "expires": now + timedelta(seconds=request.lease_seconds),
-    }
-    statement = _CLAIM[service.database.dialect]
-    row = connection.execute(statement, params).first()
-    if row is None:
-        return None
-    job = _job_of(service, row)
-    service.record_event_on(connection, job, EVENT_STATUS_CHANGED)
-    return job
+def _statements(service: JobService) -> CursorStatements:
+    statements = _STATEMENTS.get(service)
+    if statements is None:
+        statements = _STATEMENTS[service] = CursorStatements(service)
+    return statements
+
+
+_STATEMENTS: Final[weakref.WeakKeyDictionary[JobService, CursorStatements]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 # --- writes of a running job (fenced) ------------------------------------------------------
@@ -336,13 +290,27 @@ def finish_and_claim_next(
     Raises:
         LeaseLost: the worker no longer owns the job; nothing was written or claimed.
     """
-    params = {
-        "new_status": status.value,
-        "new_progress": 100 if status == JobStatus.COMPLETED else progress,
-        "new_error": error,
-        "now": utcnow(),
-    }
-    return _transition(service, claim, _FINISH, params, log, claim_next=claim_next)
+    statements = _statements(service)
+    fence = (claim.job_id, claim.process_id, claim.attempt)
+    with service.database.write(notify=True) as session:
+        connection = session.connection()
+        if log is not None:
+            _insert_log(connection, claim, log)
+        job = statements.finish(
+            connection,
+            fence,
+            status=status.value,
+            progress=100 if status == JobStatus.COMPLETED else progress,
+            error=error,
+        )
+        if job is None:
+            raise LeaseLost()
+        next_job = (
+            None
+            if claim_next is None
+            else statements.claim(connection, claim_next.process_id, claim_next.lease_seconds)
+        )
+    return job, next_job
 
 
 def requeue_job(service: JobService, claim: Claim, *, log: LogLine | None = None) -> Job:
@@ -353,7 +321,7 @@ def requeue_job(service: JobService, claim: Claim, *, log: LogLine | None = None
     Raises:
         LeaseLost: the worker no longer owns the job; nothing was written.
     """
-    return _transition(service, claim, _REQUEUE, {"now": utcnow()}, log)[0]
+    return _transition(service, claim, _REQUEUE, {"now": utcnow()}, log)
 
 
 def _transition(
@@ -362,11 +330,8 @@ def _transition(
     statement: sa.Update,
     params: dict[str, Any],
     log: LogLine | None,
-    *,
-    claim_next: ClaimRequest | None = None,
-) -> tuple[Job, Job | None]:
+) -> Job:
     with service.database.write(notify=True) as session:
-        # One Core connection for the whole transaction: no ORM unit of work on the hot path.
         connection = session.connection()
         if log is not None:
             _insert_log(connection, claim, log)
@@ -375,8 +340,7 @@ def _transition(
             raise LeaseLost()
         job = _job_of(service, row)
         service.record_event_on(connection, job, EVENT_STATUS_CHANGED)
-        next_job = None if claim_next is None else _claim_in(service, connection, claim_next)
-    return job, next_job
+    return job
 
 
 def _insert_log(connection: Connection, claim: Claim, line: LogLine) -> bool:

@@ -1,0 +1,150 @@
+"""The worker's per-job statements, run on the database driver's own cursor.
+
+Claiming a job and writing its outcome happen once per job. Through
+SQLAlchemy each statement costs more Python time than SQLite takes to run it,
+so these few statements are plain driver SQL, run on the cursor of the
+SQLAlchemy connection that holds the write transaction (same transaction, same
+commit). Parameters and results go through the column types' own SQLAlchemy
+processors, so values are stored and read exactly as everywhere else.
+
+The statements are the ones :mod:`shisho_jobs.worker.claims` documents:
+
+- claim: ``UPDATE ... WHERE id = (oldest pending) AND status = 'pending'
+  RETURNING``, the oldest pending row picked ``FOR UPDATE SKIP LOCKED`` on
+  PostgreSQL;
+- finish: ``UPDATE ... RETURNING`` fenced by ``(id, process_id, attempt,
+  status = 'in_progress')``;
+- the ``job_events`` outbox row: :data:`shisho_jobs.service.EVENT_INSERT_SQL`,
+  the very statement :meth:`~shisho_jobs.service.JobService.record_event_on` runs.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Final, cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from shisho_jobs.dto import Job
+from shisho_jobs.enums import JobStatus
+from shisho_jobs.schema import JobRow, UTCDateTime, utcnow
+from shisho_jobs.service import (
+    EVENT_INSERT_SQL,
+    EVENT_STATUS_CHANGED,
+    JobService,
+    event_insert_params,
+)
+
+_table: Final = cast(sa.Table, JobRow.__table__)
+_COLUMN_NAMES: Final = tuple(column.name for column in _table.columns)
+_RETURNING: Final = ", ".join(_COLUMN_NAMES)
+
+JobRecord = namedtuple("JobRecord", _COLUMN_NAMES)  # type: ignore[misc]
+"""A ``jobs`` row read like a :class:`~shisho_jobs.schema.JobRow` (attribute per column)."""
+
+_IN_PROGRESS: Final = JobStatus.IN_PROGRESS.value
+# Literal status values: SQLite then uses the partial index of pending jobs.
+_CLAIM_SQL: Final = (
+    "UPDATE jobs SET status = 'in_progress', process_id = ?, started_at = ?, heartbeat_at = ?,"
+    " lease_expires_at = ?, attempt = attempt + 1, progress = 0, finished_at = NULL,"
+    " error = NULL, updated_at = ?"
+    " WHERE id = (SELECT id FROM jobs WHERE status = 'pending'"
+    " ORDER BY created_at, id LIMIT 1{lock}) AND status = 'pending'"
+    f" RETURNING {_RETURNING}"
+)
+_FINISH_SQL: Final = (
+    "UPDATE jobs SET status = ?, progress = ?, error = ?, finished_at = ?,"
+    " lease_expires_at = NULL, updated_at = ?"
+    f" WHERE id = ? AND process_id = ? AND attempt = ? AND status = '{_IN_PROGRESS}'"
+    f" RETURNING {_RETURNING}"
+)
+
+
+def _driver_sql(sql: str, dialect: str) -> str:
+    # Written with qmark placeholders (sqlite3); psycopg takes %s.
+    return sql.replace("?", "%s") if dialect == "postgresql" else sql
+
+
+class CursorStatements:
+    """Claim, finish and outbox statements of one database, for the driver's cursor.
+
+    Args:
+        service: the jobs (its database decides the SQL dialect).
+    """
+
+    def __init__(self, service: JobService) -> None:
+        self._service = service
+        name = service.database.dialect
+        self._dialect = service.database.engine.dialect
+        lock = " FOR UPDATE SKIP LOCKED" if name == "postgresql" else ""
+        self._claim_sql = _driver_sql(_CLAIM_SQL.format(lock=lock), name)
+        self._finish_sql = _driver_sql(_FINISH_SQL, name)
+        self._event_sql = EVENT_INSERT_SQL[name]
+        timestamp = UTCDateTime().dialect_impl(self._dialect).bind_processor(self._dialect)
+        self._timestamp: Callable[[datetime], Any] = timestamp or (lambda value: value)
+        self._readers = [
+            (index, reader)
+            for index, column in enumerate(_table.columns)
+            if (reader := _reader(column.type, self._dialect)) is not None
+        ]
+
+    def claim(self, connection: Connection, process_id: str, lease_seconds: float) -> Job | None:
+        """Claim the oldest pending job in ``connection``'s transaction and record its event.
+
+        Returns:
+            The claimed job, or ``None`` when no job is pending.
+        """
+        now = utcnow()
+        stamp = self._timestamp(now)
+        expires = self._timestamp(now + timedelta(seconds=lease_seconds))
+        params = (process_id, stamp, stamp, expires, stamp)
+        return self._change(connection, self._claim_sql, params)
+
+    def finish(
+        self,
+        connection: Connection,
+        fence: tuple[int, str, int],
+        *,
+        status: str,
+        progress: int,
+        error: str | None,
+    ) -> Job | None:
+        """Write a run's outcome, fenced by ``(job_id, process_id, attempt)``; records its event.
+
+        Returns:
+            The finished job, or ``None`` when the fence matched no row.
+        """
+        stamp = self._timestamp(utcnow())
+        params = (status, progress, error, stamp, stamp, *fence)
+        return self._change(connection, self._finish_sql, params)
+
+    def _change(self, connection: Connection, sql: str, params: Sequence[Any]) -> Job | None:
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            raw = cursor.fetchone()
+            if raw is None:
+                return None
+            values = list(raw)
+            for index, reader in self._readers:
+                values[index] = reader(values[index])
+            # A JobRecord reads like a JobRow: an attribute per column.
+            job = self._service.to_job(cast(Any, JobRecord(*values)))
+            event = event_insert_params(self._dialect, job, EVENT_STATUS_CHANGED)
+            cursor.execute(self._event_sql, event)
+            if cursor.description is not None:
+                cursor.fetchall()  # PostgreSQL returns the event id and the NOTIFY
+            return job
+        finally:
+            cursor.close()
+
+
+__all__: Sequence[str] = ("CursorStatements", "JobRecord")
+
+
+def _reader(column_type: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> Any:
+    # The dialect's own variant of the type (SQLite: DATETIME read from text), as SQLAlchemy does.
+    return column_type.dialect_impl(dialect).result_processor(dialect, None)

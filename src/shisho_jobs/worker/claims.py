@@ -8,6 +8,8 @@ match no row and raise :class:`~shisho_jobs.errors.LeaseLost`.
 
 Each status or progress change appends its ``job_events`` outbox row in the same
 transaction (``JobService.record_event``), so live streams in every process see it.
+Claims and outcomes, once per job, run as plain driver SQL on the transaction's
+cursor (:mod:`shisho_jobs.worker.cursor_sql`): same statements, less Python per job.
 """
 
 from __future__ import annotations

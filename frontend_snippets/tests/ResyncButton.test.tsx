@@ -272,14 +272,38 @@ describe("ResyncButton when the scan finishes before the start request answers",
       409,
     );
 
+  interface Race {
+    /** The scan the button created or joined. */
+    job: Job;
+    /** Every `data-state` the button has shown since the click, in order. */
+    states: () => string[];
+  }
+
+  /** Records every value the wrapper's `data-state` takes, even one shown only for a moment. */
+  function recordStates(): () => string[] {
+    const wrapper = document.querySelector<HTMLElement>(".shisho-resync-button");
+    if (wrapper === null) {
+      throw new Error("the button is not rendered");
+    }
+    // Each change's old value is a state that was shown; the current one is the last.
+    const oldValues = (records: MutationRecord[]) => records.map((record) => record.oldValue ?? "");
+    const seen: string[] = [];
+    const observer = new MutationObserver((records) => seen.push(...oldValues(records)));
+    observer.observe(wrapper, { attributeFilter: ["data-state"], attributeOldValue: true });
+    return () => [...seen, ...oldValues(observer.takeRecords()), wrapper.dataset["state"] ?? ""];
+  }
+
   /**
    * Clicks the idle button; while the POST is out, the scan it creates (or joins) runs to the
    * end and its events are delivered; then the POST answers with the job as it was at first.
    */
   async function scanFinishingBeforeTheAnswer(
     answer: (job: Job) => Response,
-    whileStarting: () => void = () => undefined,
-  ): Promise<Job> {
+    {
+      whileStarting = () => undefined,
+      deliverEvents = true,
+    }: { whileStarting?: () => void; deliverEvents?: boolean } = {},
+  ): Promise<Race> {
     let release: () => void = () => undefined;
     api.onCreate = (payload) => {
       const job = makeJob({ library_id: payload.library_id ?? 1 });
@@ -289,7 +313,11 @@ describe("ResyncButton when the scan finishes before the start request answers",
       });
     };
     renderInHost(<ResyncButton libraryId={1} />);
-    fireEvent.click(await idleButton());
+    const idle = await idleButton();
+    // Status answers take a moment from now on, so a wrong state shown meanwhile gets rendered.
+    api.listLatencyMs = 20;
+    const states = recordStates();
+    fireEvent.click(idle);
     await buttonNamed("Starting scan...");
     await waitFor(() => expect(api.requestsTo("POST", "/api/jobs")).toHaveLength(1));
     const created = api.jobs[0] as Job;
@@ -306,23 +334,29 @@ describe("ResyncButton when the scan finishes before the start request answers",
     };
     const source = FakeEventSource.open();
     api.jobs[0] = running;
-    act(() => source.emit("job.status_changed", running, "2"));
+    if (deliverEvents) {
+      act(() => source.emit("job.status_changed", running, "2"));
+    }
     api.jobs[0] = finished;
-    act(() => source.emit("job.status_changed", finished, "3"));
-    await act(async () => undefined); // let the refetches the events asked for answer
+    if (deliverEvents) {
+      act(() => source.emit("job.status_changed", finished, "3"));
+    }
+    await act(async () => undefined); // render what the events changed
     expect(stateOf(screen.getByRole("button"))).toBe("starting");
 
     act(() => release());
-    return created;
+    return { job: created, states };
   }
 
-  async function expectCompleted(job: Job): Promise<void> {
+  /** The button ends `completed` with the scan's tooltip, and never showed it as running. */
+  async function expectCompleted({ job, states }: Race): Promise<void> {
     const button = await buttonNamed("Last synced less than a minute ago");
     expect(stateOf(button)).toBe("completed");
     expect(button.closest<HTMLElement>(".shisho-resync-button")?.dataset["jobId"]).toBe(
       String(job.id),
     );
     expect(screen.getByRole("status").textContent).toBe("Last synced less than a minute ago");
+    expect(states()).toEqual(["idle", "starting", "completed"]);
   }
 
   it("ends completed, not active, for the scan it created", async () => {
@@ -334,9 +368,17 @@ describe("ResyncButton when the scan finishes before the start request answers",
   });
 
   it("ends completed from the events alone when the status requests fail meanwhile", async () => {
-    const job = await scanFinishingBeforeTheAnswer(createdAnswer, () => {
-      api.listsFail = true;
+    const race = await scanFinishingBeforeTheAnswer(createdAnswer, {
+      whileStarting: () => {
+        api.listsFail = true;
+      },
     });
-    await expectCompleted(job);
+    await expectCompleted(race);
+  });
+
+  it("ends completed from the status request alone when the events were missed", async () => {
+    // The stream was down (or not listening yet): the refetch right after the answer tells.
+    const race = await scanFinishingBeforeTheAnswer(createdAnswer, { deliverEvents: false });
+    await expectCompleted(race);
   });
 });

@@ -6,6 +6,7 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import {
   ACTIVE_REFETCH_INTERVAL_MS,
   IDLE_REFETCH_INTERVAL_MS,
+  QueryKey,
   useCreateJob,
   useJob,
   useJobs,
@@ -13,6 +14,7 @@ import {
 } from "../hooks/queries/jobs";
 import { useJobEvents } from "../hooks/useJobEvents";
 import { ApiError, apiRequest } from "../lib/api";
+import type { Job, ListJobsResponse } from "../types/generated";
 import { FakeEventSource } from "./support/fakeEventSource";
 import { FakeJobsApi, json, makeJob } from "./support/fakeApi";
 import { newQueryClient } from "./support/render";
@@ -150,6 +152,43 @@ describe("useJobEvents", () => {
     api.jobs = [created];
     act(() => FakeEventSource.open().emit("job.created", created));
     await waitFor(() => expect(result.current.data?.jobs[0]?.id).toBe(created.id));
+  });
+
+  it("shows a newer event at once and never an older state or another library's scan", async () => {
+    const shown = makeJob({ status: "completed", progress: 100 });
+    api.jobs = [shown];
+    const { result } = renderHook(
+      () => {
+        useJobEvents(1);
+        return useLatestScanJob(1);
+      },
+      { wrapper },
+    );
+    await waitFor(() => expect(result.current.data?.jobs[0]).toEqual(shown));
+    // No status answer can help from here on: what is shown comes from the events alone.
+    api.listsFail = true;
+    const source = FakeEventSource.open();
+    const at = (ms: number) => new Date(Date.parse(shown.updated_at) + ms).toISOString();
+    // The cache, not the last render: an ignored event must not even pass through it.
+    const latestInCache = () =>
+      client.getQueryData<ListJobsResponse>([QueryKey.LatestScanJob, 1])?.jobs[0];
+
+    const outOfOrder: Job = { ...shown, status: "in_progress", updated_at: at(-1) };
+    act(() => source.emit("job.progress", outOfOrder));
+    expect(latestInCache()).toEqual(shown);
+    const olderScan: Job = { ...makeJob({ status: "pending" }), created_at: at(-60_000) };
+    act(() => source.emit("job.created", olderScan));
+    expect(latestInCache()).toEqual(shown);
+    const otherLibrary: Job = { ...makeJob({ library_id: 2 }), created_at: at(1_000) };
+    act(() => source.emit("job.created", otherLibrary));
+    expect(latestInCache()).toEqual(shown);
+
+    const newer: Job = {
+      ...makeJob({ status: "in_progress", progress: 5 }),
+      created_at: at(2_000),
+    };
+    act(() => source.emit("job.created", newer));
+    await waitFor(() => expect(result.current.data?.jobs[0]).toEqual(newer));
   });
 
   it("subscribes to nothing without a library", () => {

@@ -45,6 +45,8 @@ export class FakeJobsApi {
 
   /** While true, `GET /api/jobs` answers 503, as an overloaded or restarting server would. */
   listsFail = false;
+  /** How long `GET /api/jobs` takes to answer, in milliseconds (a real server is not instant). */
+  listLatencyMs = 0;
 
   /** Installs this fake as the global fetch for the current test. */
   install(): this {
@@ -67,6 +69,9 @@ export class FakeJobsApi {
       return this.onCreate(body as CreateJobPayload);
     }
     if (method === "GET" && url.pathname === "/api/jobs") {
+      if (this.listLatencyMs > 0) {
+        await new Promise((resolve) => setTimeout(resolve, this.listLatencyMs));
+      }
       return this.listsFail
         ? json({ status_code: 503, detail: "Service Unavailable" }, 503)
         : json(this.list(url.searchParams));

@@ -30,7 +30,7 @@ from shisho_jobs.enums import JobStatus, LogLevel
 from shisho_jobs.errors import LeaseLost
 from shisho_jobs.schema import JobLogRow, JobRow, UTCDateTime, utcnow
 from shisho_jobs.service import EVENT_PROGRESS, EVENT_STATUS_CHANGED, JobService
-from shisho_jobs.worker.cursor_sql import CursorStatements
+from shisho_jobs.worker.cursor_sql import CursorStatements, Outcome
 
 _NO_SYNC: Final = {"synchronize_session": False, "populate_existing": True}
 _PENDING_SQL: Final = "status = 'pending'"  # literal, so SQLite uses the partial queue index
@@ -294,25 +294,16 @@ def finish_and_claim_next(
     """
     statements = _statements(service)
     fence = (claim.job_id, claim.process_id, claim.attempt)
+    outcome = Outcome(status.value, 100 if status == JobStatus.COMPLETED else progress, error)
+    next_claim = None if claim_next is None else (claim_next.process_id, claim_next.lease_seconds)
     with service.database.write(notify=True) as session:
         connection = session.connection()
         if log is not None:
             _insert_log(connection, claim, log)
-        job = statements.finish(
-            connection,
-            fence,
-            status=status.value,
-            progress=100 if status == JobStatus.COMPLETED else progress,
-            error=error,
-        )
-        if job is None:
+        written = statements.finish(connection, fence, outcome, claim_next=next_claim)
+        if written is None:
             raise LeaseLost()
-        next_job = (
-            None
-            if claim_next is None
-            else statements.claim(connection, claim_next.process_id, claim_next.lease_seconds)
-        )
-    return job, next_job
+    return written
 
 
 def requeue_job(service: JobService, claim: Claim, *, log: LogLine | None = None) -> Job:

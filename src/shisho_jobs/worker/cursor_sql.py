@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, cast
 
@@ -97,52 +98,84 @@ class CursorStatements:
         Returns:
             The claimed job, or ``None`` when no job is pending.
         """
-        now = utcnow()
-        stamp = self._timestamp(now)
-        expires = self._timestamp(now + timedelta(seconds=lease_seconds))
-        params = (process_id, stamp, stamp, expires, stamp)
-        return self._change(connection, self._claim_sql, params)
+        cursor = connection.connection.cursor()
+        try:
+            job = self._claim(cursor, process_id, lease_seconds)
+            if job is not None:
+                self._record(cursor, [job])
+            return job
+        finally:
+            cursor.close()
 
     def finish(
         self,
         connection: Connection,
         fence: tuple[int, str, int],
+        outcome: Outcome,
         *,
-        status: str,
-        progress: int,
-        error: str | None,
-    ) -> Job | None:
-        """Write a run's outcome, fenced by ``(job_id, process_id, attempt)``; records its event.
+        claim_next: tuple[str, float] | None = None,
+    ) -> tuple[Job, Job | None] | None:
+        """Write a run's outcome fenced by ``(job_id, process_id, attempt)``; record its event.
+
+        Args:
+            connection: a connection inside the write transaction.
+            fence: the run's ``(job_id, process_id, attempt)``.
+            outcome: what to write.
+            claim_next: ``(process_id, lease_seconds)`` to claim the next pending
+                job in the same transaction.
 
         Returns:
-            The finished job, or ``None`` when the fence matched no row.
+            The finished job and the one claimed next (if asked and one was
+            pending), or ``None`` when the fence matched no row (nothing claimed).
         """
-        stamp = self._timestamp(utcnow())
-        params = (status, progress, error, stamp, stamp, *fence)
-        return self._change(connection, self._finish_sql, params)
-
-    def _change(self, connection: Connection, sql: str, params: Sequence[Any]) -> Job | None:
         cursor = connection.connection.cursor()
         try:
-            cursor.execute(sql, params)
-            raw = cursor.fetchone()
-            if raw is None:
+            stamp = self._timestamp(utcnow())
+            params = (outcome.status, outcome.progress, outcome.error, stamp, stamp, *fence)
+            finished = self._update(cursor, self._finish_sql, params)
+            if finished is None:
                 return None
-            values = list(raw)
-            for index, reader in self._readers:
-                values[index] = reader(values[index])
-            # A JobRecord reads like a JobRow: an attribute per column.
-            job = self._service.to_job(cast(Any, JobRecord(*values)))
-            event = event_insert_params(self._dialect, job, EVENT_STATUS_CHANGED)
-            cursor.execute(self._event_sql, event)
-            if cursor.description is not None:
-                cursor.fetchall()  # PostgreSQL returns the event id and the NOTIFY
-            return job
+            claimed = None if claim_next is None else self._claim(cursor, *claim_next)
+            # Both outbox rows in one driver call, finished job first (ids in that order).
+            self._record(cursor, [finished] if claimed is None else [finished, claimed])
+            return finished, claimed
         finally:
             cursor.close()
 
+    def _claim(self, cursor: Any, process_id: str, lease_seconds: float) -> Job | None:
+        now = utcnow()
+        stamp = self._timestamp(now)
+        expires = self._timestamp(now + timedelta(seconds=lease_seconds))
+        return self._update(cursor, self._claim_sql, (process_id, stamp, stamp, expires, stamp))
 
-__all__: Sequence[str] = ("CursorStatements", "JobRecord")
+    def _update(self, cursor: Any, sql: str, params: Sequence[Any]) -> Job | None:
+        cursor.execute(sql, params)
+        raw = cursor.fetchone()
+        if raw is None:
+            return None
+        values = list(raw)
+        for index, reader in self._readers:
+            values[index] = reader(values[index])
+        # A JobRecord reads like a JobRow: an attribute per column.
+        return self._service.to_job(cast(Any, JobRecord(*values)))
+
+    def _record(self, cursor: Any, jobs: list[Job]) -> None:
+        # psycopg sends the statements of one executemany in a single round trip
+        # (pipeline mode); each still takes the events lock and queues its NOTIFY.
+        events = [event_insert_params(self._dialect, job, EVENT_STATUS_CHANGED) for job in jobs]
+        cursor.executemany(self._event_sql, events)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The final write of a run: its status, progress and error (``None``: no error)."""
+
+    status: str
+    progress: int
+    error: str | None
+
+
+__all__: Sequence[str] = ("CursorStatements", "JobRecord", "Outcome")
 
 
 def _reader(column_type: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> Any:

@@ -47,13 +47,23 @@ JobRecord = namedtuple("JobRecord", _COLUMN_NAMES)  # type: ignore[misc]
 """A ``jobs`` row read like a :class:`~shisho_jobs.schema.JobRow` (attribute per column)."""
 
 _IN_PROGRESS: Final = JobStatus.IN_PROGRESS.value
-# Literal status values: SQLite then uses the partial index of pending jobs.
+_PENDING_QUEUE_INDEX: Final = "ix_jobs_pending_queue"
+# The oldest pending job comes from the partial index of pending jobs, in its
+# order. SQLite is told so: without statistics its planner prefers the
+# (status, finished_at) index and sorts every pending row for each claim,
+# which makes draining a queue of n jobs cost n² (INDEXED BY fails loudly
+# instead of silently scanning if the index is ever missing).
+# SQLite: one writer at a time, and the outer status guard keeps the claim
+# atomic. PostgreSQL: the row is locked FOR UPDATE SKIP LOCKED and its status
+# re-checked on the locked version, so the outer update matches on the key
+# alone (with a status guard, a table without statistics yet made the planner
+# walk every pending row by the status index to find that one id).
 _CLAIM_SQL: Final = (
     "UPDATE jobs SET status = 'in_progress', process_id = ?, started_at = ?, heartbeat_at = ?,"
     " lease_expires_at = ?, attempt = attempt + 1, progress = 0, finished_at = NULL,"
     " error = NULL, updated_at = ?"
-    " WHERE id = (SELECT id FROM jobs WHERE status = 'pending'"
-    " ORDER BY created_at, id LIMIT 1{lock}) AND status = 'pending'"
+    " WHERE id = (SELECT id FROM jobs{indexed_by} WHERE status = 'pending'"
+    " ORDER BY created_at, id LIMIT 1{lock}){guard}"
     f" RETURNING {_RETURNING}"
 )
 _FINISH_SQL: Final = (
@@ -80,8 +90,15 @@ class CursorStatements:
         self._service = service
         name = service.database.dialect
         self._dialect = service.database.engine.dialect
-        lock = " FOR UPDATE SKIP LOCKED" if name == "postgresql" else ""
-        self._claim_sql = _driver_sql(_CLAIM_SQL.format(lock=lock), name)
+        if name == "postgresql":
+            claim_sql = _CLAIM_SQL.format(indexed_by="", lock=" FOR UPDATE SKIP LOCKED", guard="")
+        else:
+            claim_sql = _CLAIM_SQL.format(
+                indexed_by=f" INDEXED BY {_PENDING_QUEUE_INDEX}",
+                lock="",
+                guard=" AND status = 'pending'",
+            )
+        self._claim_sql = _driver_sql(claim_sql, name)
         self._finish_sql = _driver_sql(_FINISH_SQL, name)
         self._event_sql = EVENT_INSERT_SQL[name]
         timestamp = UTCDateTime().dialect_impl(self._dialect).bind_processor(self._dialect)

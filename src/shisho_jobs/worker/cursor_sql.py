@@ -5,7 +5,8 @@ SQLAlchemy each statement costs more Python time than SQLite takes to run it,
 so these few statements are plain driver SQL, run on the cursor of the
 SQLAlchemy connection that holds the write transaction (same transaction, same
 commit). Parameters and results go through the column types' own SQLAlchemy
-processors, so values are stored and read exactly as everywhere else.
+processors, so values are stored and read exactly as everywhere else. (Being
+driver calls, they do not pass through SQLAlchemy's statement events or echo log.)
 
 The statements are the ones :mod:`shisho_jobs.worker.claims` documents:
 

@@ -17,8 +17,10 @@ const EVENT_NAMES: readonly JobEventName[] = Object.values(JobEventName);
  * waiting for its poll. Events that arrive while a scan is being created are not lost: the
  * create answer, which may be older than them, does not overwrite them.
  *
- * The browser's EventSource reconnects by itself (resuming with `Last-Event-ID`); while it is
- * down, the polling of `useLatestScanJob` still keeps the button current.
+ * The browser's EventSource reconnects by itself (resuming with `Last-Event-ID`, or receiving
+ * `job.snapshot` events when the missed ones are gone); each reconnect also refetches the latest
+ * scan, so nothing missed while the stream was down waits for the next poll. While it is down,
+ * the polling of `useLatestScanJob` keeps the button current.
  *
  * @param libraryId The selected library; nothing is subscribed without one.
  */
@@ -44,10 +46,19 @@ export function useJobEvents(libraryId: number | undefined): void {
         queryKey: jobId === undefined ? [QueryKey.RetrieveJob] : [QueryKey.RetrieveJob, jobId],
       });
     };
+    let opened = false;
+    const onOpen = () => {
+      if (opened) {
+        void queryClient.invalidateQueries({ queryKey: [QueryKey.LatestScanJob] });
+      }
+      opened = true;
+    };
+    source.addEventListener("open", onOpen);
     for (const name of EVENT_NAMES) {
       source.addEventListener(name, onJobEvent);
     }
     return () => {
+      source.removeEventListener("open", onOpen);
       for (const name of EVENT_NAMES) {
         source.removeEventListener(name, onJobEvent);
       }

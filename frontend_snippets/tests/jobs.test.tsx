@@ -154,6 +154,40 @@ describe("useJobEvents", () => {
     await waitFor(() => expect(result.current.data?.jobs[0]?.id).toBe(created.id));
   });
 
+  it("shows the job of a job.snapshot sent after a reconnect that cannot be replayed", async () => {
+    const { result } = renderHook(
+      () => {
+        useJobEvents(1);
+        return useLatestScanJob(1);
+      },
+      { wrapper },
+    );
+    await waitFor(() => expect(result.current.data?.total).toBe(0));
+    const finished = makeJob({ status: "completed", progress: 100 });
+    api.jobs = [finished];
+    act(() => FakeEventSource.open().emit("job.snapshot", finished));
+    await waitFor(() => expect(result.current.data?.jobs[0]?.status).toBe("completed"));
+  });
+
+  it("refetches the latest scan when the stream reconnects, not when it first opens", async () => {
+    const { result } = renderHook(
+      () => {
+        useJobEvents(1);
+        return useLatestScanJob(1);
+      },
+      { wrapper },
+    );
+    await waitFor(() => expect(result.current.data?.total).toBe(0));
+    const source = FakeEventSource.open();
+    act(() => source.connect());
+    const asked = api.requests.length;
+    // A scan finished while the stream was down; its events were never delivered.
+    api.jobs = [makeJob({ status: "completed", progress: 100 })];
+    act(() => source.connect());
+    await waitFor(() => expect(result.current.data?.jobs[0]?.status).toBe("completed"));
+    expect(api.requests.length).toBe(asked + 1);
+  });
+
   it("shows a newer event at once and never an older state or another library's scan", async () => {
     const shown = makeJob({ status: "completed", progress: 100 });
     api.jobs = [shown];

@@ -39,6 +39,9 @@ NOTIFY_CHANNEL: Final = "shisho_jobs"
 EVENT_CREATED: Final = "job.created"
 EVENT_STATUS_CHANGED: Final = "job.status_changed"
 EVENT_PROGRESS: Final = "job.progress"
+EVENT_SNAPSHOT: Final = "job.snapshot"
+"""Never stored: event streams send it on a reconnect whose missed events can no longer be
+replayed, once per recent job, with the job's current JSON."""
 
 # Columns update_job() may write; everything else belongs to the service or the worker.
 UPDATABLE_COLUMNS: Final = frozenset(

@@ -13,11 +13,8 @@ from litestar.response import ServerSentEventMessage
 
 from shisho_jobs.db import Database
 from shisho_jobs.schema import JobEventRow
+from shisho_jobs.service import EVENT_SNAPSHOT
 from shisho_resync_plugin.events import EventFilter, EventHub, EventRecord, Subscription
-
-EVENT_SNAPSHOT: Final = "job.snapshot"
-"""Sent instead of a replay when the missed events can no longer be replayed: the newest
-jobs, oldest first, each as its Job JSON."""
 
 RETRY_MILLISECONDS: Final = 3000
 """Reconnection delay suggested to EventSource clients."""

@@ -39,6 +39,14 @@ export class FakeEventSource {
     }
   }
 
+  /** The connection (re)opens, as the browser reports it with an `open` event. */
+  connect(): void {
+    const event = new Event("open");
+    for (const listener of this.listeners.get("open") ?? []) {
+      listener(event as MessageEvent<string>);
+    }
+  }
+
   /** The one open source, failing the test when there is none or several. */
   static open(): FakeEventSource {
     const open = FakeEventSource.instances.filter((source) => !source.closed);

@@ -36,10 +36,11 @@ export interface ListJobLogsResponse {
   logs: JobLog[];
 }
 
-/** Names of the Server-Sent Events of `GET /api/jobs/events`; each event's data is a Job. */
+/** Names of the Server-Sent Events of `GET /api/jobs/events`; each event's data is a Job (`job.snapshot`: a job's current state, sent after a reconnect that cannot be replayed). */
 export const JobEventName = {
   Created: "job.created",
   StatusChanged: "job.status_changed",
   Progress: "job.progress",
+  Snapshot: "job.snapshot",
 } as const;
 export type JobEventName = (typeof JobEventName)[keyof typeof JobEventName];

@@ -26,7 +26,12 @@ from shisho_jobs.dto import (
 )
 from shisho_jobs.enums import JobStatus, JobType, LogLevel
 from shisho_jobs.payloads import JobExportData, JobScanData
-from shisho_jobs.service import EVENT_CREATED, EVENT_PROGRESS, EVENT_STATUS_CHANGED
+from shisho_jobs.service import (
+    EVENT_CREATED,
+    EVENT_PROGRESS,
+    EVENT_SNAPSHOT,
+    EVENT_STATUS_CHANGED,
+)
 from shisho_jobs.typegen import typescript
 from shisho_jobs.typegen.typescript import (
     HEADER,
@@ -50,8 +55,9 @@ PAYLOAD_UNION = "JobData"
 
 JOB_EVENT_NAME = StringUnion(
     name="JobEventName",
-    doc="Names of the Server-Sent Events of `GET /api/jobs/events`; each event's data is a Job.",
-    values=(EVENT_CREATED, EVENT_STATUS_CHANGED, EVENT_PROGRESS),
+    doc="Names of the Server-Sent Events of `GET /api/jobs/events`; each event's data is a Job "
+    "(`job.snapshot`: a job's current state, sent after a reconnect that cannot be replayed).",
+    values=(EVENT_CREATED, EVENT_STATUS_CHANGED, EVENT_PROGRESS, EVENT_SNAPSHOT),
 )
 
 

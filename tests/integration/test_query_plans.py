@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from shisho_jobs import Database
+from shisho_jobs import Database, JobService, get_plugin_manager
 from shisho_jobs.queries import ACTIVE_ANY, ACTIVE_IN_SCOPE, ListShape, list_statements
 from shisho_jobs.schema import JobRow, utcnow
+from shisho_jobs.worker.cursor_sql import CursorStatements
 
 HISTORY = 20_000  # enough rows that a planner prefers indexes on its own
 
@@ -137,3 +138,34 @@ def test_unscoped_list_reads_newest_first_from_an_index(history: Database) -> No
     else:
         kinds = [node["Node Type"] for node in _pg_plan_nodes(history, sql)]
         assert "Sort" not in kinds and "Seq Scan" not in kinds, kinds
+
+
+def test_claim_takes_the_oldest_pending_job_from_the_queue_index(history: Database) -> None:
+    # A claim that sorted every pending job would make draining a queue quadratic.
+    service = JobService(history, plugin_manager=get_plugin_manager(load_entry_points=False))
+    sql = CursorStatements(service).claim_sql
+    now = utcnow()
+    if history.dialect == "sqlite":
+        stamp = now.replace(tzinfo=None).isoformat(sep=" ")
+        with history.engine.connect() as connection:
+            cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            plan = [
+                row[3] for row in cursor.execute(f"EXPLAIN QUERY PLAN {sql}", ("w", *[stamp] * 4))
+            ]
+        # Walking the partial index (pending jobs only) in its order stops at the first entry.
+        assert "SCAN jobs USING INDEX ix_jobs_pending_queue" in plan, plan
+        assert not [d for d in plan if "TEMP B-TREE" in d or d == "SCAN jobs"], plan
+    else:
+        with history.engine.connect() as connection:
+            cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", ("w", now, now, now, now))
+            document = cursor.fetchone()[0]
+        plan = (json.loads(document) if isinstance(document, str) else document)[0]["Plan"]
+        nodes, stack = [], [plan]
+        while stack:
+            node = stack.pop()
+            nodes.append(node)
+            stack.extend(node.get("Plans", []))
+        kinds = [node["Node Type"] for node in nodes]
+        assert "Sort" not in kinds and "Seq Scan" not in kinds, kinds
+        assert any(node.get("Index Name") == "ix_jobs_pending_queue" for node in nodes), nodes

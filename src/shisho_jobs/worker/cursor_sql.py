@@ -110,6 +110,11 @@ class CursorStatements:
             if (reader := _reader(column.type, self._dialect)) is not None
         ]
 
+    @property
+    def claim_sql(self) -> str:
+        """The claim statement in the driver's paramstyle (for query-plan checks)."""
+        return self._claim_sql
+
     def claim(self, connection: Connection, process_id: str, lease_seconds: float) -> Job | None:
         """Claim the oldest pending job in ``connection``'s transaction and record its event.
 

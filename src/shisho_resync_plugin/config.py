@@ -71,7 +71,8 @@ class ResyncConfig:
     """How often an idle event stream sends a keep-alive comment."""
 
     sqlite_poll_interval: float = 0.25  # seconds
-    """On SQLite, how often the shared watcher looks for new events (one query for all streams)."""
+    """On SQLite, how often the shared watcher looks for new events (one query for all streams)
+    even when nothing woke it; commits by other processes wake it within milliseconds."""
 
     postgres_fallback_interval: float = 5.0  # seconds
     """On PostgreSQL, how often the watcher looks for events even without a notification."""

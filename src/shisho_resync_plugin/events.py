@@ -5,7 +5,9 @@ transaction. The :class:`EventHub` reads that outbox once per wake-up for all su
 
 - PostgreSQL: a ``LISTEN shisho_jobs`` connection (on a thread of its own) wakes it for
   changes made by any process on any host, plus a slow fallback poll;
-- SQLite: it polls once per tick while anyone is subscribed;
+- SQLite: commits by other processes wake it within milliseconds (``PRAGMA
+  data_version``, see shisho_jobs.sqlite_watch), and it also polls once per tick
+  while anyone is subscribed;
 - in-process commits wake it at once on both (``Database.on_commit``).
 
 So the number of database queries depends on the tick and the rate of changes, never on
@@ -30,6 +32,7 @@ from litestar.response import ServerSentEventMessage
 from shisho_jobs.db import Database
 from shisho_jobs.schema import JobEventRow
 from shisho_jobs.service import NOTIFY_CHANNEL
+from shisho_jobs.sqlite_watch import SqliteChangeWatcher, sqlite_file
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +161,7 @@ class EventHub:
         self._remove_commit_listener: Any = None
         self._listener_stop = threading.Event()
         self._listener_thread: threading.Thread | None = None
+        self._sqlite_watcher: SqliteChangeWatcher | None = None
 
     @property
     def subscriber_count(self) -> int:
@@ -184,6 +188,11 @@ class EventHub:
                 target=self._listen, name="shisho-jobs-listen", daemon=True
             )
             self._listener_thread.start()
+        elif (path := sqlite_file(self.database)) is not None:
+            # A worker in another process committed: read the outbox now rather
+            # than at the next poll tick.
+            self._sqlite_watcher = SqliteChangeWatcher(path, self.wake_threadsafe)
+            self._sqlite_watcher.start()
         self._task = asyncio.create_task(self._run(), name="shisho-jobs-event-hub")
 
     async def stop(self) -> None:
@@ -198,6 +207,9 @@ class EventHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._sqlite_watcher is not None:
+            await anyio.to_thread.run_sync(self._sqlite_watcher.stop)
+            self._sqlite_watcher = None
         if self._listener_thread is not None:
             self._listener_stop.set()
             await anyio.to_thread.run_sync(self._listener_thread.join)

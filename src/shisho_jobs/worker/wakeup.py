@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable
 from typing import Final
@@ -23,10 +22,10 @@ import sqlalchemy as sa
 
 from shisho_jobs.db import Database
 from shisho_jobs.service import EVENT_PROGRESS, NOTIFY_CHANNEL
+from shisho_jobs.sqlite_watch import SqliteChangeWatcher, sqlite_file
 
 LISTEN_CHECK_INTERVAL: Final = 0.25  # seconds between checks for "stop" while listening
 LISTEN_RETRY_DELAY: Final = 1.0  # seconds before reconnecting a lost LISTEN connection
-DATA_VERSION_INTERVAL: Final = 0.02  # seconds between two reads of SQLite's data_version
 
 _logger = logging.getLogger("shisho_jobs.worker")
 
@@ -97,53 +96,6 @@ class PostgresListener:
                 self._stop.wait(LISTEN_RETRY_DELAY)
 
 
-class SqliteChangeWatcher:
-    """A thread that wakes the worker whenever any other connection commits to the SQLite file.
-
-    Args:
-        path: the database file.
-        on_change: called after each change seen.
-        interval: seconds between two reads of ``PRAGMA data_version``.
-    """
-
-    def __init__(
-        self, path: str, on_change: Callable[[], None], interval: float = DATA_VERSION_INTERVAL
-    ) -> None:
-        self._path = path
-        self._on_change = on_change
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="shisho-sqlite-watch", daemon=True)
-
-    def start(self) -> None:
-        """Start watching in the background."""
-        self._thread.start()
-
-    def stop(self, timeout: float = 2.0) -> None:
-        """Stop watching."""
-        self._stop.set()
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        try:
-            connection = sqlite3.connect(self._path, check_same_thread=False)
-        except sqlite3.Error as error:
-            _logger.warning("cannot watch %s for changes (%s); polling only", self._path, error)
-            return
-        try:
-            last = None
-            while not self._stop.wait(self._interval):
-                try:
-                    version = connection.execute("PRAGMA data_version").fetchone()[0]
-                except sqlite3.Error:
-                    continue  # busy for a moment: the next read or the poll will do
-                if last is not None and version != last:
-                    self._on_change()
-                last = version
-        finally:
-            connection.close()
-
-
 def connect_wakeups(database: Database, wakeup: Wakeup) -> Callable[[], None]:
     """Wire ``wakeup`` to every source of job news for ``database``.
 
@@ -154,8 +106,8 @@ def connect_wakeups(database: Database, wakeup: Wakeup) -> Callable[[], None]:
     watcher: PostgresListener | SqliteChangeWatcher | None = None
     if database.dialect == "postgresql":
         watcher = PostgresListener(database.url, wakeup.set)
-    elif database.url.database and database.url.database != ":memory:":
-        watcher = SqliteChangeWatcher(database.url.database, wakeup.set)
+    elif (path := sqlite_file(database)) is not None:
+        watcher = SqliteChangeWatcher(path, wakeup.set)
     if watcher is not None:
         watcher.start()
 

@@ -1,20 +1,33 @@
-"""Fixtures of the reference host's tests: a migrated host database on SQLite and PostgreSQL."""
+"""Fixtures of the reference host's tests: a migrated host database on SQLite and PostgreSQL,
+and scan jobs run the way production runs them (a JobService creates them, a Worker runs them).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
+import pluggy
 import pytest
 import sqlalchemy as sa
 
 from library_host import catalog, migrate
 from library_host.database import get_database
-from shisho_jobs import Database, JobService, Library, get_plugin_manager
-from shisho_jobs.context import Cancellation, JobContext, JobLogger, ProgressTracker
-from shisho_jobs.enums import LogLevel
+from shisho_jobs import Database, JobService, Library, Worker, get_plugin_manager
+from shisho_jobs.dto import Job, JobLog
+from shisho_jobs.enums import JobStatus, LogLevel
+from shisho_jobs.schema import JobEventRow
+from shisho_jobs.service import EVENT_PROGRESS
+
+DEADLINE = 30.0  # seconds a scan job gets to finish (or to stop)
+FALLBACK_POLL = 0.5  # seconds between two looks at the job if no commit woke the test
+
+T = TypeVar("T")
 
 
 def _url_text(url: str | sa.URL) -> str:
@@ -50,54 +63,104 @@ def library(host_database: Database, tmp_path: Path) -> Library:
     return found
 
 
-@dataclass
-class RecordingSink:
-    """A job sink keeping log lines and progress in memory (the worker's sink writes them to
-    the database; the scanner only sees the JobContext in front of either)."""
+def wait_for(database: Database, found: Callable[[], T | None], what: str) -> T:
+    """Wait until ``found()`` returns something, looking again after each commit.
 
-    logs: list[tuple[LogLevel, str, dict[str, Any] | None]] = field(default_factory=list)
-    progress: list[int] = field(default_factory=list)
+    Args:
+        database: the database whose notifying commits (the worker's) wake the wait.
+        found: returns the awaited value, or ``None`` while it is not there yet.
+        what: what is awaited, for the failure message.
 
-    def write_log(
-        self,
-        *,
-        level: LogLevel,
-        message: str,
-        data: dict[str, Any] | None,
-        plugin: str | None,
-        stack_trace: str | None,
-    ) -> None:
-        self.logs.append((level, message, data))
+    Returns:
+        The first value ``found()`` returned.
+    """
+    changed = threading.Event()
+    stop_listening = database.on_commit(changed.set)
+    try:
+        deadline = time.monotonic() + DEADLINE
+        while True:
+            changed.clear()  # before looking: a commit from now on wakes the next wait
+            value = found()
+            if value is not None:
+                return value
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"{what} within {DEADLINE} s"
+            changed.wait(min(remaining, FALLBACK_POLL))
+    finally:
+        stop_listening()
 
-    def write_progress(self, percent: int) -> None:
-        self.progress.append(percent)
 
-    def messages(self, level: LogLevel) -> list[str]:
-        """The messages logged at ``level``."""
-        return [message for logged, message, _ in self.logs if logged == level]
+class Scans:
+    """Scan jobs of the host, created through :class:`JobService` and run by a real
+    :class:`Worker` whose plugin manager holds the host's hooks (``library_host.hooks``,
+    which find this database through ``SHISHO_DATABASE_URL``)."""
 
+    def __init__(self, database: Database, plugin_manager: pluggy.PluginManager) -> None:
+        self.database = database
+        self.plugin_manager = plugin_manager
+        self.service = JobService(database, plugin_manager=plugin_manager)
 
-@dataclass
-class ScanRun:
-    """A scan job's context and where its output went."""
+    def create(self, library_id: int = 1, *, force: bool = False) -> Job:
+        """Queue a scan of the library, as the resync button does."""
+        return self.service.create_job("scan", {"force": force}, library_id=library_id)
 
-    context: JobContext
-    sink: RecordingSink
-    cancellation: Cancellation
+    @contextmanager
+    def worker(self) -> Iterator[Worker]:
+        """A worker running on a background thread until the block ends (then stopped)."""
+        worker = Worker(self.database, plugin_manager=self.plugin_manager, poll_interval=0.05)
+        worker.start()
+        try:
+            yield worker
+        finally:
+            worker.stop(timeout=DEADLINE)
+
+    def run(self, job: Job) -> Job:
+        """Let a worker run the queued ``job`` to its end; the job as the worker left it."""
+        with self.worker():
+            return self.wait_until_finished(job)
+
+    def scan(self, library_id: int = 1, *, force: bool = False) -> Job:
+        """Queue a scan of the library and let a worker run it; the finished job."""
+        return self.run(self.create(library_id, force=force))
+
+    def wait_until_finished(self, job: Job) -> Job:
+        """The job once it is completed or failed."""
+
+        def finished() -> Job | None:
+            current = self.service.retrieve_job(job.id)
+            return None if current.is_active else current
+
+        return wait_for(self.database, finished, f"scan job {job.id} finishes")
+
+    def logs(self, job: Job, level: LogLevel) -> list[JobLog]:
+        """The job's log lines of ``level``, as its page lists them."""
+        return self.service.list_job_logs(job.id, levels=[level.value])
+
+    def summary(self, job: Job) -> dict[str, Any]:
+        """What a completed scan did: the data of its last log line ("Scanned library ...")."""
+        assert job.status == JobStatus.COMPLETED, job.error
+        last = self.logs(job, LogLevel.INFO)[-1]
+        assert last.message.startswith("Scanned library") and last.data is not None
+        return last.data
+
+    def progress_shown(self, job: Job) -> list[int]:
+        """The progress values the job's live event stream carried, in order."""
+        query = (
+            sa.select(JobEventRow.job_json)
+            .where(JobEventRow.job_id == job.id, JobEventRow.event == EVENT_PROGRESS)
+            .order_by(JobEventRow.id)
+        )
+        with self.database.read() as session:
+            return [msgspec.json.decode(text)["progress"] for text in session.scalars(query)]
 
 
 @pytest.fixture
-def scan_run(host_database: Database, library: Library) -> ScanRun:
-    """The context of a real scan job of ``library`` (progress unthrottled)."""
-    manager = get_plugin_manager(load_entry_points=False)
-    job = JobService(host_database, plugin_manager=manager).create_job("scan", library_id=1)
-    sink = RecordingSink()
-    cancellation = Cancellation()
-    context = JobContext(
-        job=job,
-        log=JobLogger(job, sink, "library_host"),
-        plugin_manager=manager,
-        _tracker=ProgressTracker(sink, min_interval=0.0),
-        _cancellation=cancellation,
-    )
-    return ScanRun(context, sink, cancellation)
+def worker_plugins(host_database: Database) -> pluggy.PluginManager:
+    """The worker's plugin manager: the built-in job types and the host's hooks."""
+    return get_plugin_manager(load_entry_points=False, plugins=["library_host.hooks"])
+
+
+@pytest.fixture
+def scans(host_database: Database, worker_plugins: pluggy.PluginManager) -> Scans:
+    """Scan jobs of the host's libraries, run by real workers."""
+    return Scans(host_database, worker_plugins)

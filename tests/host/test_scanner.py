@@ -1,22 +1,23 @@
-"""The scan_library implementation: catalogue, rescan, removal, warnings, cancellation."""
+"""The scan_library implementation, run by a real worker: catalogue, rescan, removal,
+warnings, failure and interruption, as the job's page and the library's page show them."""
 
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
-import pytest
+import pluggy
 import sqlalchemy as sa
 
 from library_host import catalog
 from library_host.models import books
-from library_host.sample_data import write_books, write_comics
-from library_host.scanner import LibraryFolderMissing, scan_library_folder
-from shisho_jobs import Database, Library
-from shisho_jobs.context import JobFailed
-from shisho_jobs.enums import LogLevel
+from library_host.sample_data import epub_bytes, write_books, write_comics
+from shisho_jobs import Database, Job, Library, Worker, hookimpl
+from shisho_jobs.enums import JobStatus, LogLevel
+from shisho_jobs.worker.runner import INTERRUPTED_MESSAGE
 
-from .conftest import ScanRun
+from .conftest import DEADLINE, Scans
 
 
 def _catalogue(database: Database) -> dict[str, tuple[str, str | None, str]]:
@@ -32,37 +33,44 @@ def _folder(library: Library) -> Path:
     return Path(library.path)
 
 
+def _counts(summary: dict[str, object], *names: str) -> tuple[object, ...]:
+    return tuple(summary[name] for name in names)
+
+
 def test_first_scan_catalogues_every_book_with_its_metadata(
-    host_database: Database, library: Library, scan_run: ScanRun
+    host_database: Database, library: Library, scans: Scans
 ) -> None:
     written = write_books(_folder(library), 12)
     comics = write_comics(_folder(library) / "Comics", 3)
     (_folder(library) / "Notes.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
     (_folder(library) / "cover.jpg").write_bytes(b"\xff\xd8")  # not a book: ignored
 
-    summary = scan_library_folder(host_database, library, scan_run.context)
+    job = scans.scan()
 
+    assert (job.status, job.error, job.progress) == (JobStatus.COMPLETED, None, 100)
+    assert _counts(scans.summary(job), "added", "files") == (16, 16)
     catalogue = _catalogue(host_database)
-    assert summary.added == 16 and summary.files == 16
     for book in written:
         assert catalogue[book.relative_path] == (book.title, book.author, "epub")
     assert catalogue[f"Comics/{comics[0].relative_path}"][0] == comics[0].title
     assert catalogue["Notes.pdf"] == ("Notes", None, "pdf")
-    assert scan_run.sink.progress[-1] == 100
-    assert scan_run.sink.progress == sorted(scan_run.sink.progress)
+    shown = scans.progress_shown(job)
+    assert shown and shown[-1] == 100 and shown == sorted(shown)
+    assert scans.logs(job, LogLevel.WARN) == []
 
 
 def test_unchanged_rescan_reads_and_writes_nothing(
-    host_database: Database, library: Library, scan_run: ScanRun
+    host_database: Database, library: Library, scans: Scans
 ) -> None:
     write_books(_folder(library), 8)
-    scan_library_folder(host_database, library, scan_run.context)
+    scans.scan()
     with host_database.read() as session:
         scanned_at = session.scalars(sa.select(books.c.scanned_at).order_by(books.c.id)).all()
 
-    summary = scan_library_folder(host_database, library, scan_run.context)
+    job = scans.scan()
 
-    assert (summary.unchanged, summary.added, summary.updated, summary.removed) == (8, 0, 0, 0)
+    summary = scans.summary(job)
+    assert _counts(summary, "unchanged", "added", "updated", "removed") == (8, 0, 0, 0)
     with host_database.read() as session:
         assert (
             session.scalars(sa.select(books.c.scanned_at).order_by(books.c.id)).all() == scanned_at
@@ -70,89 +78,121 @@ def test_unchanged_rescan_reads_and_writes_nothing(
 
 
 def test_changed_file_is_read_again_and_vanished_file_removed(
-    host_database: Database, library: Library, scan_run: ScanRun
+    host_database: Database, library: Library, scans: Scans
 ) -> None:
     written = write_books(_folder(library), 3)
-    scan_library_folder(host_database, library, scan_run.context)
-    from library_host.sample_data import epub_bytes
-
+    scans.scan()
     changed = _folder(library) / written[0].relative_path
     changed.write_bytes(epub_bytes("A New Edition", "Someone Else", "id-new"))
     os.utime(changed, ns=(1_000_000_000, 1_000_000_000))
     (_folder(library) / written[1].relative_path).unlink()
 
-    summary = scan_library_folder(host_database, library, scan_run.context)
+    job = scans.scan()
 
+    assert _counts(scans.summary(job), "updated", "removed", "unchanged") == (1, 1, 1)
     catalogue = _catalogue(host_database)
-    assert (summary.updated, summary.removed, summary.unchanged) == (1, 1, 1)
     assert catalogue[written[0].relative_path] == ("A New Edition", "Someone Else", "epub")
     assert written[1].relative_path not in catalogue
 
 
-def test_force_rereads_unchanged_files(
-    host_database: Database, library: Library, scan_run: ScanRun
-) -> None:
+def test_force_rereads_unchanged_files(library: Library, scans: Scans) -> None:
     write_books(_folder(library), 4)
-    scan_library_folder(host_database, library, scan_run.context)
+    scans.scan()
 
-    summary = scan_library_folder(host_database, library, scan_run.context, force=True)
+    job = scans.scan(force=True)
 
-    assert (summary.updated, summary.unchanged) == (4, 0)
+    assert _counts(scans.summary(job), "updated", "unchanged") == (4, 0)
 
 
 def test_unreadable_file_is_a_warning_not_a_failure(
-    host_database: Database, library: Library, scan_run: ScanRun
+    host_database: Database, library: Library, scans: Scans
 ) -> None:
     write_books(_folder(library), 2)
     (_folder(library) / "Damaged.epub").write_bytes(b"cut short")
 
-    summary = scan_library_folder(host_database, library, scan_run.context)
+    job = scans.scan()
 
-    assert (summary.added, summary.unreadable) == (2, 1)
-    warnings = scan_run.sink.messages(LogLevel.WARN)
-    assert len(warnings) == 1 and "Damaged.epub" in warnings[0]
+    assert job.status == JobStatus.COMPLETED and job.error is None
+    assert _counts(scans.summary(job), "added", "unreadable") == (2, 1)
+    warnings = scans.logs(job, LogLevel.WARN)
+    assert len(warnings) == 1 and "Damaged.epub" in warnings[0].message
+    assert warnings[0].data is not None and warnings[0].data["path"] == "Damaged.epub"
     assert "Damaged.epub" not in _catalogue(host_database)
 
 
 def test_missing_folder_fails_the_scan_with_a_clear_message(
-    host_database: Database, tmp_path: Path, scan_run: ScanRun
+    host_database: Database, tmp_path: Path, scans: Scans
 ) -> None:
     gone = tmp_path / "unplugged-drive"
     catalog.ensure_library(host_database, 2, "Broken", str(gone))
-    broken = catalog.get_library(host_database, 2)
-    assert broken is not None
 
-    with pytest.raises(LibraryFolderMissing) as failure:
-        scan_library_folder(host_database, broken, scan_run.context)
+    job = scans.scan(library_id=2)
 
-    assert isinstance(failure.value, JobFailed)
-    assert str(gone) in str(failure.value) and "does not exist" in str(failure.value)
+    assert job.status == JobStatus.FAILED and job.error is not None
+    assert str(gone) in job.error and "does not exist" in job.error
+    [error] = scans.logs(job, LogLevel.ERROR)
+    # An expected failure (JobFailed): the page shows the explanation, no stack trace.
+    assert error.message.startswith(job.error) and error.stack_trace is None
 
 
-def test_cancelled_scan_stops_and_removes_nothing(
-    host_database: Database, library: Library, scan_run: ScanRun
+class StopWorkerOnFirstProgress:
+    """A plugin asking the worker to stop (as SIGTERM does) when a job first reports progress."""
+
+    def __init__(self) -> None:
+        self.worker: Worker | None = None
+        self.stop_requested = threading.Event()
+
+    @hookimpl
+    def job_progress(self, job: Job) -> None:
+        """Stop the worker once, mid-job."""
+        if self.worker is not None and not self.stop_requested.is_set():
+            self.worker.request_stop()
+            self.stop_requested.set()
+
+
+def test_scan_interrupted_by_worker_shutdown_is_requeued_and_removes_nothing(
+    host_database: Database,
+    library: Library,
+    scans: Scans,
+    worker_plugins: pluggy.PluginManager,
 ) -> None:
     written = write_books(_folder(library), 5)
-    scan_library_folder(host_database, library, scan_run.context)
+    scans.scan()
     (_folder(library) / written[0].relative_path).unlink()
-    write_books(_folder(library) / "more", 5, seed=9)
-    scan_run.cancellation.set("shutdown")
+    # Enough new files that the scan is still reading when the worker stops at 1 %.
+    write_books(_folder(library) / "more", 2000, seed=9)
+    stopper = StopWorkerOnFirstProgress()
+    worker_plugins.register(stopper)
 
-    summary = scan_library_folder(host_database, library, scan_run.context)
+    with scans.worker() as worker:
+        stopper.worker = worker
+        job = scans.create()
+        assert stopper.stop_requested.wait(DEADLINE), "the scan reports progress"
+    interrupted = scans.service.retrieve_job(job.id)
 
-    assert summary.cancelled
-    assert summary.added == 0 and summary.removed == 0
-    assert written[0].relative_path in _catalogue(host_database)
+    assert (interrupted.status, interrupted.error) == (JobStatus.PENDING, None)
+    assert INTERRUPTED_MESSAGE in [line.message for line in scans.logs(job, LogLevel.INFO)]
+    catalogue = _catalogue(host_database)
+    assert written[0].relative_path in catalogue, "an interrupted scan removes nothing"
+    assert 5 < len(catalogue) < 5 + 2000, "it kept what it had read and stopped before the end"
+
+    worker_plugins.unregister(stopper)
+    finished = scans.run(job)
+
+    assert (finished.status, finished.attempt) == (JobStatus.COMPLETED, 2)
+    assert scans.summary(finished)["removed"] == 1
+    catalogue = _catalogue(host_database)
+    assert len(catalogue) == 4 + 2000 and written[0].relative_path not in catalogue
 
 
 def test_batches_larger_than_one_write_are_all_stored(
-    host_database: Database, library: Library, scan_run: ScanRun
+    host_database: Database, library: Library, scans: Scans
 ) -> None:
     folder = _folder(library)
     for number in range(1234):
         (folder / f"doc-{number:04d}.pdf").write_bytes(b"%PDF-1.4\n")
 
-    summary = scan_library_folder(host_database, library, scan_run.context)
+    job = scans.scan()
 
-    assert summary.added == 1234
+    assert scans.summary(job)["added"] == 1234
     assert len(_catalogue(host_database)) == 1234

@@ -10,6 +10,8 @@ Each status or progress change appends its ``job_events`` outbox row in the same
 transaction (``JobService.record_event``), so live streams in every process see it.
 Claims and outcomes, once per job, run as plain driver SQL on the transaction's
 cursor (:mod:`shisho_jobs.worker.cursor_sql`): same statements, less Python per job.
+Writes that need no ORM run on :meth:`~shisho_jobs.db.Database.write_connection`
+(same transaction semantics as ``write()``, without the cost of an ORM session).
 """
 
 from __future__ import annotations
@@ -123,8 +125,8 @@ def _job_of(service: JobService, row: Any) -> Job:
 def has_pending_job(service: JobService) -> bool:
     """Whether any job waits in the queue (a read, so idle polling takes no write lock)."""
     query = sa.select(JobRow.id).where(sa.text(_PENDING_SQL)).limit(1)
-    with service.database.read() as session:
-        return session.execute(query).first() is not None
+    with service.database.read_connection() as connection:
+        return connection.execute(query).first() is not None
 
 
 @dataclass(frozen=True)
@@ -162,8 +164,8 @@ def claim_next_job(
     if look_first and not has_pending_job(service):
         return None
     statements = _statements(service)
-    with service.database.write(notify=True) as session:
-        return statements.claim(session.connection(), process_id, lease_seconds)
+    with service.database.write_connection(notify=True) as connection:
+        return statements.claim(connection, process_id, lease_seconds)
 
 
 def _statements(service: JobService) -> CursorStatements:
@@ -249,8 +251,8 @@ def write_log(service: JobService, claim: Claim, line: LogLine) -> bool:
     Returns:
         Whether the line was written (``False``: the job was taken over).
     """
-    with service.database.write() as session:
-        return _insert_log(session.connection(), claim, line)
+    with service.database.write_connection() as connection:
+        return _insert_log(connection, claim, line)
 
 
 def finish_job(
@@ -296,8 +298,7 @@ def finish_and_claim_next(
     fence = (claim.job_id, claim.process_id, claim.attempt)
     outcome = Outcome(status.value, 100 if status == JobStatus.COMPLETED else progress, error)
     next_claim = None if claim_next is None else (claim_next.process_id, claim_next.lease_seconds)
-    with service.database.write(notify=True) as session:
-        connection = session.connection()
+    with service.database.write_connection(notify=True) as connection:
         if log is not None:
             _insert_log(connection, claim, log)
         written = statements.finish(connection, fence, outcome, claim_next=next_claim)
@@ -324,8 +325,7 @@ def _transition(
     params: dict[str, Any],
     log: LogLine | None,
 ) -> Job:
-    with service.database.write(notify=True) as session:
-        connection = session.connection()
+    with service.database.write_connection(notify=True) as connection:
         if log is not None:
             _insert_log(connection, claim, log)
         row = connection.execute(statement, {**params, **_fence_params(claim)}).first()

@@ -77,14 +77,6 @@ class Database:
             self.engine = url_or_engine
         else:
             self.engine = create_engine(url_or_engine, **engine_kwargs)
-        # Write connections on SQLite come from a view of the engine (same pool,
-        # same events) that carries the BEGIN IMMEDIATE option, so setting it
-        # costs nothing per transaction.
-        self._write_engine = (
-            self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
-            if self.engine.dialect.name == "sqlite"
-            else self.engine
-        )
         self._listeners: list[CommitListener] = []
         self._listeners_lock = threading.Lock()
 
@@ -134,8 +126,13 @@ class Database:
             notify: run the in-process commit listeners after the commit
                 (used when the transaction created or changed jobs).
         """
-        with self._write_engine.connect() as connection, connection.begin():
-            yield connection
+        with self.engine.connect() as connection:
+            if self.dialect == "sqlite":
+                # Set per connection rather than on an option view of the engine:
+                # such a view dispatches every engine event through two listener lists.
+                connection.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+            with connection.begin():
+                yield connection
         if notify:
             self._fire_listeners()
 

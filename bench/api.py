@@ -424,14 +424,9 @@ def _postgres_database() -> str | None:
     finally:
         admin.dispose()
     url = base.set(database=PG_DATABASE).render_as_string(hide_password=False)
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
-        connection.exec_driver_sql("CREATE TABLE libraries (id INTEGER PRIMARY KEY, name TEXT)")
-        connection.execute(
-            sa.text("INSERT INTO libraries (id, name) VALUES (:id, :name)"),
-            [{"id": i, "name": f"Library {i}"} for i in range(1, LIBRARIES + 1)],
-        )
-    engine.dispose()
+    import status_query
+
+    status_query.create_host_libraries(url)
     migrate.upgrade(url)
     return url
 

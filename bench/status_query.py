@@ -120,8 +120,8 @@ def _rows_select(dialect: str, rows: int) -> str:
 _COLUMNS = "id, created_at, updated_at, type, status, data, progress, library_id"
 
 
-def _fill(url: str, revision: str, rows: int, *, ours: bool) -> None:
-    """Migrate a fresh database to ``revision`` and write the history into it."""
+def create_host_libraries(url: str) -> None:
+    """The host's ``libraries`` table with LIBRARIES rows, as a host has it before migrating."""
     engine = sa.create_engine(url)
     with engine.begin() as connection:
         connection.exec_driver_sql("CREATE TABLE libraries (id INTEGER PRIMARY KEY, name TEXT)")
@@ -130,6 +130,11 @@ def _fill(url: str, revision: str, rows: int, *, ours: bool) -> None:
             [{"id": i, "name": f"Library {i}"} for i in range(1, LIBRARIES + 1)],
         )
     engine.dispose()
+
+
+def _fill(url: str, revision: str, rows: int, *, ours: bool) -> None:
+    """Migrate a fresh database to ``revision`` and write the history into it."""
+    create_host_libraries(url)
     migrate.upgrade(url, revision)
     engine = create_engine(url)
     with engine.begin() as connection:

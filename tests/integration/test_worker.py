@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pluggy
 import pytest
@@ -23,16 +24,42 @@ from worker_support import (
     wait_until,
 )
 
-from shisho_jobs import Database, JobService, JobStatus, LeaseLost, Worker, get_plugin_manager
+from shisho_jobs import (
+    Database,
+    Job,
+    JobService,
+    JobStatus,
+    LeaseLost,
+    Worker,
+    get_plugin_manager,
+)
 from shisho_jobs.enums import LogLevel
 from shisho_jobs.schema import JobRow, utcnow
 from shisho_jobs.worker import claims, housekeeping
 
-FAST = {"lease_seconds": 2.0, "poll_interval": 0.1}
+
+def _fast_worker(database: Database, manager: pluggy.PluginManager, **options: Any) -> Worker:
+    """A worker with a short lease and poll, so that tests finish quickly."""
+    return Worker(database, plugin_manager=manager, lease_seconds=2.0, poll_interval=0.1, **options)
 
 
 def _manager(*plugins: object) -> pluggy.PluginManager:
     return get_plugin_manager(load_entry_points=False, plugins=plugins)
+
+
+def _scan_to_the_end(
+    database: Database, host: RecordingHost, library_id: int | None = None
+) -> tuple[JobService, Job]:
+    """Run one scan job on a fresh worker, with ``host`` answering the hooks, to its end."""
+    manager = _manager(host)
+    jobs = JobService(database, plugin_manager=manager)
+    worker = _fast_worker(database, manager)
+    worker.start()
+    try:
+        job = jobs.create_job("scan", library_id=library_id)
+        return jobs, wait_for_status(jobs, job.id, FINISHED)
+    finally:
+        worker.stop(timeout=2.0)
 
 
 @pytest.fixture
@@ -52,7 +79,7 @@ def jobs(database: Database, manager: pluggy.PluginManager) -> JobService:
 
 @pytest.fixture
 def worker(database: Database, manager: pluggy.PluginManager) -> Iterator[Worker]:
-    worker = Worker(database, plugin_manager=manager, **FAST)  # type: ignore[arg-type]
+    worker = _fast_worker(database, manager)
     worker.start()
     yield worker
     worker.stop(timeout=2.0)
@@ -107,19 +134,11 @@ def test_scan_that_raises_fails_with_the_stack_trace_in_the_logs(
     database: Database,
 ) -> None:
     host = RecordingHost(failing=frozenset({3}))
-    manager = _manager(host)
-    jobs = JobService(database, plugin_manager=manager)
-    worker = Worker(database, plugin_manager=manager, **FAST)  # type: ignore[arg-type]
-    worker.start()
-    try:
-        job = jobs.create_job("scan", library_id=3)
-        done = wait_for_status(jobs, job.id, FINISHED)
-    finally:
-        worker.stop(timeout=2.0)
+    jobs, done = _scan_to_the_end(database, host, library_id=3)
 
     assert done.status == JobStatus.FAILED
     assert done.error == "Job failed: FileNotFoundError: folder of Broken is missing"
-    (error,) = jobs.list_job_logs(job.id, levels=["error"])
+    (error,) = jobs.list_job_logs(done.id, levels=["error"])
     assert error.stack_trace is not None
     assert "FileNotFoundError: folder of Broken is missing" in error.stack_trace
     assert "scan_library" in error.stack_trace
@@ -129,15 +148,7 @@ def test_global_scan_keeps_going_past_a_broken_library_and_then_fails(
     database: Database,
 ) -> None:
     host = RecordingHost(failing=frozenset({3}))
-    manager = _manager(host)
-    jobs = JobService(database, plugin_manager=manager)
-    worker = Worker(database, plugin_manager=manager, **FAST)  # type: ignore[arg-type]
-    worker.start()
-    try:
-        job = jobs.create_job("scan")
-        done = wait_for_status(jobs, job.id, FINISHED)
-    finally:
-        worker.stop(timeout=2.0)
+    _, done = _scan_to_the_end(database, host)
 
     assert sorted(host.scanned()) == [1, 2, 3]
     assert done.status == JobStatus.FAILED
@@ -145,15 +156,7 @@ def test_global_scan_keeps_going_past_a_broken_library_and_then_fails(
 
 
 def test_scan_without_any_scanner_fails_clearly(database: Database) -> None:
-    manager = _manager(RecordingHost(scanner=False))
-    jobs = JobService(database, plugin_manager=manager)
-    worker = Worker(database, plugin_manager=manager, **FAST)  # type: ignore[arg-type]
-    worker.start()
-    try:
-        job = jobs.create_job("scan", library_id=1)
-        done = wait_for_status(jobs, job.id, FINISHED)
-    finally:
-        worker.stop(timeout=2.0)
+    _, done = _scan_to_the_end(database, RecordingHost(scanner=False), library_id=1)
 
     assert done.status == JobStatus.FAILED
     assert done.error is not None
@@ -249,7 +252,7 @@ def test_stop_puts_an_interrupted_scan_back_in_the_queue(
     database: Database, jobs: JobService, host: RecordingHost, manager: pluggy.PluginManager
 ) -> None:
     host.block = True
-    first = Worker(database, plugin_manager=manager, **FAST)  # type: ignore[arg-type]
+    first = _fast_worker(database, manager)
     first.start()
     job = jobs.create_job("scan", library_id=1)
     wait_until(host.scanning.is_set, timeout=10, what="the scan to start")
@@ -261,7 +264,7 @@ def test_stop_puts_an_interrupted_scan_back_in_the_queue(
     assert interrupted.process_id is None
     assert "re-queued" in jobs.list_job_logs(job.id)[-1].message
     host.release.set()
-    second = Worker(database, plugin_manager=manager, **FAST)  # type: ignore[arg-type]
+    second = _fast_worker(database, manager)
     second.start()
     try:
         done = wait_for_status(jobs, job.id, FINISHED)
@@ -293,7 +296,7 @@ def test_stop_requeues_a_handler_that_ignores_cancellation_after_the_grace_perio
 
     manager.register(StubbornPlugin())
     jobs = JobService(database, plugin_manager=manager)
-    worker = Worker(database, plugin_manager=manager, **FAST)  # type: ignore[arg-type]
+    worker = _fast_worker(database, manager)
     worker.start()
     job = jobs.create_job("stubborn")
     wait_for_status(jobs, job.id, (JobStatus.IN_PROGRESS,))
@@ -318,7 +321,7 @@ def test_retention_deletes_old_finished_jobs_and_keeps_active_ones(
                 finished_at=utcnow() - timedelta(days=40), created_at=utcnow() - timedelta(days=40)
             )
         )
-    worker = Worker(database, plugin_manager=manager, retention_days=30, **FAST)  # type: ignore[arg-type]
+    worker = _fast_worker(database, manager, retention_days=30)
     worker.start()
     try:
         wait_for_status(jobs, active.id, FINISHED)
@@ -334,12 +337,7 @@ def test_periodic_global_scan_never_overlaps_another_scan(
 ) -> None:
     host.block = True
     library_scan = jobs.create_job("scan", library_id=1)
-    worker = Worker(
-        database,
-        plugin_manager=manager,
-        global_scan_interval=0.05,
-        **FAST,  # type: ignore[arg-type]
-    )
+    worker = _fast_worker(database, manager, global_scan_interval=0.05)
     worker.start()
     try:
         wait_until(host.scanning.is_set, timeout=10, what="the library scan to start")
@@ -384,7 +382,7 @@ def test_progress_writes_are_throttled_and_log_data_is_always_saved(
 
     manager.register(BusyPlugin())
     jobs = JobService(database, plugin_manager=manager)
-    worker = Worker(database, plugin_manager=manager, **FAST)  # type: ignore[arg-type]
+    worker = _fast_worker(database, manager)
     worker.start()
     try:
         job = jobs.create_job("busy")
@@ -404,7 +402,7 @@ def test_a_worker_with_concurrency_two_runs_two_scans_at_once(
     database: Database, jobs: JobService, host: RecordingHost, manager: pluggy.PluginManager
 ) -> None:
     host.block = True
-    worker = Worker(database, plugin_manager=manager, concurrency=2, **FAST)  # type: ignore[arg-type]
+    worker = _fast_worker(database, manager, concurrency=2)
     worker.start()
     try:
         first = jobs.create_job("scan", library_id=1)

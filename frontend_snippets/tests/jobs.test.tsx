@@ -108,6 +108,17 @@ describe("useCreateJob", () => {
   });
 });
 
+/** `useLatestScanJob(1)` beside the live events of library 1, as the button mounts them. */
+function renderLatestScanWithEvents() {
+  return renderHook(
+    () => {
+      useJobEvents(1);
+      return useLatestScanJob(1);
+    },
+    { wrapper },
+  );
+}
+
 describe("useJobEvents", () => {
   it("refreshes the latest scan, job lists and that job when an event arrives", async () => {
     const job = makeJob({ status: "pending" });
@@ -140,13 +151,7 @@ describe("useJobEvents", () => {
   });
 
   it("refreshes on job.created", async () => {
-    const { result } = renderHook(
-      () => {
-        useJobEvents(1);
-        return useLatestScanJob(1);
-      },
-      { wrapper },
-    );
+    const { result } = renderLatestScanWithEvents();
     await waitFor(() => expect(result.current.data?.total).toBe(0));
     const created = makeJob();
     api.jobs = [created];
@@ -155,13 +160,7 @@ describe("useJobEvents", () => {
   });
 
   it("shows the job of a job.snapshot sent after a reconnect that cannot be replayed", async () => {
-    const { result } = renderHook(
-      () => {
-        useJobEvents(1);
-        return useLatestScanJob(1);
-      },
-      { wrapper },
-    );
+    const { result } = renderLatestScanWithEvents();
     await waitFor(() => expect(result.current.data?.total).toBe(0));
     const finished = makeJob({ status: "completed", progress: 100 });
     api.jobs = [finished];
@@ -170,13 +169,7 @@ describe("useJobEvents", () => {
   });
 
   it("refetches the latest scan when the stream reconnects, not when it first opens", async () => {
-    const { result } = renderHook(
-      () => {
-        useJobEvents(1);
-        return useLatestScanJob(1);
-      },
-      { wrapper },
-    );
+    const { result } = renderLatestScanWithEvents();
     await waitFor(() => expect(result.current.data?.total).toBe(0));
     const source = FakeEventSource.open();
     act(() => source.connect());
@@ -191,13 +184,7 @@ describe("useJobEvents", () => {
   it("shows a newer event at once and never an older state or another library's scan", async () => {
     const shown = makeJob({ status: "completed", progress: 100 });
     api.jobs = [shown];
-    const { result } = renderHook(
-      () => {
-        useJobEvents(1);
-        return useLatestScanJob(1);
-      },
-      { wrapper },
-    );
+    const { result } = renderLatestScanWithEvents();
     await waitFor(() => expect(result.current.data?.jobs[0]).toEqual(shown));
     // No status answer can help from here on: what is shown comes from the events alone.
     api.listsFail = true;

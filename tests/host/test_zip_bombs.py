@@ -18,7 +18,7 @@ from library_host.sample_data import write_books
 from shisho_jobs import Library
 from shisho_jobs.enums import JobStatus, LogLevel
 
-from .conftest import Scans
+from .conftest import Scans, url_text
 from .hostile_files import lying_epub, many_entries_cbz
 
 MB = 1_000_000
@@ -52,14 +52,10 @@ def bomb_file(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]
     return bomb
 
 
-def _url_text(url: str | sa.URL) -> str:
-    return url if isinstance(url, str) else url.render_as_string(hide_password=False)
-
-
 def _scan_growth(database_url: str | sa.URL, job_id: int) -> int:
     """Run job ``job_id`` in a probe process; how many bytes its peak resident size grew."""
     completed = subprocess.run(
-        [sys.executable, str(PROBE), _url_text(database_url), str(job_id)],
+        [sys.executable, str(PROBE), url_text(database_url), str(job_id)],
         capture_output=True,
         text=True,
         timeout=PROBE_DEADLINE,

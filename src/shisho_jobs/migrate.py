@@ -18,7 +18,7 @@ from alembic.config import Config
 from shisho_jobs.errors import (
     ForeignKeysEnabledDuringMigration,
     LibrariesTableMissing,
-    ShishoJobsError,
+    MigrationsNotFound,
 )
 from shisho_jobs.schema import LIBRARIES_TABLE
 
@@ -29,10 +29,6 @@ BRANCH_LABEL = "shisho_jobs"
 """Branch label of the root revision: ``shisho_jobs@head`` in a host's Alembic environment."""
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
-
-
-class MigrationsNotFound(ShishoJobsError):
-    """The shisho_jobs migration scripts are missing from this installation."""
 
 
 def migrations_path() -> Path:

@@ -30,8 +30,10 @@ from sqlalchemy.orm import Session
 from shisho_jobs.dto import Job
 from shisho_jobs.enums import JobStatus, LogLevel
 from shisho_jobs.errors import LeaseLost
+from shisho_jobs.outbox import EVENT_PROGRESS, EVENT_STATUS_CHANGED, record_event
+from shisho_jobs.rows import job_from_row
 from shisho_jobs.schema import JobLogRow, JobRow, UTCDateTime, utcnow
-from shisho_jobs.service import EVENT_PROGRESS, EVENT_STATUS_CHANGED, JobService
+from shisho_jobs.service import JobService
 from shisho_jobs.worker.cursor_sql import CursorStatements, Outcome
 
 _NO_SYNC: Final = {"synchronize_session": False, "populate_existing": True}
@@ -116,7 +118,7 @@ def _fence_params(claim: Claim) -> dict[str, Any]:
 
 def _job_of(service: JobService, row: Any) -> Job:
     # A Core row of every ``jobs`` column reads like a JobRow (attribute per column).
-    return service.to_job(row)
+    return job_from_row(row, service.job_types)
 
 
 # --- claiming ------------------------------------------------------------------------------
@@ -239,9 +241,10 @@ def save_progress(service: JobService, claim: Claim, percent: int, *, lease_seco
             _raise_unless_owned(session, claim)
             current = session.get(JobRow, claim.job_id)
             assert current is not None
-            return service.to_job(current)
-        job = service.to_job(row)
-        service.record_event(session, job, EVENT_PROGRESS)
+            return job_from_row(current, service.job_types)
+        job = job_from_row(row, service.job_types)
+        session.flush()
+        record_event(session.connection(), job, EVENT_PROGRESS)
     return job
 
 
@@ -332,7 +335,7 @@ def _transition(
         if row is None:
             raise LeaseLost()
         job = _job_of(service, row)
-        service.record_event_on(connection, job, EVENT_STATUS_CHANGED)
+        record_event(connection, job, EVENT_STATUS_CHANGED)
     return job
 
 

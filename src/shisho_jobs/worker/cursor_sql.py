@@ -32,13 +32,10 @@ from sqlalchemy.engine import Connection
 
 from shisho_jobs.dto import Job
 from shisho_jobs.enums import JobStatus
+from shisho_jobs.outbox import EVENT_INSERT_SQL, EVENT_STATUS_CHANGED, event_insert_params
+from shisho_jobs.rows import job_from_row
 from shisho_jobs.schema import JobRow, UTCDateTime, utcnow
-from shisho_jobs.service import (
-    EVENT_INSERT_SQL,
-    EVENT_STATUS_CHANGED,
-    JobService,
-    event_insert_params,
-)
+from shisho_jobs.service import JobService
 
 _table: Final = cast(sa.Table, JobRow.__table__)
 _COLUMN_NAMES: Final = tuple(column.name for column in _table.columns)
@@ -180,7 +177,7 @@ class CursorStatements:
         for index, reader in self._readers:
             values[index] = reader(values[index])
         # A JobRecord reads like a JobRow: an attribute per column.
-        return self._service.to_job(cast(Any, JobRecord(*values)))
+        return job_from_row(JobRecord(*values), self._service.job_types)
 
     def _record(self, cursor: Any, jobs: list[Job]) -> None:
         # psycopg sends the statements of one executemany in a single round trip

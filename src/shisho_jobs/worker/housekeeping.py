@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session
 
 from shisho_jobs.dto import Job
 from shisho_jobs.enums import JobStatus, LogLevel
+from shisho_jobs.outbox import EVENT_STATUS_CHANGED, record_event
+from shisho_jobs.rows import job_from_row
 from shisho_jobs.schema import JobEventRow, JobLogRow, JobRow, utcnow
-from shisho_jobs.service import EVENT_STATUS_CHANGED, JobService
+from shisho_jobs.service import JobService
 
 MAX_CRASHES: Final = 3
 """A job whose worker was lost this many times fails as "worker lost" instead of re-queuing."""
@@ -112,8 +114,9 @@ def _rescue_one(service: JobService, session: Session, row: JobRow, *, max_crash
         .returning(JobRow)
     )
     updated = session.scalars(statement, execution_options=_NO_SYNC).one()
-    job = service.to_job(updated)
-    service.record_event(session, job, EVENT_STATUS_CHANGED)
+    job = job_from_row(updated, service.job_types)
+    session.flush()
+    record_event(session.connection(), job, EVENT_STATUS_CHANGED)
     return job
 
 

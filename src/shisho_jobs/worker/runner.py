@@ -25,14 +25,13 @@ from shisho_jobs.context import (
     Cancellation,
     CancelReason,
     JobContext,
-    JobFailed,
     JobLogger,
     ProgressTracker,
 )
 from shisho_jobs.default_job_types import PLUGIN_NAME
 from shisho_jobs.dto import Job
 from shisho_jobs.enums import JobStatus, LogLevel
-from shisho_jobs.errors import LeaseLost
+from shisho_jobs.errors import JobFailed, LeaseLost, UnknownJobTypeFailure
 from shisho_jobs.hooktypes import JobTypeSpec
 from shisho_jobs.service import JobService
 from shisho_jobs.worker import claims
@@ -44,10 +43,6 @@ INTERRUPTED_MESSAGE: Final = (
 )
 
 _logger = logging.getLogger("shisho_jobs.worker")
-
-
-class UnknownJobTypeFailure(JobFailed):
-    """No installed plugin handles this job type."""
 
 
 def call_hook(manager: pluggy.PluginManager, name: str, **kwargs: Any) -> None:

@@ -21,8 +21,8 @@ from polling import wait_until
 from shisho_jobs import Database, JobService, Library, Worker, get_plugin_manager
 from shisho_jobs.dto import Job, JobLog
 from shisho_jobs.enums import JobStatus, LogLevel
+from shisho_jobs.outbox import EVENT_PROGRESS
 from shisho_jobs.schema import JobEventRow
-from shisho_jobs.service import EVENT_PROGRESS
 
 DEADLINE = 30.0  # seconds a scan job gets to finish (or to stop)
 FALLBACK_POLL = 0.5  # seconds between two looks at the job if no commit woke the test

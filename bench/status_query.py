@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import platform
+import sqlite3
 import statistics
 import sys
 import time
@@ -369,8 +370,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     args = parser.parse_args(argv)
 
-    import sqlite3
-
     results = []
     ours_path, seed_path = _sqlite_databases(args.rows, args.rebuild)
     seed_file = seed_path.removeprefix("sqlite:///")
@@ -381,7 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_postgres:
         urls = _postgres_urls(args.pg_rows, args.rebuild)
         if urls is not None:
-            import psycopg
+            # psycopg is the optional "postgres" extra; only a PostgreSQL run needs it.
+            import psycopg  # noqa: PLC0415
 
             ours_url, seed_url = urls
             seed_dsn = sa.make_url(seed_url).set(drivername="postgresql")

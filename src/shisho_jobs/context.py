@@ -114,10 +114,6 @@ class JobLogger:
         self._sink = sink
         self.plugin = plugin
 
-    def for_plugin(self, plugin: str) -> JobLogger:
-        """The same job's logger, attributing its lines to ``plugin``."""
-        return JobLogger(self._job, self._sink, plugin)
-
     def debug(self, message: str, data: dict[str, Any] | None = None) -> None:
         """Log a detail useful when investigating."""
         self._log(LogLevel.DEBUG, message, data)

@@ -14,7 +14,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 
+from shisho_jobs.db import create_engine
 from shisho_jobs.errors import (
     ForeignKeysEnabledDuringMigration,
     LibrariesTableMissing,
@@ -81,10 +83,6 @@ def downgrade(url: str | sa.URL, revision: str) -> None:
 
 def current(url: str | sa.URL) -> str | None:
     """The revision the database at ``url`` is at, or ``None`` before the first upgrade."""
-    from alembic.runtime.migration import MigrationContext
-
-    from shisho_jobs.db import create_engine
-
     engine = create_engine(url, poolclass=sa.NullPool)
     try:
         with engine.connect() as connection:

@@ -114,7 +114,7 @@ class PgListener:
 
     def _run(self) -> None:
         # psycopg is the optional "postgres" extra: only a PostgreSQL user has it.
-        import psycopg
+        import psycopg  # noqa: PLC0415
 
         delay = self._reconnect_delay
         args, kwargs = self._connect_args

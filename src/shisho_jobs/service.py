@@ -9,7 +9,6 @@ from collections.abc import Collection, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
 
-import msgspec
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -24,6 +23,7 @@ from shisho_jobs.errors import (
     UnknownJobType,
 )
 from shisho_jobs.filters import ListJobsFilter, ListJobsOptions, validated
+from shisho_jobs.job_logs import JobLogs
 from shisho_jobs.outbox import (
     EVENT_CREATED,
     EVENT_PROGRESS,
@@ -36,10 +36,10 @@ from shisho_jobs.outbox import (
 from shisho_jobs.plugins import get_plugin_manager, job_type_registry
 from shisho_jobs.queries import ACTIVE_ANY, ACTIVE_IN_SCOPE, list_shape_and_params, list_statements
 from shisho_jobs.registry import JobTypeRegistry
-from shisho_jobs.rows import job_from_row, log_from_row
-from shisho_jobs.schema import MAX_ID, JobLogRow, JobRow, libraries_stub, utcnow
+from shisho_jobs.rows import job_from_row
+from shisho_jobs.schema import MAX_ID, JobRow, libraries_stub, utcnow
 from shisho_jobs.scope_lock import lock_scope
-from shisho_jobs.validation import require_id, require_level, require_progress, require_status
+from shisho_jobs.validation import require_id, require_progress, require_status
 from shisho_jobs.visibility import can_see
 
 if TYPE_CHECKING:
@@ -78,6 +78,8 @@ class JobService:
         self.plugin_manager = plugin_manager
         self.outbox = Outbox(database)
         """The ``job_events`` outbox of this database (what live streams read)."""
+        self.logs = JobLogs(database)
+        """The jobs' log lines."""
 
     @property
     def job_type_names(self) -> list[str]:
@@ -253,24 +255,8 @@ class JobService:
         levels: Sequence[str] = (),
         limit: int | None = None,
     ) -> list[JobLog]:
-        """Log lines of a job, oldest first.
-
-        Args:
-            job_id: the job.
-            after_id: only lines with a larger id (for following a running job).
-            levels: only lines of these levels.
-            limit: at most this many lines.
-        """
-        query = sa.select(JobLogRow).where(JobLogRow.job_id == job_id)
-        if after_id is not None:
-            query = query.where(JobLogRow.id > after_id)
-        if levels:
-            query = query.where(JobLogRow.level.in_([require_level(lv) for lv in levels]))
-        query = query.order_by(JobLogRow.id)
-        if limit is not None:
-            query = query.limit(limit)
-        with self.database.read() as session:
-            return [log_from_row(row) for row in session.scalars(query)]
+        """Log lines of a job, oldest first (see :meth:`JobLogs.list`)."""
+        return self.logs.list(job_id, after_id=after_id, levels=levels, limit=limit)
 
     def add_job_log(
         self,
@@ -282,28 +268,10 @@ class JobService:
         data: dict[str, Any] | None = None,
         stack_trace: str | None = None,
     ) -> JobLog:
-        """Append a log line to a job.
-
-        Raises:
-            InvalidJobInput: an unknown ``level``.
-            JobNotFound: the job does not exist (any more).
-        """
-        level = require_level(level)
-        with self.database.write() as session:
-            if session.get(JobRow, job_id) is None:
-                raise JobNotFound(job_id)
-            row = JobLogRow(
-                created_at=utcnow(),
-                job_id=job_id,
-                level=level,
-                message=message,
-                plugin=plugin,
-                data=None if data is None else msgspec.json.encode(data).decode(),
-                stack_trace=stack_trace,
-            )
-            session.add(row)
-            session.flush()
-            return log_from_row(row)
+        """Append a log line to a job (see :meth:`JobLogs.add`)."""
+        return self.logs.add(
+            job_id, level, message, plugin=plugin, data=data, stack_trace=stack_trace
+        )
 
     # --- changing -------------------------------------------------------------------------
 

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from shisho_jobs import Database, JobService, get_plugin_manager
+from shisho_jobs import Database
 from shisho_jobs.filters import ListJobsFilter
 from shisho_jobs.queries import ACTIVE_ANY, ACTIVE_IN_SCOPE, list_shape_and_params, list_statements
 from shisho_jobs.schema import JobRow, utcnow
-from shisho_jobs.worker.cursor_sql import CursorStatements
+from shisho_jobs.worker.statements import WorkerStatements
 
 HISTORY = 20_000  # enough rows that a planner prefers indexes on its own
 
@@ -149,8 +149,7 @@ def test_unscoped_list_reads_newest_first_from_an_index(history: Database) -> No
 
 def test_claim_takes_the_oldest_pending_job_from_the_queue_index(history: Database) -> None:
     # A claim that sorted every pending job would make draining a queue quadratic.
-    service = JobService(history, plugin_manager=get_plugin_manager(load_entry_points=False))
-    sql = CursorStatements(service).claim_sql
+    sql = WorkerStatements.of(history.dialect).claim
     now = utcnow()
     if history.dialect == "sqlite":
         stamp = now.replace(tzinfo=None).isoformat(sep=" ")

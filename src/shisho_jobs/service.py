@@ -27,9 +27,7 @@ from shisho_jobs.job_logs import JobLogs
 from shisho_jobs.outbox import (
     EVENT_CREATED,
     EVENT_PROGRESS,
-    EVENT_SNAPSHOT,  # re-exported for the web plugin until it imports it from outbox
     EVENT_STATUS_CHANGED,
-    NOTIFY_CHANNEL,  # re-exported for the web plugin until it imports it from outbox
     Outbox,
     record_event,
 )
@@ -44,8 +42,6 @@ from shisho_jobs.visibility import can_see
 
 if TYPE_CHECKING:
     import pluggy
-
-__all__ = ["EVENT_SNAPSHOT", "NOTIFY_CHANNEL", "UPDATABLE_COLUMNS", "JobService", "ListJobsOptions"]
 
 # Columns update_job() may write; everything else belongs to the service or the worker.
 UPDATABLE_COLUMNS: Final = frozenset(

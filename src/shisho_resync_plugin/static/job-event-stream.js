@@ -104,11 +104,13 @@ export class JobEventStream {
   async read(body, attempt) {
     const reader = body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
+    let afterCR = false; // a chunk ended in CR: a LF opening the next one ends no other line
     let event = { name: "", data: [], id: null };
     for (;;) {
       const { value, done } = await reader.read();
       if (done || this.current !== attempt) break;
-      buffer += value;
+      buffer += afterCR && value.startsWith("\n") ? value.slice(1) : value;
+      afterCR = value.endsWith("\r");
       const lines = buffer.split(/\r\n|\r|\n/);
       buffer = lines.pop();
       for (const line of lines) {

@@ -145,9 +145,7 @@ class PageLink {
   connect() {
     if (this.transport !== null) return;
     const sink = {
-      event: (event) => {
-        for (const subscriber of [...this.subscribers]) subscriber.onEvent?.(event);
-      },
+      event: (event) => this.notify((subscriber) => subscriber.onEvent?.(event)),
       status: (open) => this.setOpen(open),
     };
     const Transport = transportFor();
@@ -167,7 +165,20 @@ class PageLink {
   setOpen(open) {
     if (open === this.open) return;
     this.open = open;
-    for (const subscriber of [...this.subscribers]) subscriber.onStatus?.(open);
+    this.notify((subscriber) => subscriber.onStatus?.(open));
+  }
+
+  /** Call every subscriber; one that throws must not stop the others, nor the stream. */
+  notify(call) {
+    for (const subscriber of [...this.subscribers]) {
+      try {
+        call(subscriber);
+      } catch (error) {
+        setTimeout(() => {
+          throw error; // reported like any uncaught error, after the others had theirs
+        });
+      }
+    }
   }
 
   remove(subscriber) {

@@ -132,7 +132,7 @@ describe("useJobEvents", () => {
     );
     await waitFor(() => expect(result.current.one.data?.status).toBe("pending"));
     const source = FakeEventSource.open();
-    expect(source.url).toBe("/api/jobs/events?library_id=1");
+    expect(source.url).toBe("/api/jobs/events"); // the shared stream: every library
 
     for (const [event, status, progress] of [
       ["job.status_changed", "in_progress", 0],

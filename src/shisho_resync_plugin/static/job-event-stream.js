@@ -72,6 +72,10 @@ export class JobEventStream {
       signal: attempt.controller.signal,
     })
       .then((response) => {
+        if (response.status === 401 || response.status === 403) {
+          // The browser's session may no longer see the stream: neither may the old connection.
+          this.current?.controller.abort();
+        }
         if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
         if (this.pending === attempt) this.pending = null;
         this.current?.controller.abort();

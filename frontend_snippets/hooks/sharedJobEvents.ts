@@ -96,7 +96,10 @@ class PageLink {
     if (event.persisted) this.connect(); // back from the back/forward cache
   };
 
-  constructor(private readonly path: string) {
+  private readonly path: string;
+
+  constructor(path: string) {
+    this.path = path;
     addEventListener("pagehide", this.onPageHide);
     addEventListener("pageshow", this.onPageShow);
     this.connect();

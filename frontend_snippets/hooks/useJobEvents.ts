@@ -20,8 +20,8 @@ const EVENT_NAMES: readonly JobEventName[] = Object.values(JobEventName);
  * The events come from the browser's one shared stream (`sharedJobEvents`: the plugin's
  * SharedWorker, shared with every tab), which carries every library the user may see; this hook
  * keeps its library's. The stream reconnects by itself (resuming with `Last-Event-ID`, or
- * sending `job.snapshot` events when the missed ones are gone); each reconnect also refetches the
- * latest scan, so nothing missed while the stream was down waits for the next poll. While it is
+ * sending `job.snapshot` events when the missed ones are gone); each (re)connect also refetches
+ * the latest scan, so nothing missed before or while the stream was down waits for the next poll. While it is
  * down, the polling of `useLatestScanJob` keeps the button current.
  *
  * @param libraryId The selected library; nothing is subscribed without one.
@@ -45,7 +45,6 @@ export function useJobEvents(libraryId: number | undefined): void {
         queryKey: jobId === undefined ? [QueryKey.RetrieveJob] : [QueryKey.RetrieveJob, jobId],
       });
     };
-    let opened = false;
     return subscribeJobEvents({
       onEvent(event) {
         if (EVENT_NAMES.includes(event.name as JobEventName)) {
@@ -53,13 +52,11 @@ export function useJobEvents(libraryId: number | undefined): void {
         }
       },
       onStatus(open) {
-        if (!open) {
-          return;
-        }
-        if (opened) {
+        // Also on the first open: the shared stream may connect (a SharedWorker starting) after
+        // the first status answer, and a first connection has no Last-Event-ID to replay from.
+        if (open) {
           void queryClient.invalidateQueries({ queryKey: [QueryKey.LatestScanJob] });
         }
-        opened = true;
       },
     });
   }, [libraryId, queryClient]);

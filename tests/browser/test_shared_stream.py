@@ -4,7 +4,6 @@ tab closes without losing an event, and a new sign-in never receives the previou
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 from plugin_test_host import USER_COOKIE, Site, create_schema, make_app, serve
 
+from polling import wait_until
 from shisho_jobs import Database, Job, JobStatus
 from shisho_resync_plugin import ResyncPlugin
 
@@ -56,11 +56,7 @@ def context(request: pytest.FixtureRequest, browser: Any, served: tuple[Site, An
 
 
 def _wait_until(condition: Callable[[], bool], message: str) -> None:
-    end = time.monotonic() + DEADLINE
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(message)
-        time.sleep(0.05)
+    wait_until(condition, timeout=DEADLINE, what=message)
 
 
 def _set(site: Site, job: Job, **changes: Any) -> Job:
@@ -77,7 +73,7 @@ def _open(context: Any, path: str = "/libraries/1") -> Any:
 def _stream_users(plugin: ResyncPlugin) -> list[Any]:
     """Whose access each open stream on the server has (its visible libraries)."""
     return [
-        subscription.filter.visible_library_ids
+        subscription.visibility.visible_library_ids
         for subscription in list(plugin.runtime.hub._subscribers)  # no public view of them
     ]
 

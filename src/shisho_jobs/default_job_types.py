@@ -8,6 +8,7 @@ from shisho_jobs.enums import JobType
 from shisho_jobs.hookimpl import hookimpl
 from shisho_jobs.hooktypes import JobTypeSpec
 from shisho_jobs.payloads import JobExportData, JobScanData
+from shisho_jobs.results import ScanResult
 
 if TYPE_CHECKING:
     from shisho_jobs.context import JobContext
@@ -38,6 +39,10 @@ def job_types() -> list[JobTypeSpec]:
             handler=run_scan,
             exclusive=True,
             plugin=PLUGIN_NAME,
+            result_type=ScanResult,
+            # A failed scan is shown and scanned again by a person, the watcher or the
+            # schedule: never automatically, which would hide a missing folder.
+            max_attempts=1,
         ),
         JobTypeSpec(
             name=JobType.EXPORT.value,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from shisho_jobs.db import Database
 from shisho_jobs.dto import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, Job, JobLog
-from shisho_jobs.enums import FINISHED_STATUSES, JobStatus, LogLevel
+from shisho_jobs.enums import FINISHED_STATUSES, JobStatus, JobTrigger, LogLevel
 from shisho_jobs.errors import (
     ActiveJobExists,
     InvalidJobInput,
@@ -47,6 +47,11 @@ replayed, once per recent job, with the job's current JSON."""
 UPDATABLE_COLUMNS: Final = frozenset(
     {"status", "progress", "data", "process_id", "error", "started_at", "finished_at"}
 )
+
+# stalled_since and waiting only mean something in one status each; a stale value
+# left by a status change never shows.
+_IN_PROGRESS: Final = JobStatus.IN_PROGRESS.value
+_PENDING: Final = JobStatus.PENDING.value
 
 _EVENTS_LOCK_KEY: Final = zlib.crc32(b"shisho_jobs:events") - 2**31
 
@@ -169,6 +174,8 @@ class JobService:
         *,
         library_id: int | None = None,
         status: JobStatus | str = JobStatus.PENDING,
+        trigger: JobTrigger | str = JobTrigger.MANUAL,
+        retry_of: int | None = None,
     ) -> Job:
         """Create a job, atomically refusing a second active job of an exclusive type.
 
@@ -182,21 +189,27 @@ class JobService:
             data: the payload (its struct, a mapping, or ``None`` for defaults).
             library_id: the library, or ``None`` for a global job.
             status: normally ``pending``; other values are for imports and tests.
+            trigger: what started the job (``manual``, ``watch``, ``schedule``, ``retry``).
+            retry_of: the finished job this one runs again (with ``trigger="retry"``).
 
         Returns:
             The new job.
 
         Raises:
             UnknownJobType: ``job_type`` is not registered (field ``type``).
-            InvalidJobInput: bad ``data``, ``library_id`` or ``status``.
+            InvalidJobInput: bad ``data``, ``library_id``, ``status``, ``trigger`` or
+                ``retry_of``.
             LibraryNotFound: no library has ``library_id``.
             ActiveJobExists: an active job blocks this one; carries that job.
         """
         spec = self.job_types.get(job_type)
         payload = self.job_types.validate_payload(job_type, {} if data is None else data)
         status = _validate_status(status, "status")
+        trigger = _validate_trigger(trigger)
         if library_id is not None:
             _validate_id(library_id, "library_id")
+        if retry_of is not None:
+            _validate_id(retry_of, "retry_of")
         active = status in (JobStatus.PENDING, JobStatus.IN_PROGRESS)
 
         with self.database.write(notify=True) as session:
@@ -220,6 +233,8 @@ class JobService:
                 progress=100 if status == JobStatus.COMPLETED else 0,
                 library_id=library_id,
                 finished_at=None if active else now,
+                trigger=trigger.value,
+                retry_of=retry_of,
             )
             session.add(row)
             try:
@@ -236,16 +251,33 @@ class JobService:
         return job
 
     def start_or_join(
-        self, job_type: str, data: Any = None, *, library_id: int | None = None
+        self,
+        job_type: str,
+        data: Any = None,
+        *,
+        library_id: int | None = None,
+        trigger: JobTrigger | str = JobTrigger.MANUAL,
+        retry_of: int | None = None,
     ) -> tuple[Job, bool]:
         """Create a pending job, or return the active job that blocks it.
+
+        Args:
+            job_type: a registered job type.
+            data: the payload (its struct, a mapping, or ``None`` for defaults).
+            library_id: the library, or ``None`` for a global job.
+            trigger: what starts the job (``manual``, ``watch``, ``schedule``, ``retry``);
+                a joined job keeps its own.
+            retry_of: the finished job this one runs again (with ``trigger="retry"``).
 
         Returns:
             ``(job, created)``: the new job and ``True``, or the blocking
             active job and ``False``.
         """
         try:
-            return self.create_job(job_type, data, library_id=library_id), True
+            job = self.create_job(
+                job_type, data, library_id=library_id, trigger=trigger, retry_of=retry_of
+            )
+            return job, True
         except ActiveJobExists as exists:
             return exists.job, False
 
@@ -504,6 +536,14 @@ class JobService:
             finished_at=row.finished_at,
             error=row.error,
             attempt=row.attempt,
+            trigger=JobTrigger(row.trigger),
+            result=self.job_types.decode_result(row.type, row.result),
+            warnings=row.warnings,
+            cancel_requested=bool(row.cancel_requested),
+            stalled_since=row.stalled_since if row.status == _IN_PROGRESS else None,
+            waiting=row.waiting if row.status == _PENDING else None,
+            retry_of=row.retry_of,
+            retry_at=row.retry_at,
         )
 
     def _require_type(self, job_type: object, field: str) -> None:
@@ -550,6 +590,18 @@ def _validate_status(value: object, field: str) -> JobStatus:
     except ValueError:
         raise InvalidJobInput(
             field, f"unknown status {value!r}; expected one of {[s.value for s in JobStatus]}"
+        ) from None
+
+
+def _validate_trigger(value: object) -> JobTrigger:
+    try:
+        if not isinstance(value, str):
+            raise ValueError(value)
+        return JobTrigger(value)
+    except ValueError:
+        raise InvalidJobInput(
+            "trigger",
+            f"unknown trigger {value!r}; expected one of {[t.value for t in JobTrigger]}",
         ) from None
 
 

@@ -24,8 +24,9 @@ from shisho_jobs.dto import (
     ListJobsQuery,
     ListJobsResponse,
 )
-from shisho_jobs.enums import JobStatus, JobType, LogLevel
+from shisho_jobs.enums import JobStatus, JobTrigger, JobType, LogLevel
 from shisho_jobs.payloads import JobExportData, JobScanData
+from shisho_jobs.results import ScanResult
 from shisho_jobs.service import (
     EVENT_CREATED,
     EVENT_PROGRESS,
@@ -52,6 +53,7 @@ __all__ = [
 ]
 
 PAYLOAD_UNION = "JobData"
+RESULT_UNION = "JobResult"
 
 JOB_EVENT_NAME = StringUnion(
     name="JobEventName",
@@ -64,15 +66,31 @@ JOB_EVENT_NAME = StringUnion(
 TYPE_FILES: tuple[TypeFile, ...] = (
     TypeFile(
         name="models.ts",
-        types=(JobStatus, JobType, LogLevel, JobScanData, JobExportData, Job, JobLog),
+        types=(
+            JobStatus,
+            JobType,
+            JobTrigger,
+            LogLevel,
+            JobScanData,
+            JobExportData,
+            ScanResult,
+            Job,
+            JobLog,
+        ),
         unions=(
             PayloadUnion(
                 name=PAYLOAD_UNION,
                 doc="A job's payload: one of the built-in types' or a plugin job type's.",
                 members=(JobScanData, JobExportData),
             ),
+            PayloadUnion(
+                name=RESULT_UNION,
+                doc="What a job reported when it ended: a scan's counts or a plugin job "
+                "type's result.",
+                members=(ScanResult,),
+            ),
         ),
-        field_types={("Job", "data"): PAYLOAD_UNION},
+        field_types={("Job", "data"): PAYLOAD_UNION, ("Job", "result"): RESULT_UNION},
     ),
     TypeFile(
         name="jobs.ts",

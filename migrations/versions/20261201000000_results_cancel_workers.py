@@ -1,4 +1,4 @@
-"""Job results, triggers, warnings, cancel, stall and retry columns; the workers table.
+"""Job results, triggers, warning counts, cancel, stall and retry columns; the workers table.
 
 Revision ID: 20261201000000
 Revises: 20261129000000
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from shisho_jobs import scope_counts
+from shisho_jobs import scope_counts, warning_counts
 from shisho_jobs.migrate import require_foreign_keys_off
 
 revision: str = "20261201000000"
@@ -56,7 +56,7 @@ def _create_count_triggers(sqlite: bool) -> None:
 
 
 def upgrade() -> None:
-    """Add the jobs columns and checks of results, cancel, stall and retry; create workers."""
+    """Add the jobs columns and checks of results, cancel, stall, retry; count warnings; workers."""
     require_foreign_keys_off(op.get_bind())
     sqlite = op.get_bind().dialect.name == "sqlite"
     _drop_count_triggers(sqlite)
@@ -67,6 +67,10 @@ def upgrade() -> None:
         batch.create_check_constraint(op.f("ck_jobs_status_known"), _STATUS_AFTER)
         batch.create_check_constraint(op.f("ck_jobs_trigger_known"), _TRIGGER)
     _create_count_triggers(sqlite)
+    op.execute(warning_counts.BACKFILL_V1)
+    create = warning_counts.SQLITE_CREATE_V1 if sqlite else warning_counts.POSTGRESQL_CREATE_V1
+    for statement in create:
+        op.execute(statement)
     # A job already running counts as having moved when it was claimed.
     op.execute("UPDATE jobs SET last_progress_at = started_at WHERE status = 'in_progress'")
     op.create_index(
@@ -95,6 +99,9 @@ def downgrade() -> None:
     """Drop workers and the new jobs columns; cancelled jobs become failed ("Cancelled")."""
     require_foreign_keys_off(op.get_bind())
     sqlite = op.get_bind().dialect.name == "sqlite"
+    drop = warning_counts.SQLITE_DROP_V1 if sqlite else warning_counts.POSTGRESQL_DROP_V1
+    for statement in drop:
+        op.execute(statement)
     op.drop_index("ix_workers_expires_at", table_name="workers")
     op.drop_table("workers")
     op.drop_index("ix_jobs_retry_due", table_name="jobs")

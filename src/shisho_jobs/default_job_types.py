@@ -16,11 +16,11 @@ if TYPE_CHECKING:
 PLUGIN_NAME = "shisho_jobs"
 
 
-def run_scan(context: JobContext) -> None:
-    """Scan the job's library, or every library for a global scan."""
+def run_scan(context: JobContext) -> ScanResult:
+    """Scan the job's library, or every library for a global scan; returns its counts."""
     from shisho_jobs.scan import run_scan_job
 
-    run_scan_job(context)
+    return run_scan_job(context)
 
 
 def run_export(context: JobContext) -> None:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shisho_jobs import scope_counts
+from shisho_jobs import scope_counts, warning_counts
 from shisho_jobs.enums import ACTIVE_STATUS_SQL, JobStatus, JobTrigger
 
 LIBRARIES_TABLE = "libraries"
@@ -270,9 +270,9 @@ class JobScopeCountRow(Base):
     jobs: Mapped[int] = mapped_column(sa.Integer, nullable=False)
 
 
-def _touches_jobs(tables: object) -> bool:
+def _touches(tables: object, name: str) -> bool:
     return tables is None or any(
-        getattr(table, "name", None) == "jobs"
+        getattr(table, "name", None) == name
         for table in tables  # type: ignore[attr-defined]
     )
 
@@ -280,17 +280,27 @@ def _touches_jobs(tables: object) -> bool:
 def _create_triggers(
     target: sa.MetaData, connection: sa.Connection, tables: object = None, **_: object
 ) -> None:
-    if _touches_jobs(tables):
-        for statement in scope_counts.create_statements(connection.dialect.name):
-            connection.exec_driver_sql(statement)
+    dialect = connection.dialect.name
+    statements: list[str] = []
+    if _touches(tables, "jobs"):
+        statements += scope_counts.create_statements(dialect)
+    if _touches(tables, "job_logs"):
+        statements += warning_counts.create_statements(dialect)
+    for statement in statements:
+        connection.exec_driver_sql(statement)
 
 
 def _drop_triggers(
     target: sa.MetaData, connection: sa.Connection, tables: object = None, **_: object
 ) -> None:
-    if _touches_jobs(tables):
-        for statement in scope_counts.drop_statements(connection.dialect.name):
-            connection.exec_driver_sql(statement)
+    dialect = connection.dialect.name
+    statements: list[str] = []
+    if _touches(tables, "job_logs"):
+        statements += warning_counts.drop_statements(dialect)
+    if _touches(tables, "jobs"):
+        statements += scope_counts.drop_statements(dialect)
+    for statement in statements:
+        connection.exec_driver_sql(statement)
 
 
 # create_all() makes the triggers as the migrations do (metadata-level events run

@@ -164,8 +164,20 @@ def test_jobs_from_before_results_are_manual_and_cancelled_ones_downgrade_to_fai
         "INSERT INTO jobs (id, created_at, updated_at, type, status, data, progress, library_id)"
         " VALUES (3, '2026-01-01 10:00:00', '2026-01-01 10:00:00', 'scan', 'pending', '{}', 0, 1)",
     )
+    _execute(
+        url,
+        "INSERT INTO job_logs (created_at, job_id, level, message) VALUES"
+        " ('2026-01-01 10:01:00', 3, 'warn', 'a'), ('2026-01-01 10:02:00', 3, 'info', 'b')",
+    )
     migrate.upgrade(url)
-    assert _execute(url, "SELECT trigger, warnings, result FROM jobs") == [("manual", 0, None)]
+    # Warn lines written before the count existed are counted.
+    assert _execute(url, "SELECT trigger, warnings, result FROM jobs") == [("manual", 1, None)]
+    _execute(
+        url,
+        "INSERT INTO job_logs (created_at, job_id, level, message)"
+        " VALUES ('2026-01-01 10:03:00', 3, 'warn', 'c')",
+    )
+    assert _execute(url, "SELECT warnings FROM jobs") == [(2,)]
     _execute(url, "UPDATE jobs SET status = 'cancelled', trigger = 'watch' WHERE id = 3")
     # The counting triggers survive the table rebuild (SQLite).
     _execute(

@@ -64,6 +64,14 @@ class ActiveJobExists(ShishoJobsError):
         super().__init__(f"A {job.type} job is already running or pending.")
 
 
+class JobAlreadyFinished(ShishoJobsError):
+    """The job has already finished."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        super().__init__()
+
+
 class LeaseLost(ShishoJobsError):
     """The worker no longer owns this job: another worker took it over after its lease expired."""
 

@@ -16,18 +16,21 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from shisho_jobs.cancel import cancel_locked_job, lock_job_row
 from shisho_jobs.db import Database
 from shisho_jobs.dto import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, Job, JobLog
 from shisho_jobs.enums import FINISHED_STATUSES, JobStatus, JobTrigger, LogLevel
 from shisho_jobs.errors import (
     ActiveJobExists,
     InvalidJobInput,
+    JobAlreadyFinished,
     JobNotFound,
     LibraryNotFound,
     UnknownJobType,
 )
 from shisho_jobs.queries import ACTIVE_ANY, ACTIVE_IN_SCOPE, ListShape, list_statements
 from shisho_jobs.registry import JobTypeRegistry
+from shisho_jobs.retries import cancel_retry
 from shisho_jobs.schema import MAX_ID, JobLogRow, JobRow, UTCDateTime, libraries_stub, utcnow
 
 if TYPE_CHECKING:
@@ -464,6 +467,76 @@ class JobService:
             elif row.progress != old_progress:
                 self.record_event(session, updated, EVENT_PROGRESS)
             return updated
+
+    def cancel_job(self, job_id: int, *, visible_library_ids: Collection[int] | None = None) -> Job:
+        """Cancel a job: at once if pending, by asking its handler to stop if in progress.
+
+        Asking twice changes nothing more. Each change emits ``job.status_changed``.
+
+        Args:
+            job_id: the job.
+            visible_library_ids: if given, a job of another library counts as absent.
+
+        Returns:
+            The job: ``cancelled`` (it was pending), or ``in_progress`` with
+            ``cancel_requested`` (it ends ``cancelled`` once its handler stops).
+
+        Raises:
+            JobNotFound: no such job (or not visible).
+            JobAlreadyFinished: the job has finished already; carries it.
+        """
+        if not isinstance(job_id, int) or not 1 <= job_id <= MAX_ID:
+            raise JobNotFound(job_id)
+        finished_statuses = {status.value for status in FINISHED_STATUSES}
+        with self.database.write_connection(notify=True) as connection:
+            row = lock_job_row(connection, job_id)
+            if row is None or not _visible(row.library_id, visible_library_ids):
+                raise JobNotFound(job_id)
+            if row.status in finished_statuses:
+                raise JobAlreadyFinished(self._to_job(row))
+            changed = cancel_locked_job(connection, row)
+            if changed is None:
+                return self._to_job(row)
+            job = self._to_job(changed)
+            self.record_event_on(connection, job, EVENT_STATUS_CHANGED)
+        if self.plugin_manager is not None and job.status == JobStatus.CANCELLED:
+            self.plugin_manager.hook.job_finished(job=job)
+        return job
+
+    def retry_job(self, job_id: int, *, visible_library_ids: Collection[int] | None = None) -> Job:
+        """Start a finished job again (same type, data and library) through start-or-join.
+
+        The new job has ``trigger: "retry"`` and ``retry_of`` naming this one; an
+        automatic retry still due for this job is called off.
+
+        Args:
+            job_id: the finished job.
+            visible_library_ids: if given, a job of another library counts as absent.
+
+        Returns:
+            The new pending job.
+
+        Raises:
+            JobNotFound: no such job (or not visible).
+            ActiveJobExists: the job is still active, or an active job blocks the new
+                one; carries that job.
+        """
+        original = self.retrieve_job(job_id, visible_library_ids=visible_library_ids)
+        if original.is_active:
+            raise ActiveJobExists(original)
+        job = self.create_job(
+            original.type,
+            original.data,
+            library_id=original.library_id,
+            trigger=JobTrigger.RETRY,
+            retry_of=original.id,
+        )
+        if original.retry_at is not None:
+            with self.database.write_connection(notify=True) as connection:
+                row = cancel_retry(connection, original.id)
+                if row is not None:
+                    self.record_event_on(connection, self._to_job(row), EVENT_STATUS_CHANGED)
+        return job
 
     def cleanup_old_jobs(self, retention_days: float) -> int:
         """Delete finished jobs (and, by cascade, their logs and events) older than this.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from shisho_jobs import JobService, JobStatus, JobTrigger, JobType
 from shisho_jobs.hooktypes import JobTypeSpec
 from shisho_jobs.payloads import JobExportData
-from shisho_jobs.worker.retries import (
+from shisho_jobs.retries import (
     cancel_retry,
     has_due_retries,
     retry_delay,

@@ -16,7 +16,7 @@ from shisho_jobs.schema import JobEventRow, JobRow
 
 T = TypeVar("T")
 POLL_STEP = 0.01  # seconds between two looks while waiting for a condition
-FINISHED = (JobStatus.COMPLETED, JobStatus.FAILED)
+FINISHED = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 def wait_until(check: Callable[[], T | None], *, timeout: float, what: str) -> T:

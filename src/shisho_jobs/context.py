@@ -19,12 +19,25 @@ from typing import TYPE_CHECKING, Any, Protocol
 import msgspec
 
 from shisho_jobs.enums import LogLevel
-from shisho_jobs.errors import ShishoJobsError
+
+# JobFailed lives in shisho_jobs.errors; handlers that import it from here keep working.
+from shisho_jobs.errors import JobFailed
 
 if TYPE_CHECKING:
     import pluggy
 
     from shisho_jobs.dto import Job
+
+__all__ = [
+    "PROGRESS_MIN_INTERVAL",
+    "CancelReason",
+    "Cancellation",
+    "JobContext",
+    "JobFailed",
+    "JobLogger",
+    "JobSink",
+    "ProgressTracker",
+]
 
 PROGRESS_MIN_INTERVAL = 0.5  # seconds between two progress writes of one job
 """Progress is saved at most this often (the first and the final 100 % always are)."""
@@ -32,15 +45,6 @@ MOVED_WRITE_INTERVAL = 30.0  # seconds between writes that only say the work mov
 """Work that moves within one percent is written this often, so it never looks stalled."""
 
 _python_logger = logging.getLogger("shisho_jobs.job")
-
-
-class JobFailed(ShishoJobsError):
-    """The job failed for a reason its handler can explain.
-
-    Raise it (or a subclass) from a handler to fail the job: the message becomes
-    the job's ``error`` and an error line of its log, without a stack trace,
-    because the failure is expected, not a bug.
-    """
 
 
 class JobSink(Protocol):
@@ -110,21 +114,15 @@ class JobLogger:
         plugin: the plugin name shown beside each line.
     """
 
-    def __init__(
-        self, job: Job, sink: JobSink, plugin: str | None, *, _tally: _WarnTally | None = None
-    ) -> None:
+    def __init__(self, job: Job, sink: JobSink, plugin: str | None) -> None:
         self._job = job
         self._sink = sink
         self.plugin = plugin
-        self._tally = _tally or _WarnTally()
-
-    def for_plugin(self, plugin: str) -> JobLogger:
-        """The same job's logger, attributing its lines to ``plugin``."""
-        return JobLogger(self._job, self._sink, plugin, _tally=self._tally)
+        self._tally = _WarnTally()
 
     @property
     def warnings_logged(self) -> int:
-        """How many ``warn`` lines this run logged so far (through any of its loggers)."""
+        """How many ``warn`` lines this run logged so far."""
         return self._tally.count
 
     def debug(self, message: str, data: dict[str, Any] | None = None) -> None:

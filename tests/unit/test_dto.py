@@ -16,8 +16,9 @@ from shisho_jobs import (
     JobTrigger,
     ListJobsQuery,
 )
-from shisho_jobs.dto import JobLog, ListJobsResponse, convert, decode_json
+from shisho_jobs.dto import JobLog, ListJobsResponse
 from shisho_jobs.payloads import JobScanData
+from shisho_jobs.validation import convert, decode_json
 
 
 def test_create_payload_decodes_a_library_scan() -> None:
@@ -61,7 +62,7 @@ def test_create_payload_refuses_bad_input_naming_the_field(body: bytes, field: s
 def test_list_query_defaults() -> None:
     query = convert({}, ListJobsQuery)
 
-    assert (query.limit, query.offset, query.status, query.type) == (10, 0, [], None)
+    assert (query.limit, query.offset, query.status, query.type) == (10, 0, (), None)
     assert query.library_id_or_global is None
 
 
@@ -78,7 +79,7 @@ def test_list_query_accepts_the_full_range() -> None:
     )
 
     assert query.limit == 100
-    assert query.status == [JobStatus.PENDING, JobStatus.FAILED]
+    assert query.status == (JobStatus.PENDING, JobStatus.FAILED)
     assert convert({"limit": 1}, ListJobsQuery).limit == 1
 
 

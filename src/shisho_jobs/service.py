@@ -5,6 +5,7 @@ Synchronous and framework-free. Every method runs its own short transaction.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shisho_jobs.cancel import cancel_locked_job, lock_job_row
+from shisho_jobs.changes import announce_changed
 from shisho_jobs.db import Database
 from shisho_jobs.dto import Job, JobLog
 from shisho_jobs.enums import FINISHED_STATUSES, JobStatus, JobTrigger, LogLevel
@@ -44,11 +46,22 @@ from shisho_jobs.schema import MAX_ID, JobRow, libraries_stub, utcnow
 from shisho_jobs.scope_lock import lock_scope
 from shisho_jobs.validation import require_id, require_progress, require_status, require_trigger
 from shisho_jobs.visibility import can_see
+from shisho_jobs.workers import (
+    WorkerInfo,
+    delete_expired_workers,
+    has_expired_workers,
+    list_live_workers,
+    live_workers,
+    refresh_waiting,
+    waiting_is_stale,
+)
 
 if TYPE_CHECKING:
     import pluggy
 
 __all__ = ["EVENT_SNAPSHOT", "NOTIFY_CHANNEL", "UPDATABLE_COLUMNS", "JobService", "ListJobsOptions"]
+
+_logger = logging.getLogger("shisho_jobs")
 
 # Columns update_job() may write; everything else belongs to the service or the worker.
 UPDATABLE_COLUMNS: Final = frozenset(
@@ -152,6 +165,12 @@ class JobService:
                 if blocking is not None:
                     raise ActiveJobExists(self._to_job(blocking))
             now = utcnow()
+            # Read in the same transaction: a worker registering meanwhile refreshes it.
+            waiting = (
+                live_workers(session.connection()).waiting_reason(job_type)
+                if status == JobStatus.PENDING
+                else None
+            )
             row = JobRow(
                 created_at=now,
                 updated_at=now,
@@ -163,6 +182,7 @@ class JobService:
                 finished_at=None if active else now,
                 trigger=trigger.value,
                 retry_of=retry_of,
+                waiting=waiting,
             )
             session.add(row)
             try:
@@ -422,6 +442,37 @@ class JobService:
                 if row is not None:
                     record_event(connection, self._to_job(row), EVENT_STATUS_CHANGED)
         return job
+
+    # --- workers -----------------------------------------------------------------------------
+
+    def list_workers(self) -> list[WorkerInfo]:
+        """The live workers (rows not expired), oldest first."""
+        with self.database.read_connection() as connection:
+            return list_live_workers(connection)
+
+    def refresh_waiting(self) -> list[Job]:
+        """Delete expired worker rows; bring every pending job's ``waiting`` in line.
+
+        Cheap when nothing changed (two small reads, no write). Run by every worker and
+        by web hosts on a timer, so a job says "No worker is running." by itself once the
+        last worker is gone. Each changed job emits ``job.status_changed``.
+
+        Returns:
+            The pending jobs whose ``waiting`` changed.
+        """
+        with self.database.read_connection() as connection:
+            stale = has_expired_workers(connection) or waiting_is_stale(
+                connection, live_workers(connection)
+            )
+        if not stale:
+            return []
+        with self.database.write_connection(notify=True) as connection:
+            gone = delete_expired_workers(connection)
+            rows = refresh_waiting(connection, live_workers(connection))
+            jobs = announce_changed(connection, rows, self.job_types)
+        if gone:
+            _logger.warning("workers %s stopped heartbeating; their rows expired", gone)
+        return jobs
 
     def cleanup_old_jobs(self, retention_days: float) -> int:
         """Delete finished jobs (and, by cascade, their logs and events) older than this.

@@ -13,8 +13,9 @@ from worker_support import FINISHED, RecordingHost, row_of, wait_for_status, wai
 
 from shisho_jobs import Database, JobService, JobStatus, Worker
 from shisho_jobs.errors import JobAlreadyFinished
+from shisho_jobs.plugins import job_type_registry
 from shisho_jobs.schema import JobEventRow
-from shisho_jobs.worker import claims, housekeeping
+from shisho_jobs.worker.store import ClaimRequest, WorkerStore
 
 SETTLE = 15.0  # seconds a worker gets to act on a cancel on a busy machine (a deadline)
 
@@ -154,15 +155,16 @@ def test_a_job_claimed_by_another_worker_stops_there(
 
 
 def test_a_cancelled_job_whose_worker_is_lost_ends_cancelled_not_requeued(
-    database: Database, jobs: JobService
+    database: Database, jobs: JobService, manager: pluggy.PluginManager
 ) -> None:
+    store = WorkerStore(database, job_type_registry(manager))
     job = jobs.create_job("obedient")
-    claimed = claims.claim_next_job(jobs, process_id="lost-worker", lease_seconds=0.001)
+    claimed = store.claim_next(ClaimRequest("lost-worker", lease_seconds=0.001))
     assert claimed is not None and claimed.id == job.id
     jobs.cancel_job(job.id)
 
     def rescued() -> bool:
-        return bool(housekeeping.rescue_expired_jobs(jobs, lease_seconds=0.001))
+        return bool(store.rescue_expired(lease_seconds=0.001))
 
     wait_until(rescued, timeout=SETTLE, what="the lost worker's job to be rescued")
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from polling import wait_until
 from shisho_jobs import Database, JobService, JobStatus, JobType
+from shisho_jobs.waiting_watch import WaitingWatch
 from shisho_jobs.workers import (
     NO_WORKER,
     WorkerRegistration,
@@ -75,9 +77,9 @@ def test_pending_jobs_say_why_they_wait_and_stop_when_a_worker_can_run_them(
     export = service.create_job(EXPORT)
     done = service.create_job(EXPORT, status=JobStatus.COMPLETED)
 
-    assert _refresh(database) == {scan.id: NO_WORKER, export.id: NO_WORKER}
-    assert service.retrieve_job(scan.id).waiting == NO_WORKER
-    assert service.retrieve_job(done.id).waiting is None
+    # Created with no worker alive: they say so from the start.
+    assert (scan.waiting, export.waiting, done.waiting) == (NO_WORKER, NO_WORKER, None)
+    assert _refresh(database) == {}
 
     _register(database, "scanner", (SCAN,))
     assert _refresh(database) == {scan.id: None, export.id: no_worker_runs(EXPORT)}
@@ -90,3 +92,25 @@ def test_pending_jobs_say_why_they_wait_and_stop_when_a_worker_can_run_them(
 
     _register(database, "exporter", (EXPORT,))
     assert _refresh(database) == {export.id: None}
+
+
+def test_the_waiting_watch_notices_that_the_last_worker_died(service: JobService) -> None:
+    database = service.database
+    _register(database, "doomed", (SCAN,))
+    job = service.create_job(SCAN, library_id=1)
+    assert service.retrieve_job(job.id).waiting is None
+    _register(database, "doomed", (SCAN,), lease=-1.0)  # it stopped heartbeating
+
+    watch = WaitingWatch(service, interval=0.05)
+    watch.start()
+    try:
+        wait_until(
+            lambda: service.retrieve_job(job.id).waiting == NO_WORKER,
+            timeout=15,
+            what="the pending job to say that no worker is running",
+        )
+    finally:
+        watch.stop()
+    with database.read_connection() as connection:
+        assert list_live_workers(connection) == []
+        assert not has_expired_workers(connection)  # the row was deleted

@@ -41,6 +41,7 @@ from shisho_jobs.typegen.typescript import (
     StringUnion,
     TypeFile,
 )
+from shisho_jobs.workers import ListWorkersResponse, WorkerInfo
 
 __all__ = [
     "TYPE_FILES",
@@ -99,6 +100,8 @@ TYPE_FILES: tuple[TypeFile, ...] = (
             ListJobsQuery,
             ListJobsResponse,
             ListJobLogsResponse,
+            WorkerInfo,
+            ListWorkersResponse,
             JOB_EVENT_NAME,
         ),
         field_types={("CreateJobPayload", "data"): PAYLOAD_UNION},

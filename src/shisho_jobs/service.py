@@ -31,9 +31,7 @@ from shisho_jobs.job_logs import JobLogs
 from shisho_jobs.outbox import (
     EVENT_CREATED,
     EVENT_PROGRESS,
-    EVENT_SNAPSHOT,  # re-exported for the web plugin until it imports it from outbox
     EVENT_STATUS_CHANGED,
-    NOTIFY_CHANNEL,  # re-exported for the web plugin until it imports it from outbox
     Outbox,
     record_event,
 )
@@ -58,8 +56,6 @@ from shisho_jobs.workers import (
 
 if TYPE_CHECKING:
     import pluggy
-
-__all__ = ["EVENT_SNAPSHOT", "NOTIFY_CHANNEL", "UPDATABLE_COLUMNS", "JobService", "ListJobsOptions"]
 
 _logger = logging.getLogger("shisho_jobs")
 

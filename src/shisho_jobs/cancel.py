@@ -10,16 +10,56 @@ rescuing the job at the same moment either goes first or after, never between.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Final, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from shisho_jobs.clock import database_now
-from shisho_jobs.enums import JobStatus
-from shisho_jobs.schema import JobRow
+from shisho_jobs.db import Database
+from shisho_jobs.dto import Job
+from shisho_jobs.enums import FINISHED_STATUSES, JobStatus
+from shisho_jobs.errors import JobAlreadyFinished, JobNotFound
+from shisho_jobs.outbox import EVENT_STATUS_CHANGED, record_event
+from shisho_jobs.registry import JobTypeRegistry
+from shisho_jobs.rows import job_from_row
+from shisho_jobs.schema import MAX_ID, JobRow
+from shisho_jobs.visibility import can_see
 
 _jobs: Final = cast(sa.Table, JobRow.__table__)
+_FINISHED: Final = frozenset(status.value for status in FINISHED_STATUSES)
+
+
+def cancel_job(
+    database: Database,
+    job_types: JobTypeRegistry,
+    job_id: int,
+    visible_library_ids: Collection[int] | None,
+) -> tuple[Job, bool]:
+    """Cancel the job in one write transaction (see :meth:`JobService.cancel_job`).
+
+    Returns:
+        The job as it is now, and whether this call changed it (asked twice: ``False``).
+
+    Raises:
+        JobNotFound: no such job (or not visible).
+        JobAlreadyFinished: the job has finished already; carries it.
+    """
+    if not isinstance(job_id, int) or not 1 <= job_id <= MAX_ID:
+        raise JobNotFound(job_id)
+    with database.write_connection(notify=True) as connection:
+        row = lock_job_row(connection, job_id)
+        if row is None or not can_see(visible_library_ids, row.library_id):
+            raise JobNotFound(job_id)
+        if row.status in _FINISHED:
+            raise JobAlreadyFinished(job_from_row(row, job_types))
+        changed = cancel_locked_job(connection, row)
+        if changed is None:
+            return job_from_row(row, job_types), False
+        job = job_from_row(changed, job_types)
+        record_event(connection, job, EVENT_STATUS_CHANGED)
+    return job, True
 
 
 def lock_job_row(connection: Connection, job_id: int) -> Any | None:

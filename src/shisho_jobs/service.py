@@ -5,7 +5,6 @@ Synchronous and framework-free. Every method runs its own short transaction.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Collection, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
@@ -13,15 +12,13 @@ from typing import TYPE_CHECKING, Any, Final
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from shisho_jobs.cancel import cancel_locked_job, lock_job_row
-from shisho_jobs.changes import announce_changed
+from shisho_jobs.cancel import cancel_job
 from shisho_jobs.db import Database
 from shisho_jobs.dto import Job, JobLog
 from shisho_jobs.enums import FINISHED_STATUSES, JobStatus, JobTrigger, LogLevel
 from shisho_jobs.errors import (
     ActiveJobExists,
     InvalidJobInput,
-    JobAlreadyFinished,
     JobNotFound,
     LibraryNotFound,
     UnknownJobType,
@@ -44,20 +41,11 @@ from shisho_jobs.schema import MAX_ID, JobRow, libraries_stub, utcnow
 from shisho_jobs.scope_lock import lock_scope
 from shisho_jobs.validation import require_id, require_progress, require_status, require_trigger
 from shisho_jobs.visibility import can_see
-from shisho_jobs.workers import (
-    WorkerInfo,
-    delete_expired_workers,
-    has_expired_workers,
-    list_live_workers,
-    live_workers,
-    refresh_waiting,
-    waiting_is_stale,
-)
+from shisho_jobs.waiting import refresh_waiting_of_pending_jobs
+from shisho_jobs.workers import WorkerInfo, list_live_workers, live_workers
 
 if TYPE_CHECKING:
     import pluggy
-
-_logger = logging.getLogger("shisho_jobs")
 
 # Columns update_job() may write; everything else belongs to the service or the worker.
 UPDATABLE_COLUMNS: Final = frozenset(
@@ -386,21 +374,8 @@ class JobService:
             JobNotFound: no such job (or not visible).
             JobAlreadyFinished: the job has finished already; carries it.
         """
-        if not isinstance(job_id, int) or not 1 <= job_id <= MAX_ID:
-            raise JobNotFound(job_id)
-        finished_statuses = {status.value for status in FINISHED_STATUSES}
-        with self.database.write_connection(notify=True) as connection:
-            row = lock_job_row(connection, job_id)
-            if row is None or not can_see(visible_library_ids, row.library_id):
-                raise JobNotFound(job_id)
-            if row.status in finished_statuses:
-                raise JobAlreadyFinished(self._to_job(row))
-            changed = cancel_locked_job(connection, row)
-            if changed is None:
-                return self._to_job(row)
-            job = self._to_job(changed)
-            record_event(connection, job, EVENT_STATUS_CHANGED)
-        if self.plugin_manager is not None and job.status == JobStatus.CANCELLED:
+        job, changed = cancel_job(self.database, self.job_types, job_id, visible_library_ids)
+        if changed and self.plugin_manager is not None and job.status == JobStatus.CANCELLED:
             self.plugin_manager.hook.job_finished(job=job)
         return job
 
@@ -456,19 +431,7 @@ class JobService:
         Returns:
             The pending jobs whose ``waiting`` changed.
         """
-        with self.database.read_connection() as connection:
-            stale = has_expired_workers(connection) or waiting_is_stale(
-                connection, live_workers(connection)
-            )
-        if not stale:
-            return []
-        with self.database.write_connection(notify=True) as connection:
-            gone = delete_expired_workers(connection)
-            rows = refresh_waiting(connection, live_workers(connection))
-            jobs = announce_changed(connection, rows, self.job_types)
-        if gone:
-            _logger.warning("workers %s stopped heartbeating; their rows expired", gone)
-        return jobs
+        return refresh_waiting_of_pending_jobs(self.database, self.job_types)
 
     def cleanup_old_jobs(self, retention_days: float) -> int:
         """Delete finished jobs (and, by cascade, their logs and events) older than this.

@@ -8,7 +8,7 @@ the scan's reasons), and set-up problems (job types, migrations, type generation
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from shisho_jobs.dto import Job
@@ -109,8 +109,13 @@ class JobFailed(ShishoJobsError):
 
     Raise it (or a subclass) from a handler to fail the job: the message becomes
     the job's ``error`` and an error line of its log, without a stack trace,
-    because the failure is expected, not a bug.
+    because the failure is expected, not a bug. ``result`` (optional) is stored as the
+    job's result all the same: what it did before it failed.
     """
+
+    def __init__(self, message: str | None = None, *, result: Any = None) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 class UnknownJobTypeFailure(JobFailed):

@@ -88,7 +88,9 @@ def _scan_all_libraries(context: JobContext) -> ScanResult:
     context.progress(1, 1)
     if failed:
         names = ", ".join(repr(library.name) for library in failed)
-        raise LibrariesFailed(f"Scan failed for {len(failed)} of {len(unique)} libraries: {names}.")
+        message = f"Scan failed for {len(failed)} of {len(unique)} libraries: {names}."
+        # The libraries that were scanned still count.
+        raise LibrariesFailed(message, result=total)
     return total
 
 

@@ -15,6 +15,7 @@ from shisho_jobs import Database, JobService, JobStatus, Worker
 from shisho_jobs.errors import JobAlreadyFinished
 from shisho_jobs.plugins import job_type_registry
 from shisho_jobs.schema import JobEventRow
+from shisho_jobs.worker.runner import CANCELLED_AT_SHUTDOWN_MESSAGE
 from shisho_jobs.worker.store import ClaimRequest, WorkerStore
 
 SETTLE = 15.0  # seconds a worker gets to act on a cancel on a busy machine (a deadline)
@@ -190,3 +191,20 @@ def test_cancel_racing_the_finish_keeps_one_truthful_outcome(
     assert isinstance(done.result, Counted)
     assert done.result.stopped_early == (done.status == JobStatus.CANCELLED)
     assert asked.id == job_id
+
+
+def test_a_cancelled_job_that_outlasts_its_workers_shutdown_ends_cancelled(
+    database: Database, jobs: JobService, manager: pluggy.PluginManager, truth: TruthJobs
+) -> None:
+    worker = fast_worker(database, manager)
+    worker.start()
+    job_id = _running(jobs, truth, "finisher")  # it never looks at context.cancelled
+    jobs.cancel_job(job_id)
+
+    worker.stop(timeout=0.2)  # gives up waiting for the handler
+
+    done = jobs.retrieve_job(job_id)
+    assert done.status == JobStatus.CANCELLED, "asked to cancel: never re-queued"
+    assert CANCELLED_AT_SHUTDOWN_MESSAGE in [line.message for line in jobs.list_job_logs(job_id)]
+    truth.release.set()  # its late return changes nothing
+    assert jobs.retrieve_job(job_id) == done

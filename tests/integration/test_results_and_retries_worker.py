@@ -176,3 +176,16 @@ def test_a_failed_scan_is_not_retried_automatically(
 
     assert done.status == JobStatus.FAILED and done.retry_at is None
     assert [found.id for found in jobs.list_jobs(ListJobsOptions(type="scan"))] == [job.id]
+
+
+def test_a_global_scan_with_a_broken_library_fails_and_still_counts_the_others(
+    jobs: JobService, worker: Worker
+) -> None:
+    job = jobs.create_job("scan")  # library 3 is broken
+
+    done = wait_for_status(jobs, job.id, FINISHED, timeout=SETTLE)
+
+    assert done.status == JobStatus.FAILED
+    assert done.error == "Scan failed for 1 of 3 libraries: 'Broken'."
+    assert isinstance(done.result, ScanResult)
+    assert (done.result.files, done.result.warnings) == (2, 2)

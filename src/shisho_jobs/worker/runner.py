@@ -173,6 +173,8 @@ class JobRun:
             returned = self.spec.handler(self.context)
             self._result = self._encode_result(returned)
         except JobFailed as failure:
+            if failure.result is not None:
+                self._result = self._failure_result(failure.result)
             return LogLine(LogLevel.ERROR, failure.message, plugin=self.context.log.plugin)
         except Exception as error:
             return LogLine(
@@ -195,6 +197,14 @@ class JobRun:
                 ) from None
         return None if value is None else msgspec.json.encode(value).decode()
 
+    def _failure_result(self, value: Any) -> str | None:
+        """What a failed run reported; one that does not fit is dropped (the failure stands)."""
+        try:
+            return self._encode_result(value)
+        except JobFailed as unfit:
+            _logger.warning("job %s: %s", self.job.id, unfit.message)
+            return None
+
     def _result_name(self) -> str:
         result_type = self.spec.result_type if self.spec is not None else None
         return "its result type" if result_type is None else result_type.__name__
@@ -212,9 +222,20 @@ class JobRun:
         return retry_delay(spec, runs)
 
     def settle(
-        self, failure: LogLine | None, *, claim_next: ClaimRequest | None = None
+        self,
+        failure: LogLine | None,
+        *,
+        claim_next: ClaimRequest | None = None,
+        interrupted: bool = False,
     ) -> Job | None:
         """Write the run's outcome once (called after the handler, or by a stopping worker).
+
+        Args:
+            failure: why the handler failed, or ``None``.
+            claim_next: what to claim in the same transaction.
+            interrupted: the handler has not returned (a stopping worker gave up waiting):
+                the job goes back to the queue (or ends cancelled, if that was asked for),
+                whatever else it was told.
 
         Returns:
             The job claimed next (see :meth:`execute`), or ``None``.
@@ -224,6 +245,8 @@ class JobRun:
                 return None
             self._settled = True
         reason = self.cancellation.reason
+        if interrupted and reason != CancelReason.LEASE_LOST:
+            reason = CancelReason.SHUTDOWN
         if reason == CancelReason.LEASE_LOST:
             _logger.warning(
                 "job %s was taken over by another worker; its result is dropped", self.job.id

@@ -414,4 +414,4 @@ class Worker:
         for run in runs:
             if not run.done.is_set():
                 _logger.warning("job %s did not stop in time; re-queuing it", run.job.id)
-                run.settle(None)
+                run.settle(None, interrupted=True)

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from shisho_jobs.cancel import cancel_job
 from shisho_jobs.db import Database
-from shisho_jobs.dto import Job, JobLog
-from shisho_jobs.enums import FINISHED_STATUSES, JobStatus, JobTrigger, LogLevel
+from shisho_jobs.dto import Job
+from shisho_jobs.enums import FINISHED_STATUSES, JobStatus, JobTrigger
 from shisho_jobs.errors import (
     ActiveJobExists,
     InvalidJobInput,
@@ -53,8 +53,8 @@ UPDATABLE_COLUMNS: Final = frozenset(
 )
 
 
-class JobService:
-    """Jobs in one database.
+class JobService(JobLogs):
+    """Jobs in one database (their log lines: see :class:`~shisho_jobs.job_logs.JobLogs`).
 
     Args:
         database: where the jobs live.
@@ -70,7 +70,7 @@ class JobService:
         job_types: JobTypeRegistry | None = None,
         plugin_manager: pluggy.PluginManager | None = None,
     ) -> None:
-        self.database = database
+        super().__init__(database)
         if job_types is None:
             plugin_manager = plugin_manager or get_plugin_manager()
             job_types = job_type_registry(plugin_manager)
@@ -78,8 +78,6 @@ class JobService:
         self.plugin_manager = plugin_manager
         self.outbox = Outbox(database)
         """The ``job_events`` outbox of this database (what live streams read)."""
-        self.logs = JobLogs(database)
-        """The jobs' log lines."""
 
     @property
     def job_type_names(self) -> list[str]:
@@ -280,32 +278,6 @@ class JobService:
             rows = connection.execute(page, params).all()
             total = int(connection.execute(count, params).scalar() or 0) if with_total else 0
         return [self._to_job(row) for row in rows], total
-
-    def list_job_logs(
-        self,
-        job_id: int,
-        *,
-        after_id: int | None = None,
-        levels: Sequence[str] = (),
-        limit: int | None = None,
-    ) -> list[JobLog]:
-        """Log lines of a job, oldest first (see :meth:`JobLogs.list`)."""
-        return self.logs.list(job_id, after_id=after_id, levels=levels, limit=limit)
-
-    def add_job_log(
-        self,
-        job_id: int,
-        level: LogLevel | str,
-        message: str,
-        *,
-        plugin: str | None = None,
-        data: dict[str, Any] | None = None,
-        stack_trace: str | None = None,
-    ) -> JobLog:
-        """Append a log line to a job (see :meth:`JobLogs.add`)."""
-        return self.logs.add(
-            job_id, level, message, plugin=plugin, data=data, stack_trace=stack_trace
-        )
 
     # --- changing -------------------------------------------------------------------------
 

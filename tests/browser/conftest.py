@@ -12,16 +12,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "plugin"))
 
 from plugin_test_host import USER_COOKIE, Site, create_schema, make_app, serve
+from stand_in_worker import register_stand_in_worker
 
 from chromium import CHROMIUM, launch_chromium
 from shisho_jobs import Database
-from shisho_jobs.workers import WorkerRegistration, deregister_worker, register_worker
-
-STAND_IN_WORKER = "browser-tests"
-"""The worker row of the tests themselves: they move jobs as a worker would, so a pending job
-is not shown as waiting for a worker (tests of ``waiting`` remove it with
-:func:`remove_stand_in_worker`)."""
-STAND_IN_LEASE = 3600.0  # seconds: outlives every test
 
 
 # Module scope, not session: Playwright's sync API keeps an event loop running in
@@ -46,27 +40,14 @@ def site(sqlite_url: str) -> Iterator[Site]:
     """The test host on a fresh SQLite database (no worker: tests move jobs themselves)."""
     database = Database(sqlite_url)
     create_schema(database)
-    with database.write() as session:
-        register_worker(
-            session.connection(),
-            WorkerRegistration(
-                id=STAND_IN_WORKER, host="tests", pid=0, concurrency=1, job_types=("scan", "export")
-            ),
-            lease_seconds=STAND_IN_LEASE,
-        )
+    # The tests move jobs as a worker would: a pending job is not waiting for one.
+    register_stand_in_worker(database)
     app, plugin = make_app(database, keepalive_interval=1.0, sqlite_poll_interval=0.05)
     try:
         with serve(app, plugin) as base_url:
             yield Site(base_url, plugin.runtime.service, database)
     finally:
         database.dispose()
-
-
-def remove_stand_in_worker(site: Site) -> None:
-    """No worker runs any more: pending jobs are then shown as waiting (and say so live)."""
-    with site.database.write() as session:
-        deregister_worker(session.connection(), STAND_IN_WORKER)
-    site.service.refresh_waiting()
 
 
 @pytest.fixture

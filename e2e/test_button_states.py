@@ -25,9 +25,10 @@ from library_host.database import get_database
 from library_host.demo import DAMAGED_FILE_NAME
 from library_host.models import roles
 from library_host.sample_data import epub_bytes
+from polling import wait_until
 from shisho_jobs import JobService, ListJobsOptions
 
-from .conftest import BIN, Host, api_json, button, login, make_host, screenshot, wait_until
+from .conftest import BIN, Host, api_json, button, login, make_host, screenshot
 from .stuck_share import STUCK_NAME
 
 BIG_LIBRARY_ID = 4

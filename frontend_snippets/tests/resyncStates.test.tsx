@@ -87,6 +87,17 @@ describe("resyncState and resyncTooltip", () => {
         now,
       ),
     ).toBe("Scan started 1 minute ago - stopping");
+    expect(
+      resyncTooltip(
+        "stalled",
+        makeJob({
+          status: "in_progress",
+          stalled_since: minutesAgo(3),
+          cancel_requested: true,
+        }),
+        now,
+      ),
+    ).toBe("Scan stalled - no progress for 3 minutes - stopping");
     expect(warningCount(makeJob({ warnings: 0 }))).toBe(0);
   });
 

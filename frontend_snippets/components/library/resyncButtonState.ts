@@ -133,8 +133,10 @@ export function resyncTooltip(state: ResyncState, latest: Job | undefined, now: 
     }
     case "waiting":
       return `Scan waiting - ${asClause(latest?.waiting ?? "No worker is running.")}`;
-    case "stalled":
-      return `Scan stalled - no progress for ${formatDistance(at(latest?.stalled_since), now)}`;
+    case "stalled": {
+      const stalled = `Scan stalled - no progress for ${formatDistance(at(latest?.stalled_since), now)}`;
+      return latest?.cancel_requested ? `${stalled} - stopping` : stalled;
+    }
     case "failed":
       return "Last scan failed - view logs";
     case "completed":

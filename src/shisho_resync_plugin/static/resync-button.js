@@ -171,8 +171,10 @@ export function tooltipOf(state, job, now = Date.now()) {
     }
     case "waiting":
       return `Scan waiting - ${asClause(job.waiting || "No worker is running.")}`;
-    case "stalled":
-      return `Scan stalled - no progress for ${durationSince(job.stalled_since, now)}`;
+    case "stalled": {
+      const stalled = `Scan stalled - no progress for ${durationSince(job.stalled_since, now)}`;
+      return job.cancel_requested ? `${stalled} - stopping` : stalled;
+    }
     case "failed":
       return "Last scan failed - view logs";
     case "completed":

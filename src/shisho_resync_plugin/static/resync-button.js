@@ -80,8 +80,8 @@ button[aria-disabled="true"] { cursor: default; opacity: 0.7; }
 :host([data-state="stalled"]) .badge, :host([data-state="waiting"]) .badge { display: block; }
 .badge svg { display: block; }
 .error {
-  display: none; max-width: 22em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
-  font-size: 0.8em; color: var(--shisho-resync-error, #b91c1c);
+  display: none; white-space: nowrap; font-size: 0.8em;
+  color: var(--shisho-resync-error, #b91c1c);
 }
 :host([data-error]) .error { display: inline; }
 .progress { display: none; font-size: 0.75em; font-variant-numeric: tabular-nums; }

@@ -1,8 +1,8 @@
 """The resync button when jobs run in separate ``shisho-jobs worker`` processes.
 
 The host runs no worker of its own (``SHISHO_INPROCESS_WORKER=0``), so a new scan
-stays pending, and "active", until a test starts a worker: the active state can
-be looked at without racing the scan.
+stays pending, shown "waiting" (no worker is running), until a test starts a worker:
+that state can be looked at without racing the scan.
 """
 
 from __future__ import annotations
@@ -91,8 +91,9 @@ def test_scan_of_library_one_leaves_library_two_idle(context: BrowserContext, ho
 
     button(books, 1).locator("button").click()
 
-    expect(button(books, 1)).to_have_attribute("data-state", "active")
-    assert _spinning(books, 1)
+    # No worker runs yet: the pending scan is shown waiting, without spinning (CONTRACT 5).
+    expect(button(books, 1)).to_have_attribute("data-state", "waiting")
+    assert not _spinning(books, 1)
     comics.reload()
     expect(button(comics, 2)).to_have_attribute("data-state", "idle")
     expect(button(comics, 2).locator("button")).to_have_attribute("aria-label", "Resync library")
@@ -108,9 +109,9 @@ def test_spinning_button_opens_the_job_page_which_follows_the_job_live(
     resync = button(page, 2)
     expect(resync).to_have_attribute("data-state", re.compile("idle|completed"))
     resync.locator("button").click()
-    expect(resync).to_have_attribute("data-state", "active")
+    expect(resync).to_have_attribute("data-state", "waiting")  # no worker runs yet
     expect(resync.locator("button")).to_have_attribute(
-        "aria-label", re.compile(r"^Scan started less than a minute ago$")
+        "aria-label", "Scan waiting - no worker is running"
     )
     job_id = resync.get_attribute("data-job-id")
 
@@ -151,7 +152,7 @@ def test_two_tabs_clicking_at_once_create_one_job(context: BrowserContext, host:
         )
 
     for tab in (first, second):
-        expect(button(tab, 2)).to_have_attribute("data-state", "active")
+        expect(button(tab, 2)).to_have_attribute("data-state", "waiting")  # no worker runs yet
     new_jobs = [
         job
         for job in api_json(first, host, "/api/jobs?type=scan&limit=100")["jobs"]
@@ -240,8 +241,8 @@ def test_loading_and_starting_states(page: Page, host: Host) -> None:
         != "none"
     )
     held[0].continue_()
-    # No worker runs here: the created scan waits, pending, and the button shows it active.
-    expect(resync).to_have_attribute("data-state", "active")
+    # No worker runs here: the created scan waits, pending, and the button says so.
+    expect(resync).to_have_attribute("data-state", "waiting")
 
 
 @pytest.mark.usefixtures("drain")
@@ -267,9 +268,10 @@ def test_global_scan_spins_every_button(context: BrowserContext, host: Host) -> 
 
     assert created[0] in (200, 201) and "library_id" not in created[1]
     for library_id, tab in pages.items():
-        expect(button(tab, library_id)).to_have_attribute("data-state", "active")
+        # No worker runs yet: waiting, not spinning (CONTRACT section 5).
+        expect(button(tab, library_id)).to_have_attribute("data-state", "waiting")
         expect(button(tab, library_id)).to_have_attribute("data-job-id", str(created[1]["id"]))
-        assert _spinning(tab, library_id)
+        assert not _spinning(tab, library_id)
     screenshot(pages[2], "09-global-scan-spins-comics")
     worker = host.start_worker()
     try:

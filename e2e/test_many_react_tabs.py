@@ -68,9 +68,10 @@ def test_twenty_react_tabs_load_and_stay_live_after_the_first_closes(
         expect(react_button(tab)).to_have_attribute("data-state", "idle", timeout=LOAD_DEADLINE_MS)
 
     react_button(first).locator("button").click()
-    expect(react_button(first)).to_have_attribute("data-state", "active")
+    # No worker runs here (the test moves the job): pending is shown waiting (CONTRACT 5).
+    expect(react_button(first)).to_have_attribute("data-state", "waiting")
     job_id = int(react_button(first).get_attribute("data-job-id") or 0)
-    expect(react_button(tabs[-1])).to_have_attribute("data-state", "active", timeout=LIVE_MS)
+    expect(react_button(tabs[-1])).to_have_attribute("data-state", "waiting", timeout=LIVE_MS)
     expect(react_button(tabs[-1])).to_have_attribute("data-job-id", str(job_id))
 
     # The tab that opened the shared stream closes; the others still hear of a new scan.
@@ -84,6 +85,6 @@ def test_twenty_react_tabs_load_and_stay_live_after_the_first_closes(
             expect(react_button(tab)).to_have_attribute(
                 "data-job-id", str(another.id), timeout=LIVE_MS
             )
-            expect(react_button(tab)).to_have_attribute("data-state", "active")
+            expect(react_button(tab)).to_have_attribute("data-state", "waiting")
     finally:
         _finish(service, service.retrieve_job(another.id))

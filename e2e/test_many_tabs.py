@@ -86,11 +86,12 @@ def test_twenty_tabs_load_and_a_scan_of_tab_one_shows_in_tab_twenty(
     tabs = _open_tabs(tabs_context, host, TABS, "/libraries/1")
     try:
         button(tabs[0], 1).locator("button").click()
-        expect(button(tabs[0], 1)).to_have_attribute("data-state", "active")
+        # No worker runs here (the test moves the job): pending is shown waiting (CONTRACT 5).
+        expect(button(tabs[0], 1)).to_have_attribute("data-state", "waiting")
         job_id = int(button(tabs[0], 1).get_attribute("data-job-id") or 0)
 
         # Tab 20 hears of it from the shared stream, without a reload.
-        expect(button(tabs[-1], 1)).to_have_attribute("data-state", "active")
+        expect(button(tabs[-1], 1)).to_have_attribute("data-state", "waiting")
         expect(button(tabs[-1], 1)).to_have_attribute("data-job-id", str(job_id))
         job = _set(service, service.retrieve_job(job_id), status=JobStatus.IN_PROGRESS)
         job = _set(service, job, progress=30)
@@ -114,7 +115,7 @@ def test_the_job_page_stays_live_beside_buttons_in_other_tabs(
     tabs = _open_tabs(tabs_context, host, TABS - 1, "/libraries/1")
     try:
         button(tabs[0], 1).locator("button").click()
-        expect(button(tabs[0], 1)).to_have_attribute("data-state", "active")
+        expect(button(tabs[0], 1)).to_have_attribute("data-state", "waiting")  # no worker runs
         job_id = int(button(tabs[0], 1).get_attribute("data-job-id") or 0)
 
         job_page = tabs_context.new_page()

@@ -4,7 +4,7 @@ The demo (``frontend_snippets/demo``: Vite's react-ts template, TanStack Query, 
 the snippets) is built once per run and served by ``vite preview`` on its own port, passing the
 API, the login pages and the static files through to a reference host: one origin for the
 browser, the real API and real workers behind it. The host runs no worker of its own, so a new
-scan stays ``active`` until a test starts one.
+scan stays ``waiting`` (no worker is running) until a test starts one.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from .react_host import ReactHost, build_react_host, react_button, react_login
 SCAN_DEADLINE = 60.0  # seconds for a worker to finish a small scan on a busy machine
 JUST_NOW = re.compile(r"^Last synced (less than a minute ago|1 minute ago)$")
 STARTED_JUST_NOW = re.compile(r"^Scan started (less than a minute ago|1 minute ago)$")
+WAITING_FOR_A_WORKER = "Scan waiting - no worker is running"
 START_ERROR_DISPLAY_MS = 5_000  # the button's default (START_ERROR_DISPLAY_MS in the snippets)
 
 
@@ -80,7 +81,7 @@ def test_the_app_and_the_api_share_one_origin(page: Page, react: ReactHost) -> N
     react_login(page, react, "admin", then="/libraries/1")
 
     expect(page.locator("h1")).to_have_text("Books")
-    expect(react_button(page)).to_have_attribute("data-state", re.compile("idle|completed"))
+    expect(react_button(page)).to_have_attribute("data-state", re.compile("idle|completed|warning"))
     # The CSRF token the snippets send is read from document.cookie: only on the API's origin.
     assert "csrftoken=" in page.evaluate("document.cookie")
     following = page.evaluate(
@@ -115,9 +116,10 @@ def test_idle_active_completed_live_on_two_tabs_with_one_join(
         )
 
     for tab in (first, second):
-        expect(react_button(tab)).to_have_attribute("data-state", "active")
+        # No worker runs yet: the pending scan is shown waiting (CONTRACT section 5).
+        expect(react_button(tab)).to_have_attribute("data-state", "waiting")
         expect(react_button(tab).locator("button")).to_have_attribute(
-            "aria-label", STARTED_JUST_NOW
+            "aria-label", WAITING_FOR_A_WORKER
         )
     new_scans = _scan_ids(first, react, 2) - before
     assert len(new_scans) == 1
@@ -127,8 +129,8 @@ def test_idle_active_completed_live_on_two_tabs_with_one_join(
     spinning = first.locator(".shisho-resync-button__icon").evaluate(
         "icon => getComputedStyle(icon).animationName"
     )
-    assert spinning == "shisho-resync-spin"
-    screenshot(first, "react-02-active")
+    assert spinning == "none"  # waiting is not busy: no spin
+    screenshot(first, "react-02-waiting")
 
     start_worker()
 
@@ -150,7 +152,7 @@ def test_an_event_of_a_scan_started_elsewhere_turns_the_button_active(
 ) -> None:
     react_login(page, react, "admin", then="/libraries/1")
     resync = react_button(page)
-    expect(resync).to_have_attribute("data-state", re.compile("idle|completed"))
+    expect(resync).to_have_attribute("data-state", re.compile("idle|completed|warning"))
     csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
 
     created = page.request.post(
@@ -163,10 +165,12 @@ def test_an_event_of_a_scan_started_elsewhere_turns_the_button_active(
     job_id = created.json()["id"]
     # Well within the 30 s idle poll: only the event stream (through Vite's proxy) can tell it.
     expect(resync).to_have_attribute("data-job-id", str(job_id), timeout=10_000)
-    expect(resync).to_have_attribute("data-state", "active")
-    expect(page.get_by_role("status")).to_have_text(re.compile(r"^Scan started .*, 0% done$"))
+    # No worker runs yet: the pending scan is shown waiting (CONTRACT section 5).
+    expect(resync).to_have_attribute("data-state", "waiting")
+    expect(page.get_by_role("status")).to_have_text(WAITING_FOR_A_WORKER)
     start_worker()
-    expect(resync).to_have_attribute("data-state", "completed", timeout=SCAN_DEADLINE * 1000)
+    # Books has a damaged file: its scan completes with a warning (CONTRACT section 5).
+    expect(resync).to_have_attribute("data-state", "warning", timeout=SCAN_DEADLINE * 1000)
 
 
 def test_failed_library_shows_the_badge_and_opens_the_logs(
@@ -236,7 +240,7 @@ def test_a_refused_click_says_why_on_the_button_then_returns(page: Page, react: 
     # The demo shows the button to every signed-in user and lets the server decide.
     react_login(page, react, "viewer", then="/libraries/1")
     resync = react_button(page)
-    expect(resync).to_have_attribute("data-state", re.compile("idle|completed"))
+    expect(resync).to_have_attribute("data-state", re.compile("idle|completed|warning"))
     label = resync.locator("button").get_attribute("aria-label")
 
     resync.locator("button").click()

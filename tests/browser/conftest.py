@@ -12,6 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "plugin"))
 
 from plugin_test_host import USER_COOKIE, Site, create_schema, make_app, serve
+from stand_in_worker import register_stand_in_worker
 
 from chromium import CHROMIUM, launch_chromium
 from shisho_jobs import Database
@@ -39,6 +40,8 @@ def site(sqlite_url: str) -> Iterator[Site]:
     """The test host on a fresh SQLite database (no worker: tests move jobs themselves)."""
     database = Database(sqlite_url)
     create_schema(database)
+    # The tests move jobs as a worker would: a pending job is not waiting for one.
+    register_stand_in_worker(database)
     app, plugin = make_app(database, keepalive_interval=1.0, sqlite_poll_interval=0.05)
     try:
         with serve(app, plugin) as base_url:

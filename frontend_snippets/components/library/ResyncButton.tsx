@@ -7,7 +7,7 @@
 
 import "./ResyncButton.css";
 
-import { AlertTriangle, RefreshCw } from "lucide-react";
+import { AlertTriangle, CircleAlert, CirclePause, Clock, RefreshCw } from "lucide-react";
 import { useEffect, useRef, useState } from "react";
 import { useNavigate } from "react-router";
 
@@ -15,6 +15,8 @@ import { useCreateJob, useLatestScanJob } from "../../hooks/queries/jobs";
 import { useJobEvents } from "../../hooks/useJobEvents";
 import { JobType } from "../../types/generated";
 import {
+  BADGED_STATES,
+  BADGE_TEXTS,
   BUSY_STATES,
   CLICK_ACTIONS,
   CLOCK_INTERVAL_MS,
@@ -25,13 +27,22 @@ import {
   resyncState,
   resyncTooltip,
   startFailure,
+  type ResyncBadge,
   type ResyncState,
 } from "./resyncButtonState";
+
+/** Each badge's own shape (CONTRACT section 5: no state reads by colour alone). */
+const BADGE_ICONS = {
+  failed: AlertTriangle,
+  warning: CircleAlert,
+  stalled: CirclePause,
+  waiting: Clock,
+} as const;
 
 export interface ResyncButtonProps {
   /** The selected library. */
   libraryId: number;
-  /** The page of a job, opened by a click while a scan runs or after it failed. */
+  /** The page of a job, opened by a click while a scan runs, waits, stalls, or after it failed. */
   jobPageUrl?: (jobId: number) => string;
   /** Subscribe to the live job events (default). Without them the button still polls. */
   liveEvents?: boolean;
@@ -145,17 +156,7 @@ function LibraryResyncButton({
             {latest.progress}%
           </span>
         ) : null}
-        {state === "failed" ? (
-          <>
-            <AlertTriangle
-              aria-hidden="true"
-              className="shisho-resync-button__badge"
-              data-testid="resync-warning-badge"
-              size={12}
-            />
-            <span className="shisho-resync-button__sr-only">Last scan failed</span>
-          </>
-        ) : null}
+        {BADGED_STATES.has(state) ? <StateBadge badge={state as ResyncBadge} /> : null}
         {startError !== undefined ? (
           // Visible, not only announced (CONTRACT section 5); the live region says it as well.
           <span
@@ -176,6 +177,24 @@ function LibraryResyncButton({
         {announcement}
       </span>
     </span>
+  );
+}
+
+/** The badge of a state that needs attention, and its words for screen readers. */
+function StateBadge({ badge }: { badge: ResyncBadge }) {
+  const Icon = BADGE_ICONS[badge];
+  return (
+    <>
+      <Icon
+        aria-hidden="true"
+        className={`shisho-resync-button__badge shisho-resync-button__badge--${badge}`}
+        data-badge={badge}
+        // The failure's test id predates the other badges; kept for the hosts that use it.
+        data-testid={badge === "failed" ? "resync-warning-badge" : "resync-badge"}
+        size={12}
+      />
+      <span className="shisho-resync-button__sr-only">{BADGE_TEXTS[badge]}</span>
+    </>
   );
 }
 

@@ -193,3 +193,79 @@ export const useCreateJob = () => {
     },
   });
 };
+
+/** What asking to cancel a job led to. */
+export interface CancelJobResult {
+  /**
+   * The job: `cancelled` (it was pending), still `in_progress` with `cancel_requested` (it ends
+   * `cancelled` once its handler stops; the live events tell when), or, when `alreadyFinished`,
+   * the finished job as the API's 409 showed it.
+   */
+  job: Job;
+  /** True when the API answered 409: the job had finished before the cancel arrived. */
+  alreadyFinished: boolean;
+}
+
+/** Shows `job` wherever the caches hold it: its own query, the lists, the latest scans. */
+async function showChangedJob(queryClient: QueryClient, job: Job): Promise<void> {
+  queryClient.setQueryData<Job>([QueryKey.RetrieveJob, job.id], (old) =>
+    old === undefined || Date.parse(old.updated_at) <= Date.parse(job.updated_at) ? job : old,
+  );
+  if (job.library_id !== undefined) {
+    showAsLatestScan(queryClient, job, job.library_id);
+  }
+  await Promise.all([
+    queryClient.invalidateQueries({ queryKey: [QueryKey.LatestScanJob] }),
+    queryClient.invalidateQueries({ queryKey: [QueryKey.ListJobs] }),
+  ]);
+}
+
+/**
+ * Cancels a job (`POST /api/jobs/{id}/cancel`): a pending job at once, a running one by asking
+ * its handler to stop (asking twice is harmless). A job that has already finished answers 409;
+ * the mutation then resolves with that job and `alreadyFinished` instead of failing, since
+ * what the user wanted (the job no longer running) is true. Errors: 401, 403, 404, network.
+ */
+export const useCancelJob = () => {
+  const queryClient = useQueryClient();
+  return useMutation<CancelJobResult, Error, number>({
+    mutationFn: async (jobId) => {
+      try {
+        const job = await apiRequest<Job>("POST", `/jobs/${jobId}/cancel`);
+        return { job, alreadyFinished: false };
+      } catch (error) {
+        const finished = conflictingJob(error);
+        if (finished !== undefined) {
+          return { job: finished, alreadyFinished: true };
+        }
+        throw error;
+      }
+    },
+    onSuccess: ({ job }) => showChangedJob(queryClient, job),
+  });
+};
+
+/**
+ * Runs a finished job again (`POST /api/jobs/{id}/retry`, the job page's "scan again"): the same
+ * type, data and library, `trigger: "retry"`, through start or join. When a job of that scope
+ * is already active (or the job itself still is), the API answers 409 and the mutation resolves
+ * to that job with `joined` instead of failing, as `useCreateJob` does.
+ */
+export const useRetryJob = () => {
+  const queryClient = useQueryClient();
+  return useMutation<CreateJobResult, Error, number>({
+    mutationFn: async (jobId) => {
+      try {
+        const job = await apiRequest<Job>("POST", `/jobs/${jobId}/retry`);
+        return { job, joined: false };
+      } catch (error) {
+        const active = conflictingJob(error);
+        if (active !== undefined) {
+          return { job: active, joined: true };
+        }
+        throw error;
+      }
+    },
+    onSuccess: ({ job }) => showChangedJob(queryClient, job),
+  });
+};

@@ -44,6 +44,36 @@ export class FakeJobsApi {
     return json(job, 201);
   };
 
+  /**
+   * How `POST /api/jobs/{id}/cancel` answers; by default as the contract says: a pending job
+   * 200 and cancelled, a running one 202 with `cancel_requested`, a finished one 409.
+   */
+  onCancel: (job: Job) => Response | Promise<Response> = (job) => {
+    const at = new Date(Date.parse(job.updated_at) + 1).toISOString();
+    if (job.status === "pending") {
+      return json(this.replace({ ...job, status: "cancelled", finished_at: at, updated_at: at }));
+    }
+    if (job.status === "in_progress") {
+      return json(this.replace({ ...job, cancel_requested: true, updated_at: at }), 202);
+    }
+    return json({ status_code: 409, detail: "The job has already finished.", extra: { job } }, 409);
+  };
+
+  /** How `POST /api/jobs/{id}/retry` answers; by default a new pending job of the same scope. */
+  onRetry: (job: Job) => Response | Promise<Response> = (job) => {
+    const again = makeJob({ trigger: "retry", retry_of: job.id, type: job.type });
+    if (job.library_id === undefined) delete again.library_id;
+    else again.library_id = job.library_id;
+    this.jobs.unshift(again);
+    return json(again, 201);
+  };
+
+  /** Puts `job` in place of the stored job with its id; returns it. */
+  replace(job: Job): Job {
+    this.jobs = this.jobs.map((candidate) => (candidate.id === job.id ? job : candidate));
+    return job;
+  }
+
   /** While true, `GET /api/jobs` answers 503, as an overloaded or restarting server would. */
   listsFail = false;
   /** How long `GET /api/jobs` takes to answer, in milliseconds (a real server is not instant). */
@@ -76,6 +106,14 @@ export class FakeJobsApi {
       return this.listsFail
         ? json({ status_code: 503, detail: "Service Unavailable" }, 503)
         : json(this.list(url.searchParams));
+    }
+    const action = /^\/api\/jobs\/(\d+)\/(cancel|retry)$/.exec(url.pathname);
+    if (method === "POST" && action !== null) {
+      const target = this.jobs.find((candidate) => candidate.id === Number(action[1]));
+      if (target === undefined) {
+        return json({ status_code: 404, detail: "Not Found" }, 404);
+      }
+      return action[2] === "cancel" ? this.onCancel(target) : this.onRetry(target);
     }
     const match = /^\/api\/jobs\/(\d+)$/.exec(url.pathname);
     const job = match

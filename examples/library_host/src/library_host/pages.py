@@ -15,7 +15,7 @@ from litestar.status_codes import (
     HTTP_429_TOO_MANY_REQUESTS,
 )
 
-from library_host import catalog
+from library_host import catalog, job_view
 from library_host.auth import (
     SESSION_USER_KEY,
     current_user,
@@ -27,7 +27,7 @@ from library_host.sessions import ROTATE_SESSION_ID
 from library_host.users import User, authenticate
 from shisho_jobs import JobNotFound, JobService, JobStatus, ListJobsOptions
 from shisho_jobs.dto import Job
-from shisho_jobs.schema import MAX_ID
+from shisho_jobs.schema import MAX_ID, utcnow
 
 JOBS_PAGE_SIZE = 50
 MAX_PAGE = 1_000_000
@@ -237,6 +237,8 @@ def jobs_page(
         request,
         "jobs.html",
         jobs=jobs,
+        result_counts={job.id: job_view.result_counts(job) for job in jobs},
+        workers=service.list_workers(),
         total=total,
         page=page,
         pages=max(1, -(-total // JOBS_PAGE_SIZE)),
@@ -254,19 +256,27 @@ def jobs_page(
     "/settings/jobs/{job_id:int}", name="host:job", sync_to_thread=True, guards=[jobs_readers_only]
 )
 def job_page(request: Request[Any, Any, Any], job_id: RowId) -> Template:
-    """One job: status, progress, timestamps and its log, updated live while it runs."""
+    """One job: status, trigger, result, warnings first, then its log; cancel and retry for
+    users who may; all of it updated live while it runs."""
     user = _user(request)
     service = _service(request)
     try:
         job: Job = service.retrieve_job(job_id, visible_library_ids=user.library_ids)
     except JobNotFound:
         raise NotFoundException(f"No job {job_id}.") from None
+    logs = service.list_job_logs(job_id)
     return _page(
         request,
         "job.html",
         library_id=job.library_id,
         job=job,
-        logs=service.list_job_logs(job_id),
+        logs=logs,
+        warnings=job_view.warning_lines(logs),
+        duration=job_view.duration_of(job, utcnow()),
+        result_counts=job_view.result_counts(job),
+        result_text=job_view.result_text(job),
+        trigger_label=job_view.TRIGGER_LABELS.get(job.trigger, job.trigger),
+        can_act=job_view.can_act_on(user, job),
     )
 
 

@@ -18,20 +18,14 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
-from library_host.database import get_database
-from library_host.demo import prepare_demo
-from library_host.settings import HostSettings
 from multihost import network as netns
 from multihost import private_postgres
 from multihost.hosts import Hosts, Libraries
 from multihost.network import Network
 from multihost.private_postgres import PrivateCluster
+from multihost.template import copy_template, prepare_template
 
-BOOKS = 40
-"""EPUB files in the Books library (plus one damaged file): about 4 s of paced scan."""
-COMICS = 6
 PG_PORT = 5433
-TEMPLATE = "multihost_template"
 CHROMIUM = os.environ.get("SHISHO_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -76,30 +70,22 @@ def postgres(network: Network) -> Iterator[PrivateCluster]:
 
 @pytest.fixture(scope="session")
 def libraries(postgres: PrivateCluster, tmp_path_factory: pytest.TempPathFactory) -> Libraries:
-    """Migrate the template database and make the demo's libraries, users and files once."""
-    admin = sa.create_engine(postgres.url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{TEMPLATE}"')
-    admin.dispose()
-    url = postgres.url(TEMPLATE).render_as_string(hide_password=False)
-    folder = tmp_path_factory.mktemp("shared")
-    settings = HostSettings(data_dir=folder, database_url=url, port=0, inprocess_worker=False)
-    prepare_demo(settings, books=BOOKS, comics=COMICS)
-    # CREATE DATABASE ... TEMPLATE needs the template without sessions.
-    get_database(url).dispose()
-    return Libraries(folder=settings.libraries_dir, books_files=BOOKS)
+    """The template database and the libraries' folders, made once per run."""
+    return prepare_template(postgres, tmp_path_factory.mktemp("shared"))
 
 
 @pytest.fixture
 def database_url(postgres: PrivateCluster, libraries: Libraries) -> Iterator[str]:
     """A database of this test's own, copied from the template."""
     name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgres.url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+    url = copy_template(postgres, name)
     try:
-        yield postgres.url(name).render_as_string(hide_password=False)
+        yield url
     finally:
+        # No pooled connection: the test may have restarted the server meanwhile.
+        admin = sa.create_engine(
+            postgres.url(), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool
+        )
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()

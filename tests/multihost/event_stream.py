@@ -22,6 +22,8 @@ class StreamEvent:
     id: int
     name: str
     job: dict[str, Any]
+    received_at: float
+    """When it arrived (``time.time()``, to compare with the database's timestamps)."""
 
 
 @dataclass
@@ -46,7 +48,8 @@ def _parse(block: list[str]) -> StreamEvent | None:
         fields[key] = value.removeprefix(" ")
     if "event" not in fields or "id" not in fields:
         return None
-    return StreamEvent(int(fields["id"]), fields["event"], json.loads(fields.get("data", "null")))
+    job = json.loads(fields.get("data", "null"))
+    return StreamEvent(int(fields["id"]), fields["event"], job, time.time())
 
 
 def follow(

@@ -41,7 +41,7 @@ def _start_scan_on_either(network: Network, hosts: Hosts) -> tuple[Session, int,
     app = hosts.app(network.hosts["c"])
     workers = [hosts.worker(network.hosts[name], pace=PACE) for name in ("a", "b")]
     hosts.wait_ready()
-    session = Session(app)
+    session = hosts.session(app)
     created = session.start_scan(BOOKS_LIBRARY_ID)
     assert created.status_code == 201, created.text
     return session, created.json()["id"], workers

@@ -76,26 +76,22 @@ def test_both_hosts_clicked_at_once_start_one_scan(network: Network, hosts: Host
     apps = [hosts.app(network.hosts["a"]), hosts.app(network.hosts["b"])]
     hosts.worker(network.hosts["c"])
     hosts.wait_ready()
-    sessions = [Session(app) for app in apps]
-    try:
-        for _ in range(JOIN_ROUNDS):
-            answers = _click_at_once(sessions, COMICS_LIBRARY_ID)
+    sessions = [hosts.session(app) for app in apps]
+    for _ in range(JOIN_ROUNDS):
+        answers = _click_at_once(sessions, COMICS_LIBRARY_ID)
 
-            codes = sorted(answer.status_code for answer in answers)
-            assert codes == [201, 409], [answer.text for answer in answers]
-            created = next(a.json() for a in answers if a.status_code == 201)
-            joined = next(a.json() for a in answers if a.status_code == 409)
-            assert joined["extra"]["job"]["id"] == created["id"]
-            # The next round starts once this scan is over.
-            job_id = created["id"]
-            wait_until(
-                lambda job_id=job_id: sessions[0].job(job_id)["status"] == "completed",
-                timeout=SCAN_DEADLINE,
-                what=f"scan {job_id} to complete",
-            )
-        scans = sessions[1].jobs(type="scan", limit=100)
-        assert len(scans) == JOIN_ROUNDS
-        assert {job["status"] for job in scans} == {"completed"}
-    finally:
-        for session in sessions:
-            session.close()
+        codes = sorted(answer.status_code for answer in answers)
+        assert codes == [201, 409], [answer.text for answer in answers]
+        created = next(a.json() for a in answers if a.status_code == 201)
+        joined = next(a.json() for a in answers if a.status_code == 409)
+        assert joined["extra"]["job"]["id"] == created["id"]
+        # The next round starts once this scan is over.
+        job_id = created["id"]
+        wait_until(
+            lambda job_id=job_id: sessions[0].job(job_id)["status"] == "completed",
+            timeout=SCAN_DEADLINE,
+            what=f"scan {job_id} to complete",
+        )
+    scans = sessions[1].jobs(type="scan", limit=100)
+    assert len(scans) == JOIN_ROUNDS
+    assert {job["status"] for job in scans} == {"completed"}

@@ -18,6 +18,7 @@ from multihost.hosts import (
     process_id_of,
     wait_until,
 )
+from multihost.rows import crash_count
 
 BOOKS_LIBRARY_ID = 1
 COMICS_LIBRARY_ID = 2
@@ -36,14 +37,6 @@ def _in_progress_by(session: Session, job_id: int, worker: HostProcess) -> bool:
     return job["status"] == "in_progress" and bool(
         process_id_of(worker).match(job.get("process_id", ""))
     )
-
-
-def _crash_count(db: sa.Engine, job_id: int) -> int:
-    with db.connect() as connection:
-        count: int = connection.execute(
-            sa.text("SELECT crash_count FROM jobs WHERE id = :id"), {"id": job_id}
-        ).scalar_one()
-        return count
 
 
 @pytest.mark.xfail(strict=True, reason=ONE_CLOCK)
@@ -65,7 +58,7 @@ def test_a_host_five_minutes_ahead_leaves_a_live_scan_alone(hosts: Hosts, db: sa
     )
 
     assert done["status"] == "completed"
-    assert done["attempt"] == 1 and _crash_count(db, job_id) == 0
+    assert done["attempt"] == 1 and crash_count(db, job_id) == 0
     assert process_id_of(runner).match(done["process_id"])
     assert "lost its worker" not in ahead.log_text()
 

@@ -1,55 +1,62 @@
-"""The jobs API of CONTRACT section 4, as a Litestar router built for one plugin instance.
+"""The jobs API of CONTRACT section 4: the route handlers and the router that carries them.
 
-Handlers are async and hand every blocking step (the host's ``actor_access`` hook, the
-database) to a worker thread in one hop, so the event loop never waits on SQL.
-Order of checks: 401 (nobody signed in), 403 (permission), 400 (bad input), then the
-library checks and the database.
+A request passes, in this order: the router's guard (401 nobody signed in, 403 missing
+permission; see :mod:`shisho_resync_plugin.auth`), Litestar's parsing of the path, query and
+body from the msgspec structs (400 naming the field; see :mod:`shisho_resync_plugin.inputs`),
+then the handler: library checks and the database. Handlers reach the plugin's live objects
+through the dependencies ``runtime`` and ``caller`` and hand every blocking step to a worker
+thread in one hop, so the event loop never waits on SQL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Final, TypeAlias, TypeVar
 
 import anyio.to_thread
 import msgspec
-from litestar import MediaType, Request, Response, Router, get, post
+from litestar import MediaType, Response, Router, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
-from litestar.params import Parameter
+from litestar.params import JSONBody, SkipValidation
 from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_201_CREATED
 
-from shisho_jobs.dto import Job, ListJobLogsResponse, ListJobsResponse
-from shisho_jobs.schema import MAX_ID
-from shisho_jobs.service import ListJobsOptions
-from shisho_resync_plugin.auth import Caller, authenticate
+from shisho_jobs.dto import CreateJobPayload, Job, ListJobLogsResponse, ListJobsResponse
+from shisho_jobs.filters import ListJobsFilter, ListJobsQuery
+from shisho_jobs.visibility import Visibility
+from shisho_resync_plugin.auth import REQUIRES, Caller, Permission, authorization_guard, caller_of
 from shisho_resync_plugin.errors import (
     EXCEPTION_HANDLERS,
     ConflictBody,
     ErrorBody,
     InvalidInputBody,
 )
-from shisho_resync_plugin.events import EventFilter
-from shisho_resync_plugin.params import (
-    LOG_LIST_FIELDS,
+from shisho_resync_plugin.inputs import (
     EventsQuery,
+    JobIdPath,
+    LastEventIdHeader,
     LogsQuery,
-    parse_create_body,
-    parse_last_event_id,
-    parse_list_query,
-    parse_path_id,
-    parse_query,
+    StrictJsonBody,
+    last_event_id,
+    query_dependency,
+    row_id,
 )
 from shisho_resync_plugin.runtime import ResyncRuntime
-from shisho_resync_plugin.stream import event_stream, plan_resume
+from shisho_resync_plugin.stream import event_stream, resume_messages
 
-ROUTE_CREATE = "shisho_jobs:create"
-ROUTE_LIST = "shisho_jobs:list"
-ROUTE_RETRIEVE = "shisho_jobs:retrieve"
-ROUTE_LOGS = "shisho_jobs:logs"
-ROUTE_EVENTS = "shisho_jobs:events"
+ROUTE_CREATE: Final = "shisho_jobs:create"
+ROUTE_LIST: Final = "shisho_jobs:list"
+ROUTE_RETRIEVE: Final = "shisho_jobs:retrieve"
+ROUTE_LOGS: Final = "shisho_jobs:logs"
+ROUTE_EVENTS: Final = "shisho_jobs:events"
+
+T = TypeVar("T")
+Injected: TypeAlias = NamedDependency[SkipValidation[T]]
+"""A dependency injected by its parameter's name, as it is: the plugin built it (the runtime,
+the caller, a query struct Litestar has just checked), so it is not validated again."""
+
+_READS: Final = {REQUIRES: Permission.READ}
+_WRITES: Final = {REQUIRES: Permission.WRITE}
 
 _BAD_INPUT = ResponseSpec(InvalidInputBody, description="Bad input; `detail` names the field.")
 _UNAUTHENTICATED = ResponseSpec(ErrorBody, description="Nobody is signed in.")
@@ -57,60 +64,19 @@ _FORBIDDEN = ResponseSpec(ErrorBody, description="Missing permission.")
 _NOT_FOUND = ResponseSpec(ErrorBody, description="No such job, or not visible to the user.")
 _READ_ERRORS = {400: _BAD_INPUT, 401: _UNAUTHENTICATED, 403: _FORBIDDEN}
 
-_JOB_ID_DOC = "The job's id (a positive integer)."
-
-
-@dataclass
-class _CreateJobOperation(Operation):
-    """Documents the JSON body, which the handler reads and validates itself."""
-
-    def __post_init__(self) -> None:
-        self.request_body = RequestBody(
-            required=True,
-            description="The job to create. `library_id` absent or null: a global job.",
-            content={
-                "application/json": OpenAPIMediaType(
-                    schema=Schema(
-                        type=OpenAPIType.OBJECT,
-                        required=["type", "data"],
-                        properties={
-                            "type": Schema(type=OpenAPIType.STRING, examples=["scan"]),
-                            "data": Schema(type=OpenAPIType.OBJECT, examples=[{}]),
-                            "library_id": Schema(
-                                type=[OpenAPIType.INTEGER, OpenAPIType.NULL],
-                                minimum=1,
-                                maximum=MAX_ID,
-                            ),
-                        },
-                    )
-                )
-            },
-        )
-
-
-RUNTIME_OPT = "shisho_resync"
-"""Key of the :class:`ResyncRuntime` in the router's ``opt`` (seen by every route of it)."""
-
-
-def _runtime_of(request: Request[Any, Any, Any]) -> ResyncRuntime:
-    runtime: ResyncRuntime = request.route_handler.opt[RUNTIME_OPT]
-    return runtime
-
-
-def _caller(request: Request[Any, Any, Any], runtime: ResyncRuntime) -> Caller:
-    return authenticate(request, runtime.plugin_manager)
-
 
 @post(
     "/jobs",
     name=ROUTE_CREATE,
+    opt=_WRITES,
     status_code=HTTP_201_CREATED,
+    dto=StrictJsonBody[CreateJobPayload],
+    return_dto=None,
     summary="Start a job (start or join: 409 names the active scan)",
     description=(
-        "Needs `jobs:write` and access to the library; a global job needs access to "
-        "every library. Unsafe: send the CSRF token in `X-CSRFToken`."
+        "Needs `jobs:write` and access to the library; a global job (`library_id` absent or "
+        "null) needs access to every library. Unsafe: send the CSRF token in `X-CSRFToken`."
     ),
-    operation_class=_CreateJobOperation,
     responses={
         400: _BAD_INPUT,
         401: _UNAUTHENTICATED,
@@ -121,25 +87,21 @@ def _caller(request: Request[Any, Any, Any], runtime: ResyncRuntime) -> Caller:
         413: ResponseSpec(ErrorBody, description="Body larger than allowed."),
     },
 )
-async def create_job(request: Request[Any, Any, Any]) -> Job:
+async def create_job(
+    data: JSONBody[CreateJobPayload], caller: Injected[Caller], runtime: Injected[ResyncRuntime]
+) -> Job:
     """Create a job; a second scan for the same scope gets 409 with the active one."""
-    runtime = _runtime_of(request)
-    body = await request.body()
-    content_type = request.headers.get("content-type", "")
-
-    def create() -> Job:
-        caller = _caller(request, runtime)
-        caller.require_write()
-        payload = parse_create_body(content_type, body)
-        caller.require_library(payload.library_id)
-        return runtime.service.create_job(payload.type, payload.data, library_id=payload.library_id)
-
-    return await anyio.to_thread.run_sync(create)
+    caller.require_library(data.library_id)
+    return await anyio.to_thread.run_sync(
+        lambda: runtime.service.create_job(data.type, data.data, library_id=data.library_id)
+    )
 
 
 @get(
     "/jobs",
     name=ROUTE_LIST,
+    opt=_READS,
+    dependencies={"filters": query_dependency(ListJobsQuery)},
     summary="List jobs, newest first",
     description="Needs `jobs:read` or `jobs:write`; jobs of other libraries are left out.",
     responses={
@@ -148,80 +110,36 @@ async def create_job(request: Request[Any, Any, Any]) -> Job:
     },
 )
 async def list_jobs(
-    request: Request[Any, Any, Any],
-    *,
-    limit: Annotated[
-        str | None, Parameter(description="Page size: an integer 1-100, default 10.")
-    ] = None,
-    offset: Annotated[
-        str | None, Parameter(description="Jobs to skip: an integer, 0 or more.")
-    ] = None,
-    status: Annotated[
-        list[str] | None,
-        Parameter(
-            description="Only these statuses (repeatable): pending, in_progress, completed, failed."
-        ),
-    ] = None,
-    type: Annotated[str | None, Parameter(description="Only this job type, e.g. scan.")] = None,
-    library_id_or_global: Annotated[
-        str | None, Parameter(description="Only jobs of this library id and global jobs.")
-    ] = None,
+    filters: Injected[ListJobsQuery],
+    caller: Injected[Caller],
+    runtime: Injected[ResyncRuntime],
 ) -> Response[bytes]:
     """One page of the jobs the user may see, and how many match."""
-    del limit, offset, status, type, library_id_or_global  # documented; parsed strictly below
-    runtime = _runtime_of(request)
-
-    cache = runtime.list_cache
-
-    def check() -> tuple[Hashable, ListJobsOptions]:
-        caller = _caller(request, runtime)
-        caller.require_read()
-        query = parse_list_query(request.query_params)
-        visible = caller.visible_library_ids
-        key = (
-            query.limit,
-            query.offset,
-            tuple(query.status),
-            query.type,
-            query.library_id_or_global,
-            None if visible is None else frozenset(visible),
-        )
-        options = ListJobsOptions(
-            limit=query.limit,
-            offset=query.offset,
-            statuses=query.status,
-            type=query.type,
-            library_id_or_global=query.library_id_or_global,
-            visible_library_ids=visible,
-        )
-        return key, options
-
-    def read(key: Hashable, options: ListJobsOptions) -> bytes:
-        if (kept := cache.get(key)) is not None:
-            return kept
-        version = cache.version()  # before reading: a change meanwhile makes the answer stale
-        jobs, total = runtime.service.list_jobs_with_total(options)
-        body = msgspec.json.encode(ListJobsResponse(jobs=jobs, total=total))
-        cache.put(key, version, body)
-        return body
-
-    def check_and_read() -> bytes:
-        return read(*check())
-
-    if not runtime.config.actor_access_is_fast:
-        body = await anyio.to_thread.run_sync(check_and_read)
-    else:
-        # The host's hook answers from memory: check on the loop, and answer a kept
-        # answer without a worker thread.
-        key, options = check()
-        kept = cache.get(key)
-        body = kept if kept is not None else await anyio.to_thread.run_sync(read, key, options)
+    # Hashable and complete (the query plus the libraries the caller may see): the cache key.
+    reader_filter = ListJobsFilter.for_reader(
+        filters, visible_library_ids=caller.visible_library_ids
+    )
+    body = runtime.list_cache.get(reader_filter)
+    if body is None:
+        body = await anyio.to_thread.run_sync(_read_page, runtime, reader_filter)
     return Response(body, media_type=MediaType.JSON)
+
+
+def _read_page(runtime: ResyncRuntime, reader_filter: ListJobsFilter) -> bytes:
+    """The encoded answer of a list request, kept in the list cache (blocking)."""
+    cache = runtime.list_cache
+    version = cache.version()  # before reading: a change meanwhile makes the answer stale
+    jobs, total = runtime.service.list_jobs_with_total(reader_filter)
+    body = msgspec.json.encode(ListJobsResponse(jobs=jobs, total=total))
+    cache.put(reader_filter, version, body)
+    return body
 
 
 @get(
     "/jobs/events",
     name=ROUTE_EVENTS,
+    opt=_READS,
+    dependencies={"filters": query_dependency(EventsQuery)},
     summary="Live job events (Server-Sent Events)",
     description=(
         "Events `job.created`, `job.status_changed`, `job.progress` (and `job.snapshot` "
@@ -232,106 +150,75 @@ async def list_jobs(
     responses=_READ_ERRORS,
 )
 async def job_events(
-    request: Request[Any, Any, Any],
-    *,
-    library_id: Annotated[
-        str | None, Parameter(description="Only events of this library id and of global jobs.")
-    ] = None,
+    filters: Injected[EventsQuery],
+    caller: Injected[Caller],
+    runtime: Injected[ResyncRuntime],
+    last_event: LastEventIdHeader = None,
 ) -> ServerSentEvent:
     """A stream of the job events the user may see."""
-    del library_id  # documented; parsed strictly below
-    runtime = _runtime_of(request)
-    config = runtime.config
-
-    def prepare() -> tuple[EventFilter, int | None]:
-        caller = _caller(request, runtime)
-        caller.require_read()
-        query = parse_query(request.query_params, EventsQuery)
-        resume_after = parse_last_event_id(request.headers.get("last-event-id"))
-        return EventFilter(caller.visible_library_ids, query.library_id), resume_after
-
-    event_filter, resume_after = await anyio.to_thread.run_sync(prepare)
-    subscription = await runtime.hub.subscribe(event_filter)
+    resume_after = last_event_id(last_event)
+    visibility = Visibility.of(caller.visible_library_ids, filters.library_id)
+    subscription = await runtime.hub.subscribe(visibility)
     return ServerSentEvent(
         event_stream(
             runtime.hub,
             subscription,
             resume_after=resume_after,
-            load_replay=lambda subscription, last_id: plan_resume(
-                runtime.database, subscription, last_id, replay_limit=config.replay_limit
+            catch_up=lambda subscription, last_id: resume_messages(
+                runtime.hub.outbox,
+                runtime.service,
+                subscription,
+                last_id,
+                replay_limit=runtime.config.replay_limit,
+                snapshot_size=runtime.config.snapshot_size,
             ),
-            load_snapshot=lambda visible: snapshot_jobs(runtime, visible),
-            keepalive_interval=config.keepalive_interval,
+            keepalive_interval=runtime.config.keepalive_interval,
         )
     )
-
-
-def snapshot_jobs(runtime: ResyncRuntime, event_filter: EventFilter) -> list[str]:
-    """Job JSON of the newest jobs a stream may see, oldest first."""
-    jobs = runtime.service.list_jobs(
-        ListJobsOptions(
-            limit=runtime.config.snapshot_size,
-            library_id_or_global=event_filter.library_id,
-            visible_library_ids=event_filter.visible_library_ids,
-        )
-    )
-    return [msgspec.json.encode(job).decode() for job in reversed(jobs)]
 
 
 @get(
     "/jobs/{job_id:str}",
     name=ROUTE_RETRIEVE,
+    opt=_READS,
     summary="One job",
     responses={**_READ_ERRORS, 404: _NOT_FOUND},
 )
 async def retrieve_job(
-    request: Request[Any, Any, Any],
-    job_id: Annotated[str, Parameter(description=_JOB_ID_DOC)],
+    job_id: JobIdPath, caller: Injected[Caller], runtime: Injected[ResyncRuntime]
 ) -> Job:
     """The job, or 404 when it does not exist or is of a library the user cannot access."""
-    runtime = _runtime_of(request)
-
-    def retrieve() -> Job:
-        caller = _caller(request, runtime)
-        caller.require_read()
-        return runtime.service.retrieve_job(
-            parse_path_id(job_id), visible_library_ids=caller.visible_library_ids
+    job_number = row_id(job_id, "job_id")
+    return await anyio.to_thread.run_sync(
+        lambda: runtime.service.retrieve_job(
+            job_number, visible_library_ids=caller.visible_library_ids
         )
-
-    return await anyio.to_thread.run_sync(retrieve)
+    )
 
 
 @get(
     "/jobs/{job_id:str}/logs",
     name=ROUTE_LOGS,
+    opt=_READS,
+    dependencies={"filters": query_dependency(LogsQuery)},
     summary="A job's log lines, oldest first",
     responses={**_READ_ERRORS, 404: _NOT_FOUND},
 )
 async def list_job_logs(
-    request: Request[Any, Any, Any],
-    job_id: Annotated[str, Parameter(description=_JOB_ID_DOC)],
-    *,
-    after_id: Annotated[str | None, Parameter(description="Only lines with a larger id.")] = None,
-    level: Annotated[
-        list[str] | None,
-        Parameter(description="Only these levels (repeatable): debug, info, warn, error."),
-    ] = None,
-    limit: Annotated[str | None, Parameter(description="At most this many lines (1-1000).")] = None,
+    job_id: JobIdPath,
+    filters: Injected[LogsQuery],
+    caller: Injected[Caller],
+    runtime: Injected[ResyncRuntime],
 ) -> ListJobLogsResponse:
     """Log lines of a job the user may see."""
-    del after_id, level, limit  # documented; parsed strictly below
-    runtime = _runtime_of(request)
+    job_number = row_id(job_id, "job_id")
 
     def list_logs() -> ListJobLogsResponse:
-        caller = _caller(request, runtime)
-        caller.require_read()
-        job_number = parse_path_id(job_id)
-        query = parse_query(request.query_params, LogsQuery, list_fields=LOG_LIST_FIELDS)
         job = runtime.service.retrieve_job(
             job_number, visible_library_ids=caller.visible_library_ids
         )
         logs = runtime.service.list_job_logs(
-            job.id, after_id=query.after_id, levels=query.level, limit=query.limit
+            job.id, after_id=filters.after_id, levels=filters.level, limit=filters.limit
         )
         return ListJobLogsResponse(logs=logs)
 
@@ -339,13 +226,26 @@ async def list_job_logs(
 
 
 def build_jobs_router(runtime: ResyncRuntime) -> Router:
-    """The ``{api_prefix}/jobs`` routes bound to ``runtime``."""
+    """The ``{api_prefix}/jobs`` routes, reaching ``runtime`` through their dependencies."""
     config = runtime.config
+
+    def provide_runtime() -> ResyncRuntime:
+        # A function, not a bound method: Litestar deep-copies a router when it registers
+        # it, and copies functions by reference, so every request sees these live objects.
+        return runtime
+
     return Router(
         path=config.api_prefix,
         route_handlers=[create_job, list_jobs, job_events, retrieve_job, list_job_logs],
-        opt={RUNTIME_OPT: runtime},
-        guards=list(config.guards),
+        dependencies={
+            "runtime": Provide(provide_runtime, use_cache=True, sync_to_thread=False),
+            "caller": Provide(caller_of, sync_to_thread=False),
+        },
+        # The host's guards first, as before the plugin's own checks.
+        guards=[
+            *config.guards,
+            authorization_guard(runtime.plugin_manager, hook_is_fast=config.actor_access_is_fast),
+        ],
         exception_handlers=dict(EXCEPTION_HANDLERS),
         include_in_schema=config.include_in_schema,
         request_max_body_size=config.max_body_size,

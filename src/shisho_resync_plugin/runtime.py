@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Final
 
 import pluggy
 
@@ -12,12 +12,16 @@ from shisho_resync_plugin.cache import ListCache
 from shisho_resync_plugin.config import ResyncConfig
 from shisho_resync_plugin.events import EventHub
 
-BUTTON_MODULE = "resync-button.js"
+BUTTON_MODULE: Final = "resync-button.js"
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class ResyncRuntime:
-    """The plugin's live objects, built once from a validated :class:`ResyncConfig`."""
+    """The plugin's live objects, built once from a validated :class:`ResyncConfig`.
+
+    Handlers receive it as their ``runtime`` dependency (see
+    :func:`shisho_resync_plugin.routes.build_jobs_router`).
+    """
 
     config: ResyncConfig
     database: Database
@@ -32,10 +36,3 @@ class ResyncRuntime:
     def button_script_url(self) -> str:
         """URL of the button's ES module."""
         return f"{self.config.static_path}/{BUTTON_MODULE}"
-
-    def __copy__(self) -> ResyncRuntime:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> ResyncRuntime:
-        # Litestar copies route ``opt`` values; live objects (engine, hub) are shared.
-        return self

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from shisho_jobs.clock import database_now
 from shisho_jobs.db import Database
 from shisho_jobs.dto import Job, JobLog
 from shisho_jobs.enums import FINISHED_STATUSES, JobStatus, LogLevel
@@ -37,7 +38,7 @@ from shisho_jobs.plugins import get_plugin_manager, job_type_registry
 from shisho_jobs.queries import ACTIVE_ANY, ACTIVE_IN_SCOPE, list_shape_and_params, list_statements
 from shisho_jobs.registry import JobTypeRegistry
 from shisho_jobs.rows import job_from_row
-from shisho_jobs.schema import MAX_ID, JobRow, libraries_stub, utcnow
+from shisho_jobs.schema import MAX_ID, JobRow, libraries_stub
 from shisho_jobs.scope_lock import lock_scope
 from shisho_jobs.validation import require_id, require_progress, require_status
 from shisho_jobs.visibility import can_see
@@ -140,7 +141,7 @@ class JobService:
                 ).first()
                 if blocking is not None:
                     raise ActiveJobExists(self._to_job(blocking))
-            now = utcnow()
+            now = database_now(session.connection())
             row = JobRow(
                 created_at=now,
                 updated_at=now,
@@ -309,7 +310,7 @@ class JobService:
             old_status, old_progress = row.status, row.progress
             for column, value in values.items():
                 setattr(row, column, value)
-            now = utcnow()
+            now = database_now(session.connection())
             row.updated_at = now
             # Retention counts from finished_at: stamp it when the caller did not.
             if row.status != old_status and "finished_at" not in values:
@@ -335,9 +336,9 @@ class JobService:
             raise InvalidJobInput("retention_days", "must be a number of days")
         if retention_days < 0:
             raise InvalidJobInput("retention_days", "must be 0 or more")
-        cutoff = utcnow() - timedelta(days=retention_days)
         finished = [s.value for s in FINISHED_STATUSES]
         with self.database.write() as session:
+            cutoff = database_now(session.connection()) - timedelta(days=retention_days)
             result = session.execute(
                 sa.delete(JobRow).where(
                     JobRow.status.in_(finished),

@@ -19,6 +19,7 @@ from typing import Final, cast
 
 import sqlalchemy as sa
 
+from shisho_jobs.clock import POSTGRES_NOW
 from shisho_jobs.enums import JobStatus
 from shisho_jobs.schema import JobRow
 
@@ -45,9 +46,9 @@ _HAS_PENDING: Final = "SELECT id FROM jobs WHERE status = 'pending' LIMIT 1"
 # a status guard, a table without statistics yet made the planner walk every pending
 # row by the status index to find that one id).
 _CLAIM: Final = (
-    "UPDATE jobs SET status = 'in_progress', process_id = ?, started_at = ?, heartbeat_at = ?,"
-    " lease_expires_at = ?, attempt = attempt + 1, progress = 0, finished_at = NULL,"
-    " error = NULL, updated_at = ?"
+    "UPDATE jobs SET status = 'in_progress', process_id = ?, started_at = {now},"
+    " heartbeat_at = {now}, lease_expires_at = {shifted}, attempt = attempt + 1, progress = 0,"
+    " finished_at = NULL, error = NULL, updated_at = {now}"
     " WHERE id = (SELECT id FROM jobs{indexed_by} WHERE status = 'pending'"
     " ORDER BY created_at, id LIMIT 1{lock}){guard}"
     f" RETURNING {_ALL}"
@@ -55,39 +56,39 @@ _CLAIM: Final = (
 _PENDING_QUEUE_INDEX: Final = "ix_jobs_pending_queue"
 
 _FINISH: Final = (
-    "UPDATE jobs SET status = ?, progress = ?, error = ?, finished_at = ?,"
-    f" lease_expires_at = NULL, updated_at = ? WHERE {FENCE} RETURNING {_ALL}"
+    "UPDATE jobs SET status = ?, progress = ?, error = ?, finished_at = {now},"
+    f" lease_expires_at = NULL, updated_at = {{now}} WHERE {FENCE} RETURNING {_ALL}"
 )
 # An interrupted run goes back to the queue; ``attempt`` stays, so the next claim
 # increments it and this run's late writes stay fenced.
 _REQUEUE: Final = (
     "UPDATE jobs SET status = 'pending', process_id = NULL, progress = 0, started_at = NULL,"
-    f" heartbeat_at = NULL, lease_expires_at = NULL, updated_at = ? WHERE {FENCE}"
+    f" heartbeat_at = NULL, lease_expires_at = NULL, updated_at = {{now}} WHERE {FENCE}"
     f" RETURNING {_ALL}"
 )
 _HEARTBEAT: Final = (
-    f"UPDATE jobs SET heartbeat_at = ?, lease_expires_at = ? WHERE {FENCE}"
+    f"UPDATE jobs SET heartbeat_at = {{now}}, lease_expires_at = {{shifted}} WHERE {FENCE}"
     " RETURNING cancel_requested"
 )
 _PROGRESS: Final = (
-    "UPDATE jobs SET progress = ?, updated_at = ?, heartbeat_at = ?, lease_expires_at = ?"
-    f" WHERE {FENCE} AND progress <> ? RETURNING {_ALL}"
+    "UPDATE jobs SET progress = ?, updated_at = {now}, heartbeat_at = {now},"
+    f" lease_expires_at = {{shifted}} WHERE {FENCE} AND progress <> ? RETURNING {_ALL}"
 )
 _OWNED: Final = f"SELECT {_ALL} FROM jobs WHERE {FENCE}"
 _LOG_COLUMNS: Final = "created_at, job_id, level, message, plugin, data, stack_trace"
 # INSERT ... SELECT from the fenced job row: checked and written in one statement.
 _FENCED_LOG: Final = (
     f"INSERT INTO job_logs ({_LOG_COLUMNS})"
-    " SELECT {timestamp}, id, {text}, {text}, {text}, {text}, {text}"
+    " SELECT {now}, id, {text}, {text}, {text}, {text}, {text}"
     f" FROM jobs WHERE {FENCE} RETURNING id"
 )
-_LOG: Final = f"INSERT INTO job_logs ({_LOG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_LOG: Final = f"INSERT INTO job_logs ({_LOG_COLUMNS}) VALUES ({{now}}, ?, ?, ?, ?, ?, ?)"
 
 # A job set in_progress without a lease (by hand, or by an old version) has no owner
 # either: it expires one lease length after its last update.
 _EXPIRED_WHERE: Final = (
-    f"status = '{_IN_PROGRESS}' AND (lease_expires_at < ?"
-    " OR (lease_expires_at IS NULL AND updated_at < ?))"
+    f"status = '{_IN_PROGRESS}' AND (lease_expires_at < {{now}}"
+    " OR (lease_expires_at IS NULL AND updated_at < {shifted}))"
 )
 _ANY_EXPIRED: Final = f"SELECT id FROM jobs WHERE {_EXPIRED_WHERE} LIMIT 1"
 _EXPIRED: Final = (
@@ -99,14 +100,26 @@ _EXPIRED: Final = (
 _UNCHANGED: Final = f"id = ? AND attempt = ? AND status = '{_IN_PROGRESS}'"
 _RESCUE_REQUEUE: Final = (
     "UPDATE jobs SET status = 'pending', process_id = NULL, progress = 0, started_at = NULL,"
-    " crash_count = ?, lease_expires_at = NULL, heartbeat_at = NULL, updated_at = ?"
+    " crash_count = ?, lease_expires_at = NULL, heartbeat_at = NULL, updated_at = {now}"
     f" WHERE {_UNCHANGED} RETURNING {_ALL}"
 )
 _RESCUE_FAIL: Final = (
-    "UPDATE jobs SET status = 'failed', error = ?, finished_at = ?,"
-    " crash_count = ?, lease_expires_at = NULL, heartbeat_at = NULL, updated_at = ?"
+    "UPDATE jobs SET status = 'failed', error = ?, finished_at = {now},"
+    " crash_count = ?, lease_expires_at = NULL, heartbeat_at = NULL, updated_at = {now}"
     f" WHERE {_UNCHANGED} RETURNING {_ALL}"
 )
+# Times (see shisho_jobs.clock): ``{now}`` is the current time; ``{shifted}`` is the
+# current time plus a number of seconds, its one parameter (a lease ahead, or one ago).
+# PostgreSQL computes both in the statement, from the database's clock; SQLite takes
+# them as parameters, computed once per call from this host's clock.
+_DATABASE_TIMES: Final = {
+    "now": POSTGRES_NOW,
+    "shifted": f"({POSTGRES_NOW} + make_interval(secs => ?::float8))",
+}
+_HOST_TIMES: Final = {"now": "?", "shifted": "?"}
+_LATER: Final = {"now": "{now}", "shifted": "{shifted}"}
+"""Keeps the time placeholders through the first ``format`` (filled in last)."""
+
 _LAST_GLOBAL_CREATED: Final = (
     "SELECT created_at FROM jobs WHERE type = ? AND library_id IS NULL"
     " ORDER BY created_at DESC LIMIT 1"
@@ -120,30 +133,30 @@ class WorkerStatements:
     has_pending: str
     """Any pending job? (a read, so idle polling takes no write lock)."""
     claim: str
-    """Claim the oldest pending job: ``(process_id, started, heartbeat, expires, updated)``."""
+    """Claim the oldest pending job: ``(process_id, *now, *now, *lease, *now)``."""
     finish: str
-    """Write a run's outcome: ``(status, progress, error, finished, updated, *fence)``."""
+    """Write a run's outcome: ``(status, progress, error, *now, *now, *fence)``."""
     requeue: str
-    """Hand a run back to the queue: ``(updated, *fence)``."""
+    """Hand a run back to the queue: ``(*now, *fence)``."""
     heartbeat: str
-    """Extend a lease: ``(heartbeat, expires, *fence)``; returns ``cancel_requested``."""
+    """Extend a lease: ``(*now, *lease, *fence)``; returns ``cancel_requested``."""
     progress: str
-    """Save progress: ``(percent, updated, heartbeat, expires, *fence, percent)``."""
+    """Save progress: ``(percent, *now, *now, *lease, *fence, percent)``."""
     owned: str
     """The job while this run owns it: ``(*fence)``."""
     fenced_log: str
-    """A log line while this run owns the job: ``(created, level, message, plugin, data,
+    """A log line while this run owns the job: ``(*now, level, message, plugin, data,
     stack_trace, *fence)``."""
     log: str
-    """A log line of any job: ``(created, job_id, level, message, plugin, data, stack_trace)``."""
+    """A log line of any job: ``(*now, job_id, level, message, plugin, data, stack_trace)``."""
     any_expired: str
-    """Has any lease expired? ``(now, now - lease)`` (a read: rescue rarely has work)."""
+    """Has any lease expired? ``(*now, *lease_ago)`` (a read: rescue rarely has work)."""
     expired: str
-    """Jobs whose lease expired, locked: ``(now, now - lease)``."""
+    """Jobs whose lease expired, locked: ``(*now, *lease_ago)``."""
     rescue_requeue: str
-    """Re-queue a lost job: ``(crash_count, updated, job_id, attempt)``."""
+    """Re-queue a lost job: ``(crash_count, *now, job_id, attempt)``."""
     rescue_fail: str
-    """Fail a lost job: ``(error, finished, crash_count, updated, job_id, attempt)``."""
+    """Fail a lost job: ``(error, *now, crash_count, *now, job_id, attempt)``."""
     last_global_created: str
     """When the newest global job of a type was created: ``(type,)``."""
 
@@ -155,13 +168,11 @@ class WorkerStatements:
             indexed_by="" if postgres else f" INDEXED BY {_PENDING_QUEUE_INDEX}",
             lock=" FOR UPDATE SKIP LOCKED" if postgres else "",
             guard="" if postgres else " AND status = 'pending'",
+            **_LATER,
         )
         # INSERT ... SELECT gives PostgreSQL no column to infer the parameters' types from.
-        fenced_log = _FENCED_LOG.format(
-            timestamp="?::timestamptz" if postgres else "?",
-            text="?::text" if postgres else "?",
-        )
-        expired = _EXPIRED.format(lock=" FOR UPDATE SKIP LOCKED" if postgres else "")
+        fenced_log = _FENCED_LOG.format(text="?::text" if postgres else "?", **_LATER)
+        expired = _EXPIRED.format(lock=" FOR UPDATE SKIP LOCKED" if postgres else "", **_LATER)
         texts = {
             "has_pending": _HAS_PENDING,
             "claim": claim,
@@ -178,6 +189,8 @@ class WorkerStatements:
             "rescue_fail": _RESCUE_FAIL,
             "last_global_created": _LAST_GLOBAL_CREATED,
         }
+        times = _DATABASE_TIMES if postgres else _HOST_TIMES
+        texts = {name: sql.format(**times) for name, sql in texts.items()}
         if postgres:
             # Written with qmark placeholders (sqlite3); psycopg takes %s.
             texts = {name: sql.replace("?", "%s") for name, sql in texts.items()}

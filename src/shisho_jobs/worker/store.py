@@ -22,6 +22,7 @@ from typing import Any, Final, NamedTuple, cast
 import msgspec
 import sqlalchemy as sa
 
+from shisho_jobs.clock import uses_database_clock
 from shisho_jobs.db import Database
 from shisho_jobs.dto import Job
 from shisho_jobs.enums import JobStatus, LogLevel
@@ -94,6 +95,27 @@ class Outcome:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class _Times:
+    """The parameters of a statement's ``{now}`` and ``{shifted}`` placeholders.
+
+    With the database's clock (PostgreSQL) the statement computes both itself: ``{now}``
+    takes no parameter and ``{shifted}`` only its number of seconds. With this host's
+    clock (SQLite) both are timestamps, from one reading of the clock per statement.
+    """
+
+    now: tuple[Any, ...]
+    """What ``{now}`` takes: nothing, or this host's time."""
+    base: datetime | None
+    stamp: Callable[[datetime], Any]
+
+    def shifted(self, seconds: float) -> tuple[Any, ...]:
+        """What ``{shifted}`` takes for now plus ``seconds`` (negative: ago)."""
+        if self.base is None:
+            return (seconds,)
+        return (self.stamp(self.base + timedelta(seconds=seconds)),)
+
+
 class _Expired(NamedTuple):
     id: int
     attempt: int
@@ -123,6 +145,7 @@ class WorkerStore:
         self._dialect = dialect
         self._driver_error: type[Exception] = dialect.loaded_dbapi.Error
         self._stamp: Callable[[datetime], Any] = timestamp_binder(dialect)
+        self._database_clock = uses_database_clock(dialect)
         columns = cast(sa.Table, JobRow.__table__).columns
         self._readers = [
             (index, reader)
@@ -158,10 +181,9 @@ class WorkerStore:
             return job
 
     def _claim(self, cursor: Cursor, request: ClaimRequest) -> Job | None:
-        now = utcnow()
-        stamp = self._stamp(now)
-        expires = self._stamp(now + timedelta(seconds=request.lease_seconds))
-        params = (request.process_id, stamp, stamp, expires, stamp)
+        time = self._now()
+        expires = time.shifted(request.lease_seconds)
+        params = (request.process_id, *time.now, *time.now, *expires, *time.now)
         return self._job(cursor, self._sql.claim, params)
 
     # --- writes of a running job (fenced) ---------------------------------------------------
@@ -180,11 +202,11 @@ class WorkerStore:
         cancel_requested: set[Claim] = set()
         if not claims:
             return lost, cancel_requested
-        now = utcnow()
-        stamp, expires = self._stamp(now), self._stamp(now + timedelta(seconds=lease_seconds))
+        time = self._now()
+        renewed = (*time.now, *time.shifted(lease_seconds))
         with self._cursor() as cursor:
             for claim in claims:
-                cursor.execute(self._sql.heartbeat, (stamp, expires, *claim.fence))
+                cursor.execute(self._sql.heartbeat, (*renewed, *claim.fence))
                 row = cursor.fetchone()
                 if row is None:
                     lost.add(claim)
@@ -201,9 +223,9 @@ class WorkerStore:
         Raises:
             LeaseLost: the worker no longer owns the job; nothing was written.
         """
-        now = utcnow()
-        stamp, expires = self._stamp(now), self._stamp(now + timedelta(seconds=lease_seconds))
-        params = (percent, stamp, stamp, expires, *claim.fence, percent)
+        time = self._now()
+        expires = time.shifted(lease_seconds)
+        params = (percent, *time.now, *time.now, *expires, *claim.fence, percent)
         with self._cursor(notify=True) as cursor:
             job = self._job(cursor, self._sql.progress, params)
             if job is None:
@@ -243,8 +265,8 @@ class WorkerStore:
             LeaseLost: the worker no longer owns the job; nothing was written or claimed.
         """
         progress = 100 if outcome.status == JobStatus.COMPLETED else outcome.progress
-        stamp = self._stamp(utcnow())
-        params = (outcome.status.value, progress, outcome.error, stamp, stamp, *claim.fence)
+        time = self._now()
+        params = (outcome.status.value, progress, outcome.error, *time.now, *time.now, *claim.fence)
         with self._cursor(notify=True) as cursor:
             if log is not None:
                 self._insert_log(cursor, claim, log)
@@ -270,7 +292,7 @@ class WorkerStore:
         with self._cursor(notify=True) as cursor:
             if log is not None:
                 self._insert_log(cursor, claim, log)
-            job = self._job(cursor, self._sql.requeue, (self._stamp(utcnow()), *claim.fence))
+            job = self._job(cursor, self._sql.requeue, (*self._now().now, *claim.fence))
             if job is None:
                 raise LeaseLost()
             self._record(cursor, [job], EVENT_STATUS_CHANGED)
@@ -288,8 +310,8 @@ class WorkerStore:
         Returns:
             The rescued jobs in their new state.
         """
-        now = utcnow()
-        expiry = (self._stamp(now), self._stamp(now - timedelta(seconds=lease_seconds)))
+        time = self._now()
+        expiry = (*time.now, *time.shifted(-lease_seconds))
         with self._database.read_connection() as connection:
             if connection.exec_driver_sql(self._sql.any_expired, expiry).first() is None:
                 return []
@@ -304,7 +326,7 @@ class WorkerStore:
     def _rescue(self, cursor: Cursor, row: _Expired, max_crashes: int) -> Job:
         crashes = row.crash_count + 1
         owner = row.process_id or "unknown worker"
-        stamp = self._stamp(utcnow())
+        now = self._now().now
         params: tuple[Any, ...]
         if crashes >= max_crashes:
             level, message = (
@@ -313,15 +335,15 @@ class WorkerStore:
                 f"and this happened {crashes} times; giving up.",
             )
             error = f"{WORKER_LOST_ERROR} ({crashes} times)"
-            sql, params = self._sql.rescue_fail, (error, stamp, crashes, stamp, row.id, row.attempt)
+            sql, params = self._sql.rescue_fail, (error, *now, crashes, *now, row.id, row.attempt)
         else:
             level, message = (
                 LogLevel.WARN,
                 f"The worker running this job ({owner}) stopped answering; "
                 f"re-queued (crash {crashes} of {max_crashes}).",
             )
-            sql, params = self._sql.rescue_requeue, (crashes, stamp, row.id, row.attempt)
-        cursor.execute(self._sql.log, (stamp, row.id, level.value, message, None, None, None))
+            sql, params = self._sql.rescue_requeue, (crashes, *now, row.id, row.attempt)
+        cursor.execute(self._sql.log, (*now, row.id, level.value, message, None, None, None))
         job = self._job(cursor, sql, params)
         assert job is not None  # the row is locked (or the database is) since it was read
         return job
@@ -336,6 +358,13 @@ class WorkerStore:
         return cast(datetime, value)
 
     # --- plumbing ---------------------------------------------------------------------------
+
+    def _now(self) -> _Times:
+        """The parameters of one statement's times (see :mod:`shisho_jobs.clock`)."""
+        if self._database_clock:
+            return _Times((), None, self._stamp)
+        now = utcnow()
+        return _Times((self._stamp(now),), now, self._stamp)
 
     @contextmanager
     def _cursor(self, *, notify: bool = False) -> Iterator[Cursor]:
@@ -368,7 +397,7 @@ class WorkerStore:
     def _insert_log(self, cursor: Cursor, claim: Claim, line: LogLine) -> bool:
         data = None if line.data is None else msgspec.json.encode(line.data).decode()
         params = (
-            self._stamp(utcnow()),
+            *self._now().now,
             line.level.value,
             line.message,
             line.plugin,

@@ -28,6 +28,7 @@ from multihost.network import NetnsHost
 
 BIN = Path(sys.executable).parent
 TESTS_DIR = Path(__file__).resolve().parent.parent
+FAKETIME_SITE = Path(__file__).resolve().parent / "faketime_site"
 APP_PORT = 8000
 LEASE_SECONDS = 3.0
 """The suite's workers' lease: short so rescues are quick, long enough that a heartbeat
@@ -65,7 +66,10 @@ def faketime_env(offset: str) -> dict[str, str]:
     """The environment that moves a process's wall clock by ``offset`` (e.g. ``+5m``).
 
     What ``faketime -f`` sets, without its wrapper process, so signals reach the
-    process itself. Monotonic time is left alone, as on a host whose clock is wrong.
+    process itself. Monotonic time is left alone, as on a host whose clock is wrong
+    (libfaketime's faked monotonic clock hangs ``threading`` waits); the process also
+    loads ``faketime_site/sitecustomize.py``, which works around libfaketime failing
+    Python's ``time.sleep`` in that mode.
     """
     library = next(iter(sorted(Path("/").glob(LIBFAKETIME_GLOB.lstrip("/")))), None)
     if library is None:
@@ -165,6 +169,7 @@ class Hosts:
         }
         if clock is not None:
             env.update(faketime_env(clock))
+            env["PYTHONPATH"] = os.pathsep.join([str(FAKETIME_SITE), env["PYTHONPATH"]])
         return env
 
     def _spawn(

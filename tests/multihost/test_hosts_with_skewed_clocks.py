@@ -26,10 +26,6 @@ SLOW_PACE = 0.25  # seconds per book file: a scan of about 10 s, long enough to 
 SLACK = 10.0  # seconds for a busy machine to schedule what should happen; not a target
 SCAN_DEADLINE = 60.0  # seconds
 AHEAD, BEHIND = "+5m", "-5m"
-ONE_CLOCK = (
-    "issue 12: leases, heartbeats, rescue, retention and created_at come from each host's "
-    "own clock, not the database's"
-)
 
 
 def _in_progress_by(session: Session, job_id: int, worker: HostProcess) -> bool:
@@ -39,7 +35,6 @@ def _in_progress_by(session: Session, job_id: int, worker: HostProcess) -> bool:
     )
 
 
-@pytest.mark.xfail(strict=True, reason=ONE_CLOCK)
 def test_a_host_five_minutes_ahead_leaves_a_live_scan_alone(hosts: Hosts, db: sa.Engine) -> None:
     app = hosts.app(hosts.hosts["c"])
     runner = hosts.worker(hosts.hosts["a"], pace=SLOW_PACE)
@@ -63,7 +58,6 @@ def test_a_host_five_minutes_ahead_leaves_a_live_scan_alone(hosts: Hosts, db: sa
     assert "lost its worker" not in ahead.log_text()
 
 
-@pytest.mark.xfail(strict=True, reason=ONE_CLOCK)
 @pytest.mark.parametrize(
     ("dead_clock", "rescuer_clock"),
     [
@@ -93,7 +87,6 @@ def test_a_dead_hosts_scan_is_rescued_in_time_whatever_the_clocks(
     )
 
 
-@pytest.mark.xfail(strict=True, reason=ONE_CLOCK)
 def test_the_newest_scan_is_listed_first_whatever_the_hosts_clocks(hosts: Hosts) -> None:
     apps = [hosts.app(hosts.hosts["a"]), hosts.app(hosts.hosts["b"], clock=BEHIND)]
     hosts.wait_ready()
@@ -108,7 +101,6 @@ def test_the_newest_scan_is_listed_first_whatever_the_hosts_clocks(hosts: Hosts)
     assert second["created_at"] >= first["created_at"]
 
 
-@pytest.mark.xfail(strict=True, reason=ONE_CLOCK)
 def test_retention_by_a_host_five_minutes_ahead_keeps_recent_jobs(
     hosts: Hosts, db: sa.Engine
 ) -> None:

@@ -49,6 +49,20 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+def is_connection_lost(error: BaseException) -> bool:
+    """Whether ``error`` means the database could not be reached or the connection dropped.
+
+    A PostgreSQL restart, a network blip, a server out of connections, or a SQLite file
+    busy past its timeout: trying again later can succeed, and the next attempt gets a
+    fresh connection (the pool drops every connection it held when a disconnect is seen).
+    """
+    if not isinstance(error, sa.exc.DBAPIError):
+        return False
+    return bool(error.connection_invalidated) or isinstance(
+        error, sa.exc.OperationalError | sa.exc.InterfaceError
+    )
+
+
 def create_engine(url: str | sa.URL, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` with shisho_jobs' per-engine defaults applied."""
     engine = sa.create_engine(url, **kwargs)

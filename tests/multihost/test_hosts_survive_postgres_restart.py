@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 import sqlalchemy as sa
 from playwright.sync_api import BrowserContext, expect
 
@@ -35,11 +34,6 @@ def _event_ids(db: sa.Engine, job_id: int, after: int) -> list[int]:
         return list(rows)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12: a connection dropped under the scanner's own writes fails the scan "
-    "(OperationalError in the handler) instead of handing it back to the queue",
-)
 def test_a_restart_mid_scan_loses_nothing_and_streams_resume(
     hosts: Hosts,
     postgres: PrivateCluster,
@@ -80,11 +74,6 @@ def test_a_restart_mid_scan_loses_nothing_and_streams_resume(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12: a request while the database is down fails with 500, not a 503 that "
-    "says the database is unreachable",
-)
 def test_requests_while_postgres_is_down_get_503_and_the_app_recovers(
     network: Network, hosts: Hosts, postgres: PrivateCluster
 ) -> None:

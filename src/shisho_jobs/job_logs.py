@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 import sqlalchemy as sa
 
-from shisho_jobs.clock import database_now
+from shisho_jobs.clock import now_on
 from shisho_jobs.db import Database
 from shisho_jobs.dto import JobLog
 from shisho_jobs.enums import LogLevel
@@ -80,7 +80,7 @@ class JobLogs:
             if session.get(JobRow, job_id) is None:
                 raise JobNotFound(job_id)
             row = JobLogRow(
-                created_at=database_now(session.connection()),
+                created_at=now_on(session.connection()),
                 job_id=job_id,
                 level=level,
                 message=message,

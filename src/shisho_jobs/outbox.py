@@ -24,7 +24,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from shisho_jobs.clock import POSTGRES_NOW, database_now
+from shisho_jobs.clock import POSTGRES_NOW, now_on
 from shisho_jobs.db import Database
 from shisho_jobs.dto import Job
 from shisho_jobs.schema import JobEventRow, UTCDateTime, utcnow
@@ -225,7 +225,7 @@ class Outbox:
             How many rows were deleted.
         """
         with self._database.write_connection() as connection:
-            cutoff = database_now(connection) - timedelta(seconds=older_than_seconds)
+            cutoff = now_on(connection) - timedelta(seconds=older_than_seconds)
             result = connection.execute(
                 sa.delete(JobEventRow).where(JobEventRow.created_at < cutoff)
             )

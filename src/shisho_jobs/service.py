@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from shisho_jobs.clock import database_now
+from shisho_jobs.clock import now_on
 from shisho_jobs.db import Database
 from shisho_jobs.dto import Job, JobLog
 from shisho_jobs.enums import FINISHED_STATUSES, JobStatus, LogLevel
@@ -141,7 +141,7 @@ class JobService:
                 ).first()
                 if blocking is not None:
                     raise ActiveJobExists(self._to_job(blocking))
-            now = database_now(session.connection())
+            now = now_on(session.connection())
             row = JobRow(
                 created_at=now,
                 updated_at=now,
@@ -310,7 +310,7 @@ class JobService:
             old_status, old_progress = row.status, row.progress
             for column, value in values.items():
                 setattr(row, column, value)
-            now = database_now(session.connection())
+            now = now_on(session.connection())
             row.updated_at = now
             # Retention counts from finished_at: stamp it when the caller did not.
             if row.status != old_status and "finished_at" not in values:
@@ -338,7 +338,7 @@ class JobService:
             raise InvalidJobInput("retention_days", "must be 0 or more")
         finished = [s.value for s in FINISHED_STATUSES]
         with self.database.write() as session:
-            cutoff = database_now(session.connection()) - timedelta(days=retention_days)
+            cutoff = now_on(session.connection()) - timedelta(days=retention_days)
             result = session.execute(
                 sa.delete(JobRow).where(
                     JobRow.status.in_(finished),

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Final
 
-from shisho_jobs.clock import database_now
+from shisho_jobs.clock import now_on
 from shisho_jobs.enums import JobType
 from shisho_jobs.service import JobService
 from shisho_jobs.worker.store import WorkerStore
@@ -46,7 +46,7 @@ class PeriodicGlobalScan:
         if last is not None:
             # Its age by the clock that stamped it (the database's, on PostgreSQL).
             with self.service.database.read_connection() as connection:
-                age = database_now(connection) - last
+                age = now_on(connection) - last
             if age < timedelta(seconds=self.scan_interval):
                 return
         # start_or_join never creates a second active scan: an active scan of any

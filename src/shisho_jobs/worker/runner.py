@@ -21,6 +21,7 @@ from typing import Any, Final
 
 import pluggy
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from shisho_jobs.context import (
     Cancellation,
@@ -93,6 +94,12 @@ class _FencedSink:
             return
         call_hook(run.plugin_manager, "job_progress", job=job)
 
+    def hold_claim(self, connection: Connection) -> None:
+        run = self._run
+        if not run.store.hold_claim(connection, run.claim):
+            run.cancellation.set(CancelReason.LEASE_LOST)
+            raise LeaseLost()
+
 
 @dataclass
 class JobRun:
@@ -124,6 +131,7 @@ class JobRun:
             plugin_manager=self.plugin_manager,
             _tracker=self.tracker,
             _cancellation=self.cancellation,
+            _sink=sink,
         )
 
     def execute(self, claim_next: Callable[[], ClaimRequest | None] | None = None) -> Job | None:

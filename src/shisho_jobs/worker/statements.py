@@ -75,6 +75,7 @@ _PROGRESS: Final = (
     f" lease_expires_at = {{shifted}} WHERE {FENCE} AND progress <> ? RETURNING {_ALL}"
 )
 _OWNED: Final = f"SELECT {_ALL} FROM jobs WHERE {FENCE}"
+_HOLD: Final = f"SELECT id FROM jobs WHERE {FENCE}{{lock}}"
 _LOG_COLUMNS: Final = "created_at, job_id, level, message, plugin, data, stack_trace"
 # INSERT ... SELECT from the fenced job row: checked and written in one statement.
 _FENCED_LOG: Final = (
@@ -144,6 +145,8 @@ class WorkerStatements:
     """Save progress: ``(percent, *now, *now, *lease, *fence, percent)``."""
     owned: str
     """The job while this run owns it: ``(*fence)``."""
+    hold: str
+    """The job's id while this run owns it, the row share-locked on PostgreSQL: ``(*fence)``."""
     fenced_log: str
     """A log line while this run owns the job: ``(*now, level, message, plugin, data,
     stack_trace, *fence)``."""
@@ -181,6 +184,7 @@ class WorkerStatements:
             "heartbeat": _HEARTBEAT,
             "progress": _PROGRESS,
             "owned": _OWNED,
+            "hold": _HOLD.format(lock=" FOR SHARE" if postgres else ""),
             "fenced_log": fenced_log,
             "log": _LOG,
             "any_expired": _ANY_EXPIRED,

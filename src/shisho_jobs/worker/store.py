@@ -21,6 +21,7 @@ from typing import Any, Final, NamedTuple, cast
 
 import msgspec
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from shisho_jobs.clock import uses_database_clock
 from shisho_jobs.db import Database
@@ -244,6 +245,16 @@ class WorkerStore:
         """
         with self._cursor() as cursor:
             return self._insert_log(cursor, claim, line)
+
+    def hold_claim(self, connection: Connection, claim: Claim) -> bool:
+        """In the caller's write transaction: whether ``claim`` still owns its job.
+
+        On PostgreSQL the job's row is then share-locked until that transaction ends, so
+        rescue (which skips locked rows) cannot take the job before the caller commits;
+        SQLite's write transaction holds the database's lock already.
+        """
+        row = connection.exec_driver_sql(self._sql.hold, claim.fence).first()
+        return row is not None
 
     def finish(
         self,

@@ -50,7 +50,7 @@ _CLAIM: Final = (
     " heartbeat_at = {now}, lease_expires_at = {shifted}, attempt = attempt + 1, progress = 0,"
     " finished_at = NULL, error = NULL, updated_at = {now}"
     " WHERE id = (SELECT id FROM jobs{indexed_by} WHERE status = 'pending'"
-    " ORDER BY created_at, id LIMIT 1{lock}){guard}"
+    " ORDER BY id LIMIT 1{lock}){guard}"
     f" RETURNING {_ALL}"
 )
 _PENDING_QUEUE_INDEX: Final = "ix_jobs_pending_queue"
@@ -122,8 +122,7 @@ _LATER: Final = {"now": "{now}", "shifted": "{shifted}"}
 """Keeps the time placeholders through the first ``format`` (filled in last)."""
 
 _LAST_GLOBAL_CREATED: Final = (
-    "SELECT created_at FROM jobs WHERE type = ? AND library_id IS NULL"
-    " ORDER BY created_at DESC LIMIT 1"
+    "SELECT created_at FROM jobs WHERE type = ? AND library_id IS NULL ORDER BY id DESC LIMIT 1"
 )
 
 

@@ -12,24 +12,7 @@ from typing import Any
 import msgspec
 
 from shisho_jobs.enums import ACTIVE_STATUSES, JobStatus
-
-# Moved to their own modules; still importable from here until the web plugin moves.
-from shisho_jobs.filters import ListJobsQuery
-from shisho_jobs.validation import Id, convert, decode_json, field_of, reason_of
-
-__all__ = [
-    "CreateJobPayload",
-    "Id",
-    "Job",
-    "JobLog",
-    "ListJobLogsResponse",
-    "ListJobsQuery",
-    "ListJobsResponse",
-    "convert",
-    "decode_json",
-    "field_of",
-    "reason_of",
-]
+from shisho_jobs.validation import Id
 
 
 class Job(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

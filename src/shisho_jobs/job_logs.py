@@ -23,16 +23,16 @@ from shisho_jobs.validation import require_level
 
 
 class JobLogs:
-    """Log lines of the jobs in one database.
+    """Log lines of the jobs in one database (part of :class:`~shisho_jobs.service.JobService`).
 
     Args:
         database: where the jobs live.
     """
 
     def __init__(self, database: Database) -> None:
-        self._database = database
+        self.database = database
 
-    def list(
+    def list_job_logs(
         self,
         job_id: int,
         *,
@@ -56,10 +56,10 @@ class JobLogs:
         query = query.order_by(JobLogRow.id)
         if limit is not None:
             query = query.limit(limit)
-        with self._database.read() as session:
+        with self.database.read() as session:
             return [log_from_row(row) for row in session.scalars(query)]
 
-    def add(
+    def add_job_log(
         self,
         job_id: int,
         level: LogLevel | str,
@@ -76,7 +76,7 @@ class JobLogs:
             JobNotFound: the job does not exist (any more).
         """
         level = require_level(level)
-        with self._database.write() as session:
+        with self.database.write() as session:
             if session.get(JobRow, job_id) is None:
                 raise JobNotFound(job_id)
             row = JobLogRow(

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from shisho_jobs.clock import now_on
 from shisho_jobs.db import Database
-from shisho_jobs.dto import Job, JobLog
-from shisho_jobs.enums import FINISHED_STATUSES, JobStatus, LogLevel
+from shisho_jobs.dto import Job
+from shisho_jobs.enums import FINISHED_STATUSES, JobStatus
 from shisho_jobs.errors import (
     ActiveJobExists,
     InvalidJobInput,
@@ -28,9 +28,7 @@ from shisho_jobs.job_logs import JobLogs
 from shisho_jobs.outbox import (
     EVENT_CREATED,
     EVENT_PROGRESS,
-    EVENT_SNAPSHOT,  # re-exported for the web plugin until it imports it from outbox
     EVENT_STATUS_CHANGED,
-    NOTIFY_CHANNEL,  # re-exported for the web plugin until it imports it from outbox
     Outbox,
     record_event,
 )
@@ -46,16 +44,14 @@ from shisho_jobs.visibility import can_see
 if TYPE_CHECKING:
     import pluggy
 
-__all__ = ["EVENT_SNAPSHOT", "NOTIFY_CHANNEL", "UPDATABLE_COLUMNS", "JobService", "ListJobsOptions"]
-
 # Columns update_job() may write; everything else belongs to the service or the worker.
 UPDATABLE_COLUMNS: Final = frozenset(
     {"status", "progress", "data", "process_id", "error", "started_at", "finished_at"}
 )
 
 
-class JobService:
-    """Jobs in one database.
+class JobService(JobLogs):
+    """Jobs in one database (their log lines: see :class:`~shisho_jobs.job_logs.JobLogs`).
 
     Args:
         database: where the jobs live.
@@ -71,7 +67,7 @@ class JobService:
         job_types: JobTypeRegistry | None = None,
         plugin_manager: pluggy.PluginManager | None = None,
     ) -> None:
-        self.database = database
+        super().__init__(database)
         if job_types is None:
             plugin_manager = plugin_manager or get_plugin_manager()
             job_types = job_type_registry(plugin_manager)
@@ -79,8 +75,6 @@ class JobService:
         self.plugin_manager = plugin_manager
         self.outbox = Outbox(database)
         """The ``job_events`` outbox of this database (what live streams read)."""
-        self.logs = JobLogs(database)
-        """The jobs' log lines."""
 
     @property
     def job_type_names(self) -> list[str]:
@@ -247,32 +241,6 @@ class JobService:
             rows = connection.execute(page, params).all()
             total = int(connection.execute(count, params).scalar() or 0) if with_total else 0
         return [self._to_job(row) for row in rows], total
-
-    def list_job_logs(
-        self,
-        job_id: int,
-        *,
-        after_id: int | None = None,
-        levels: Sequence[str] = (),
-        limit: int | None = None,
-    ) -> list[JobLog]:
-        """Log lines of a job, oldest first (see :meth:`JobLogs.list`)."""
-        return self.logs.list(job_id, after_id=after_id, levels=levels, limit=limit)
-
-    def add_job_log(
-        self,
-        job_id: int,
-        level: LogLevel | str,
-        message: str,
-        *,
-        plugin: str | None = None,
-        data: dict[str, Any] | None = None,
-        stack_trace: str | None = None,
-    ) -> JobLog:
-        """Append a log line to a job (see :meth:`JobLogs.add`)."""
-        return self.logs.add(
-            job_id, level, message, plugin=plugin, data=data, stack_trace=stack_trace
-        )
 
     # --- changing -------------------------------------------------------------------------
 

@@ -15,16 +15,17 @@ of them per job.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, cast
+from typing import Final
 
-import sqlalchemy as sa
+import msgspec
 
 from shisho_jobs.clock import POSTGRES_NOW
+from shisho_jobs.dto import Job
 from shisho_jobs.enums import JobStatus
-from shisho_jobs.schema import JobRow
 
-JOB_COLUMNS: Final = tuple(column.name for column in cast(sa.Table, JobRow.__table__).columns)
-"""The ``jobs`` columns in table order: what every ``RETURNING``/``SELECT`` of a job reads."""
+JOB_COLUMNS: Final = tuple(field.name for field in msgspec.structs.fields(Job))
+"""The ``jobs`` columns a :class:`~shisho_jobs.dto.Job` shows, in its field order: what every
+``RETURNING``/``SELECT`` of a job reads (the lease columns stay in the database)."""
 _ALL: Final = ", ".join(JOB_COLUMNS)
 
 _IN_PROGRESS: Final = JobStatus.IN_PROGRESS.value

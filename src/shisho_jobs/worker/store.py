@@ -1,11 +1,12 @@
 """The worker's store: every read and write the worker makes, on the driver's cursor.
 
 The worker only calls this class. Its statements are in
-:mod:`shisho_jobs.worker.statements` (one style, one fence); each runs on the cursor of
-the SQLAlchemy connection that holds the transaction (same transaction, same commit),
-and values go through the column types' own SQLAlchemy processors, so they are stored
-and read exactly as everywhere else. (Being driver calls, they do not pass through
-SQLAlchemy's statement events or echo log.)
+:mod:`shisho_jobs.worker.statements` (one style, one fence); each write transaction runs
+on a pooled driver connection (:meth:`~shisho_jobs.db.Database.driver_write`: the same
+``BEGIN IMMEDIATE``, commit and rollback as every other write), and values go through the
+column types' own SQLAlchemy processors, so they are stored and read exactly as
+everywhere else. (Being driver calls, they do not pass through SQLAlchemy's statement
+events or echo log.)
 
 Each status or progress change appends its ``job_events`` outbox row in the same
 transaction (:mod:`shisho_jobs.outbox`), so live streams in every process see it.
@@ -13,8 +14,8 @@ transaction (:mod:`shisho_jobs.outbox`), so live streams in every process see it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, NamedTuple, cast
@@ -38,7 +39,7 @@ from shisho_jobs.outbox import (
 from shisho_jobs.registry import JobTypeRegistry
 from shisho_jobs.rows import job_from_row
 from shisho_jobs.schema import JobRow, utcnow
-from shisho_jobs.worker.statements import WorkerStatements
+from shisho_jobs.worker.statements import JOB_COLUMNS, WorkerStatements
 
 Cursor = Any
 """A DB-API cursor (sqlite3 or psycopg); typed loosely, as DB-API cursors are."""
@@ -124,8 +125,8 @@ class _Expired(NamedTuple):
     process_id: str | None
 
 
-_JobRecord = NamedTuple(  # type: ignore[misc]  # fields from the table, see rows.job_from_row
-    "_JobRecord", [(column.name, Any) for column in cast(sa.Table, JobRow.__table__).columns]
+_JobRecord = NamedTuple(  # type: ignore[misc]  # fields from Job, see rows.job_from_row
+    "_JobRecord", [(name, Any) for name in JOB_COLUMNS]
 )
 
 
@@ -144,14 +145,13 @@ class WorkerStore:
         self._sql = WorkerStatements.of(dialect.name)
         self._event_sql = EVENT_INSERT_SQL[dialect.name]
         self._dialect = dialect
-        self._driver_error: type[Exception] = dialect.loaded_dbapi.Error
         self._stamp: Callable[[datetime], Any] = timestamp_binder(dialect)
         self._database_clock = uses_database_clock(dialect)
         columns = cast(sa.Table, JobRow.__table__).columns
         self._readers = [
             (index, reader)
-            for index, column in enumerate(columns)
-            if (reader := column.type.dialect_impl(dialect).result_processor(dialect, None))
+            for index, name in enumerate(JOB_COLUMNS)
+            if (reader := columns[name].type.dialect_impl(dialect).result_processor(dialect, None))
         ]
         self._read_timestamp = (
             columns["created_at"].type.dialect_impl(dialect).result_processor(dialect, None)
@@ -377,23 +377,9 @@ class WorkerStore:
         now = utcnow()
         return _Times((self._stamp(now),), now, self._stamp)
 
-    @contextmanager
-    def _cursor(self, *, notify: bool = False) -> Iterator[Cursor]:
-        """A driver cursor inside one write transaction (commits when the block succeeds).
-
-        Errors of the driver come out as SQLAlchemy's ``DBAPIError``, as they would
-        through SQLAlchemy, so callers handle one kind of database error.
-        """
-        with self._database.write_connection(notify=notify) as connection:
-            cursor = connection.connection.cursor()
-            try:
-                yield cursor
-            except self._driver_error as error:
-                raise sa.exc.DBAPIError.instance(
-                    None, None, error, self._driver_error, dialect=self._dialect
-                ) from error
-            finally:
-                cursor.close()
+    def _cursor(self, *, notify: bool = False) -> AbstractContextManager[Cursor]:
+        """A driver cursor inside one write transaction (commits when the block succeeds)."""
+        return self._database.driver_write(notify=notify)
 
     def _job(self, cursor: Cursor, sql: str, params: Sequence[Any]) -> Job | None:
         cursor.execute(sql, params)

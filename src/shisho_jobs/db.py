@@ -12,6 +12,7 @@ done with transaction-scoped advisory locks by the callers.
 from __future__ import annotations
 
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -55,12 +56,24 @@ def is_connection_lost(error: BaseException) -> bool:
     A PostgreSQL restart, a network blip, a server out of connections, or a SQLite file
     busy past its timeout: trying again later can succeed, and the next attempt gets a
     fresh connection (the pool drops every connection it held when a disconnect is seen).
+    Recognised as SQLAlchemy raises it and as the driver raises it to code that uses a
+    DB-API cursor directly (a host's bulk reads).
     """
-    if not isinstance(error, sa.exc.DBAPIError):
-        return False
-    return bool(error.connection_invalidated) or isinstance(
-        error, sa.exc.OperationalError | sa.exc.InterfaceError
-    )
+    if isinstance(error, sa.exc.DBAPIError):
+        return bool(error.connection_invalidated) or isinstance(
+            error, sa.exc.OperationalError | sa.exc.InterfaceError
+        )
+    return isinstance(error, _driver_connection_errors())
+
+
+def _driver_connection_errors() -> tuple[type[BaseException], ...]:
+    """The DB-API ``OperationalError`` and ``InterfaceError`` of the drivers loaded."""
+    errors: list[type[BaseException]] = []
+    for name in ("psycopg", "sqlite3"):
+        driver = sys.modules.get(name)
+        if driver is not None:
+            errors += [driver.OperationalError, driver.InterfaceError]
+    return tuple(errors)
 
 
 def create_engine(url: str | sa.URL, **kwargs: Any) -> Engine:

@@ -8,8 +8,8 @@ NPM_STAMP := frontend_snippets/node_modules/.installed-stamp
 export SHISHO_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export SHISHO_CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install browser demo test lint typecheck typegen-check test-python test-frontend \
-        test-e2e bench clean react-host react-host-preview
+.PHONY: install browser faketime demo test lint typecheck typegen-check test-python \
+        test-frontend test-e2e bench clean react-host react-host-preview
 
 install: $(STAMP)
 
@@ -22,6 +22,10 @@ $(STAMP): pyproject.toml examples/library_host/pyproject.toml tests/plugin_pkg/p
 # Playwright cannot download its own browser here: use the system's Chromium.
 browser:
 	@test -x $(SHISHO_CHROMIUM) || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+# The several-hosts suite (tests/multihost) runs one host with its clock moved.
+faketime:
+	@command -v faketime >/dev/null || { apt-get update -qq && apt-get install -y -qq faketime; }
 
 $(NPM_STAMP): frontend_snippets/package.json frontend_snippets/package-lock.json
 	cd frontend_snippets && npm ci --no-audit --no-fund --loglevel=error
@@ -40,7 +44,7 @@ typecheck: $(STAMP)
 typegen-check: $(STAMP)
 	$(BIN)/shisho-jobs typegen --check
 
-test-python: $(STAMP) browser
+test-python: $(STAMP) browser faketime
 	$(BIN)/pytest tests
 
 test-frontend: $(NPM_STAMP)

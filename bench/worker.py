@@ -17,6 +17,8 @@ Prints the figures and writes bench/results/worker.json. Needs the ``bench`` ext
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import json
 import os
 import random
@@ -42,6 +44,7 @@ from shisho_jobs.schema import Base, JobRow, owned_tables, utcnow
 HERE = Path(__file__).resolve().parent
 PLUGINS = HERE / "plugins"
 RESULTS = HERE / "results" / "worker.json"
+SCALING_RESULTS = HERE / "results" / "worker_scaling.json"
 BIN = Path(sys.executable).parent
 PG_URL = os.environ.get(
     "SHISHO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -265,6 +268,50 @@ def fill_shisho_queue(url: str, count: int) -> None:
     engine.dispose()
 
 
+@contextmanager
+def shisho_worker_processes(url: str, log: Path, count: int) -> Iterator[None]:
+    """``count`` worker processes (concurrency 1 each), as ``count`` hosts would run them.
+
+    All are started at once and the block runs once every one of them runs its loop.
+    """
+    env = dict(os.environ, PYTHONPATH=str(PLUGINS), SHISHO_JOB_RETENTION_DAYS="off")
+    command = [str(BIN / "shisho-jobs"), "worker", "--database-url", url]
+    command += ["--plugin", "shisho_bench_noop"]
+    logs = [log.with_suffix(f".{index}.log") for index in range(count)]
+    processes = []
+    for path in logs:
+        with path.open("wb") as output:
+            processes.append(
+                subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+            )
+    try:
+        for path in logs:
+            _wait(
+                lambda path=path: "started (concurrency" in path.read_text(),
+                STARTUP_TIMEOUT,
+                "a worker",
+            )
+        yield
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait(timeout=30)
+
+
+def shisho_scaled_throughput(url: str, log: Path, workers: int) -> float:
+    """Jobs per second of ``workers`` processes, all running before the queue is filled."""
+    remaining, engine = _counter(
+        url, "SELECT count(*) FROM jobs WHERE status IN ('pending', 'in_progress')"
+    )
+    try:
+        with shisho_worker_processes(url, log, workers):
+            fill_shisho_queue(url, THROUGHPUT_JOBS)
+            return drain_rate(remaining, THROUGHPUT_JOBS, contextlib.nullcontext())
+    finally:
+        engine.dispose()
+
+
 def shisho_throughput(url: str, log: Path) -> float:
     fill_shisho_queue(url, THROUGHPUT_JOBS)
     remaining, engine = _counter(
@@ -277,42 +324,68 @@ def shisho_throughput(url: str, log: Path) -> float:
 
 
 @contextmanager
-def _peer_process(command: list[str], env: dict[str, str], log: Path) -> Iterator[None]:
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command,
-            env=dict(os.environ, PYTHONPATH=str(PLUGINS), **env),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+def _peer_process(
+    command: list[str],
+    env: dict[str, str],
+    log: Path,
+    count: int = 1,
+    ready: Callable[[], bool] | None = None,
+) -> Iterator[None]:
+    """``count`` processes of a peer; with ``ready``, the block runs once it holds."""
+    processes = []
+    logs = [log.with_suffix(f".{index}.log") for index in range(count)]
+    for path in logs:
+        with path.open("wb") as output:
+            processes.append(
+                subprocess.Popen(
+                    command,
+                    env=dict(os.environ, PYTHONPATH=str(PLUGINS), **env),
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                )
+            )
     try:
+        if ready is not None:
+            _wait(ready, STARTUP_TIMEOUT, "the peer's workers")
         yield
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        for process in processes:
+            process.send_signal(signal.SIGINT)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
-def procrastinate_throughput(url: sa.URL, log: Path) -> float:
-    """Procrastinate (psycopg connector, LISTEN/NOTIFY, concurrency 1) on the same server.
+def procrastinate_throughput(url: sa.URL, log: Path, workers: int = 1) -> float:
+    """Procrastinate (psycopg connector, LISTEN/NOTIFY, concurrency 1 per process) on the same
+    server, in ``workers`` processes.
 
     Its schema is applied on the first call; later calls reuse it (the queue is empty).
+    One process: the queue is filled first (as for ours). Several: every process runs
+    before the queue is filled, so none drains alone while the others start.
     """
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
     os.environ["BENCH_PROCRASTINATE_DSN"] = dsn  # read when procrastinate_app is imported
     # The app reads BENCH_PROCRASTINATE_DSN when it is imported, so it is imported here.
     import procrastinate_app  # noqa: PLC0415
 
+    sa_url = url.render_as_string(hide_password=False)
     with procrastinate_app.app.open():
-        sa_url = url.render_as_string(hide_password=False)
         if not sa.inspect(sa.create_engine(sa_url)).has_table("procrastinate_jobs"):
             procrastinate_app.app.schema_manager.apply_schema()
-        procrastinate_app.noop.batch_defer(*([{}] * THROUGHPUT_JOBS))
+
+    def fill() -> None:
+        with procrastinate_app.app.open():
+            procrastinate_app.noop.batch_defer(*([{}] * THROUGHPUT_JOBS))
+
     remaining, engine = _counter(
         sa_url, "SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing')"
+    )
+    workers_registered, workers_engine = _counter(
+        sa_url, "SELECT count(*) FROM procrastinate_workers"
     )
     command = [
         str(BIN / "procrastinate"),
@@ -322,14 +395,21 @@ def procrastinate_throughput(url: sa.URL, log: Path) -> float:
         "--concurrency",
         "1",
     ]
+    env = {"BENCH_PROCRASTINATE_DSN": dsn}
     try:
-        return drain_rate(
-            remaining,
-            THROUGHPUT_JOBS,
-            _peer_process(command, {"BENCH_PROCRASTINATE_DSN": dsn}, log),
-        )
+        if workers == 1:
+            fill()
+            return drain_rate(remaining, THROUGHPUT_JOBS, _peer_process(command, env, log))
+
+        def every_worker_runs() -> bool:
+            return workers_registered() >= workers
+
+        with _peer_process(command, env, log, workers, ready=every_worker_runs):
+            fill()
+            return drain_rate(remaining, THROUGHPUT_JOBS, contextlib.nullcontext())
     finally:
         engine.dispose()
+        workers_engine.dispose()
 
 
 def huey_throughput(folder: Path, log: Path) -> float:
@@ -370,7 +450,64 @@ def _throughput_rounds(
     return {name: {"best": max(values), "rounds": values} for name, values in rates.items()}
 
 
+def scaling(worker_counts: list[int]) -> None:
+    """No-op throughput on PostgreSQL with N worker processes each, ours and Procrastinate's.
+
+    Every worker process of ours writes each job change with its ``job_events`` outbox
+    row in the same transaction; the figures show whether more processes (more hosts)
+    drain a queue faster or wait on each other.
+    """
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "load_1min": round(os.getloadavg()[0], 1)}
+    }
+    folder = Path(tempfile.mkdtemp(prefix="shisho-bench-"))
+    try:
+        with postgres_database() as pg_url:
+            for count in worker_counts:
+
+                def ours(round_number: int, count: int = count) -> float:
+                    url = postgres_fresh(pg_url, f"scale{count}r{round_number}")
+                    text = url.render_as_string(hide_password=False)
+                    log = folder / f"tp{count}-{round_number}.log"
+                    return shisho_scaled_throughput(text, log, count)
+
+                def peer(round_number: int, count: int = count) -> float:
+                    log = folder / f"pr{count}-{round_number}.log"
+                    return procrastinate_throughput(pg_url, log, count)
+
+                label = f"postgresql, {count} worker process{'es' if count > 1 else ''}"
+                results[f"workers_{count}"] = _throughput_rounds(label, ours, "procrastinate", peer)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    results["jobs_per_throughput_run"] = THROUGHPUT_JOBS
+    results["throughput_covers"] = THROUGHPUT_COVERS
+    results["measured_at"] = datetime.now().astimezone().isoformat(timespec="seconds")
+    SCALING_RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    SCALING_RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {SCALING_RESULTS}")
+    for count in worker_counts:
+        best = {name: value["best"] for name, value in results[f"workers_{count}"].items()}
+        print(f"postgresql, {count} worker processes: throughput (best) {best} jobs/s")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--workers",
+        help="comma-separated worker process counts, e.g. 1,2,4: measure only PostgreSQL "
+        "throughput with that many processes (ours and Procrastinate's); "
+        "writes bench/results/worker_scaling.json",
+    )
+    args = parser.parse_args()
+    if args.workers:
+        try:
+            counts = [int(part) for part in args.workers.split(",")]
+        except ValueError:
+            parser.error(f"--workers must be numbers separated by commas, not {args.workers!r}")
+        if any(count < 1 for count in counts):
+            parser.error("--workers: every count must be 1 or more")
+        scaling(counts)
+        return
     results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}}
     folder = Path(tempfile.mkdtemp(prefix="shisho-bench-"))
     try:

@@ -21,10 +21,11 @@ import msgspec
 from shisho_jobs.enums import LogLevel
 
 # JobFailed lives in shisho_jobs.errors; handlers that import it from here keep working.
-from shisho_jobs.errors import JobFailed
+from shisho_jobs.errors import JobFailed, LeaseLost
 
 if TYPE_CHECKING:
     import pluggy
+    from sqlalchemy.engine import Connection
 
     from shisho_jobs.dto import Job
 
@@ -63,6 +64,14 @@ class JobSink(Protocol):
 
     def write_progress(self, percent: int) -> None:
         """Persist the job's progress (dropped if the worker no longer owns it)."""
+
+    def hold_claim(self, connection: Connection) -> None:
+        """Inside the caller's write transaction: check that the run still owns the job and
+        keep it from being taken over until that transaction ends.
+
+        Raises:
+            LeaseLost: the job was taken over; the caller's transaction must not commit.
+        """
 
 
 class CancelReason:
@@ -272,6 +281,7 @@ class JobContext:
     _tracker: ProgressTracker = field(repr=False)
     _cancellation: Cancellation = field(repr=False)
     _progress_window: tuple[float, float] = field(default=(0.0, 1.0), repr=False)
+    _sink: JobSink | None = field(default=None, repr=False)
 
     @property
     def cancelled(self) -> bool:
@@ -297,6 +307,29 @@ class JobContext:
         start, end = self._progress_window
         overall = start + (end - start) * fraction
         self._tracker.report(min(100, max(0, int(overall * 100))), fraction=overall)
+
+    def hold_claim(self, connection: Connection) -> None:
+        """Fence the handler's own writes: call it first in each write transaction of yours.
+
+        A worker cut off from the database can be presumed dead and its job given to
+        another worker while its handler still runs; when it comes back, the job's own
+        writes (progress, logs, the outcome) are refused, and this refuses yours: inside
+        your transaction it raises :class:`~shisho_jobs.errors.LeaseLost` unless this
+        run still owns the job (let it propagate so the transaction rolls back; the run
+        stops and nothing of it is written). On PostgreSQL it also locks the job's row
+        until your transaction ends, so the job cannot be taken over before your writes
+        commit; on SQLite your write transaction already holds the database's lock.
+
+        Args:
+            connection: the connection of your write transaction, on the jobs' database
+                (``session.connection()`` of an ORM session).
+
+        Raises:
+            LeaseLost: the job was taken over (or there is no worker run to check).
+        """
+        if self._sink is None:
+            raise LeaseLost()
+        self._sink.hold_claim(connection)
 
     def part(self, index: int, count: int) -> JobContext:
         """A context whose ``progress`` covers only part ``index`` of ``count`` equal parts.

@@ -12,10 +12,11 @@ done with transaction-scoped advisory locks by the callers.
 from __future__ import annotations
 
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -47,6 +48,32 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def is_connection_lost(error: BaseException) -> bool:
+    """Whether ``error`` means the database could not be reached or the connection dropped.
+
+    A PostgreSQL restart, a network blip, a server out of connections, or a SQLite file
+    busy past its timeout: trying again later can succeed, and the next attempt gets a
+    fresh connection (the pool drops every connection it held when a disconnect is seen).
+    Recognised as SQLAlchemy raises it and as the driver raises it to code that uses a
+    DB-API cursor directly (a host's bulk reads).
+    """
+    if isinstance(error, sa.exc.DBAPIError):
+        return bool(error.connection_invalidated) or isinstance(
+            error, sa.exc.OperationalError | sa.exc.InterfaceError
+        )
+    return isinstance(error, _driver_connection_errors())
+
+
+def _driver_connection_errors() -> tuple[type[BaseException], ...]:
+    """The DB-API ``OperationalError`` and ``InterfaceError`` of the drivers loaded."""
+    errors: list[type[BaseException]] = []
+    for name in ("psycopg", "sqlite3"):
+        driver = sys.modules.get(name)
+        if driver is not None:
+            errors += [driver.OperationalError, driver.InterfaceError]
+    return tuple(errors)
 
 
 def create_engine(url: str | sa.URL, **kwargs: Any) -> Engine:
@@ -163,9 +190,9 @@ class Database:
                 yield cursor
                 connection.commit()
             except driver_error as error:
-                connection.rollback()
+                lost = self._settle_failed(connection, cursor, error, driver_error)
                 raise sa.exc.DBAPIError.instance(
-                    None, None, error, driver_error, dialect=dialect
+                    None, None, error, driver_error, connection_invalidated=lost, dialect=dialect
                 ) from error
             except BaseException:
                 connection.rollback()
@@ -176,6 +203,29 @@ class Database:
             connection.close()  # back to the pool
         if notify:
             self._fire_listeners()
+
+    def _settle_failed(
+        self, connection: Any, cursor: Any, error: Exception, driver_error: type[Exception]
+    ) -> bool:
+        """Roll back after a driver error; whether the connection was lost.
+
+        A lost connection (server restart, network blip) is invalidated, never handed
+        back to the pool, and the pool starts afresh: the connections it holds were opened
+        before the failure and are most likely dead too, so the next transaction opens a
+        new one instead of failing on each of them in turn (what SQLAlchemy's own
+        connections do on a disconnect).
+        """
+        dialect = self.engine.dialect
+        lost = bool(dialect.is_disconnect(cast(Any, error), connection.dbapi_connection, cursor))
+        if not lost:
+            try:
+                connection.rollback()
+            except driver_error:
+                lost = True
+        if lost:
+            connection.invalidate(error)
+            self.engine.dispose(close=False)
+        return lost
 
     @contextmanager
     def read_connection(self) -> Iterator[Connection]:

@@ -12,12 +12,13 @@ from typing import Any
 import msgspec
 import sqlalchemy as sa
 
+from shisho_jobs.clock import now_on
 from shisho_jobs.db import Database
 from shisho_jobs.dto import JobLog
 from shisho_jobs.enums import LogLevel
 from shisho_jobs.errors import JobNotFound
 from shisho_jobs.rows import log_from_row
-from shisho_jobs.schema import JobLogRow, JobRow, utcnow
+from shisho_jobs.schema import JobLogRow, JobRow
 from shisho_jobs.validation import require_level
 
 
@@ -79,7 +80,7 @@ class JobLogs:
             if session.get(JobRow, job_id) is None:
                 raise JobNotFound(job_id)
             row = JobLogRow(
-                created_at=utcnow(),
+                created_at=now_on(session.connection()),
                 job_id=job_id,
                 level=level,
                 message=message,

@@ -24,6 +24,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from shisho_jobs.clock import POSTGRES_NOW, now_on
 from shisho_jobs.db import Database
 from shisho_jobs.dto import Job
 from shisho_jobs.schema import JobEventRow, UTCDateTime, utcnow
@@ -50,7 +51,7 @@ EVENT_INSERT_SQL: Final = {
     "postgresql": (
         "WITH events_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(%s::integer, 0)) "
         f"INSERT INTO job_events ({_EVENT_COLUMNS}) "
-        "SELECT %s::timestamptz, %s::integer, %s::integer, %s::varchar, %s::text "
+        f"SELECT {POSTGRES_NOW}, %s::integer, %s::integer, %s::varchar, %s::text "
         "FROM events_lock RETURNING id, pg_notify(%s::text, %s::text)"
     ),
 }
@@ -73,12 +74,12 @@ def event_insert_params(
         event: ``job.created``, ``job.status_changed`` or ``job.progress``.
         job_json: ``job`` already encoded as JSON, if the caller has it.
     """
-    created_at = timestamp_binder(dialect)(utcnow())
     encoded = msgspec.json.encode(job).decode() if job_json is None else job_json
-    row = (created_at, job.id, job.library_id, event, encoded)
+    row = (job.id, job.library_id, event, encoded)
     if dialect.name == "postgresql":
+        # The event's time is the database's (shisho_jobs.clock), written by the statement.
         return (_EVENTS_LOCK_KEY, *row, NOTIFY_CHANNEL, notify_payload(event, job.id))
-    return row
+    return (timestamp_binder(dialect)(utcnow()), *row)
 
 
 def record_event(
@@ -191,8 +192,8 @@ class Outbox:
         Returns:
             How many rows were deleted.
         """
-        cutoff = utcnow() - timedelta(seconds=older_than_seconds)
         with self._database.write_connection() as connection:
+            cutoff = now_on(connection) - timedelta(seconds=older_than_seconds)
             result = connection.execute(
                 sa.delete(JobEventRow).where(JobEventRow.created_at < cutoff)
             )

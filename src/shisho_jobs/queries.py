@@ -7,7 +7,9 @@ then only executed with new parameter values.
 Totals come from ``job_scope_counts`` (kept by triggers) unless the filters
 ask about statuses or workers, which those counts do not keep apart.
 
-Newest first means ``created_at DESC, id DESC``. "This library or global" is
+Newest first means ``id DESC``: ids are handed out in the order jobs are created
+and never reused, so no clock (a host's, or even the database's) decides which job is
+the latest. "This library or global" is
 two index range scans, one per arm, each stopping after ``window`` rows, merged
 at the end; a single ``library_id = X OR library_id IS NULL`` would make the
 database collect and sort the scope's whole history.
@@ -32,7 +34,7 @@ counts: Final = JobScopeCountRow.__table__
 jobs: Final = JobRow.__table__
 """The ``jobs`` table as a Core table: rows come back as plain tuples, no ORM identity map."""
 
-_NEWEST_FIRST: Final = (jobs.c.created_at.desc(), jobs.c.id.desc())
+_NEWEST_FIRST: Final = (jobs.c.id.desc(),)
 
 
 def _param(name: str, **kwargs: Any) -> sa.BindParameter[Any]:
@@ -47,7 +49,7 @@ def _active_statement(*, scoped: bool) -> sa.Select[Any]:
         query = query.where(
             sa.or_(jobs.c.library_id == _param("library_id"), jobs.c.library_id.is_(None))
         )
-    return query.order_by(jobs.c.created_at, jobs.c.id).limit(1)
+    return query.order_by(jobs.c.id).limit(1)
 
 
 ACTIVE_IN_SCOPE: Final = _active_statement(scoped=True)
@@ -135,7 +137,7 @@ def list_statements(shape: ListShape) -> tuple[sa.Select[Any], sa.Select[Any]]:
     arms = (jobs.c.library_id == _param(_SCOPED), jobs.c.library_id.is_(None))
     window = _param("window", type_=sa.Integer)
     parts = [
-        sa.select(jobs.c.id, jobs.c.created_at)
+        sa.select(jobs.c.id)
         .where(*conditions, arm)
         .order_by(*_NEWEST_FIRST)
         .limit(window)
@@ -143,11 +145,11 @@ def list_statements(shape: ListShape) -> tuple[sa.Select[Any], sa.Select[Any]]:
         for arm in arms
     ]
     # SQLite only allows ORDER BY/LIMIT inside a compound select's subqueries.
-    merged = sa.union_all(*(sa.select(part.c.id, part.c.created_at) for part in parts)).subquery()
+    merged = sa.union_all(*(sa.select(part.c.id) for part in parts)).subquery()
     page = (
         sa.select(jobs)
         .join(merged, jobs.c.id == merged.c.id)
-        .order_by(merged.c.created_at.desc(), merged.c.id.desc())
+        .order_by(merged.c.id.desc())
         .limit(limit)
         .offset(offset)
     )

@@ -142,9 +142,9 @@ class JobRow(Base):
         sa.CheckConstraint("progress >= 0 AND progress <= 100", name="progress_range"),
         sa.CheckConstraint(STATUS_KNOWN_SQL, name="status_known"),
         sa.CheckConstraint(TRIGGER_KNOWN_SQL, name="trigger_known"),
-        # Replaces the seed's ix_jobs_type_library_created: with ``id`` last it
-        # also orders ties, so "newest first" never needs a sort on PostgreSQL.
-        sa.Index("ix_jobs_type_library_created_id", "type", "library_id", "created_at", "id"),
+        # "Newest first" of one type and scope (the button's status query), never a
+        # sort: ids, not clocks, say which job is newest (revision 20261201100000).
+        sa.Index("ix_jobs_type_library_id", "type", "library_id", "id"),
         # Active jobs are few; this partial index answers has_active_job and the
         # start-or-join check without touching the history.
         sa.Index(
@@ -154,10 +154,9 @@ class JobRow(Base):
             sqlite_where=sa.text(ACTIVE_STATUS_SQL),
             postgresql_where=sa.text(ACTIVE_STATUS_SQL),
         ),
-        # The worker's queue: oldest pending first, and expired leases.
+        # The worker's queue: oldest pending first (by id), and expired leases.
         sa.Index(
             "ix_jobs_pending_queue",
-            "created_at",
             "id",
             sqlite_where=sa.text("status = 'pending'"),
             postgresql_where=sa.text("status = 'pending'"),
@@ -168,7 +167,6 @@ class JobRow(Base):
             sqlite_where=sa.text("status = 'in_progress'"),
             postgresql_where=sa.text("status = 'in_progress'"),
         ),
-        sa.Index("ix_jobs_created", "created_at", "id"),
         sa.Index("ix_jobs_status_finished", "status", "finished_at"),
         # Failed jobs due for an automatic retry: a handful, whatever the history.
         sa.Index(

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shisho_jobs.cancel import cancel_job
+from shisho_jobs.clock import now_on
 from shisho_jobs.db import Database
 from shisho_jobs.dto import Job
 from shisho_jobs.enums import FINISHED_STATUSES, JobStatus, JobTrigger
@@ -37,7 +38,7 @@ from shisho_jobs.queries import ACTIVE_ANY, ACTIVE_IN_SCOPE, list_shape_and_para
 from shisho_jobs.registry import JobTypeRegistry
 from shisho_jobs.retries import cancel_retry
 from shisho_jobs.rows import job_from_row
-from shisho_jobs.schema import MAX_ID, JobRow, libraries_stub, utcnow
+from shisho_jobs.schema import MAX_ID, JobRow, libraries_stub
 from shisho_jobs.scope_lock import lock_scope
 from shisho_jobs.validation import require_id, require_progress, require_status, require_trigger
 from shisho_jobs.visibility import can_see
@@ -146,7 +147,7 @@ class JobService(JobLogs):
                 ).first()
                 if blocking is not None:
                     raise ActiveJobExists(self._to_job(blocking))
-            now = utcnow()
+            now = now_on(session.connection())
             # Read in the same transaction: a worker registering meanwhile refreshes it.
             waiting = (
                 live_workers(session.connection()).waiting_reason(job_type)
@@ -315,7 +316,7 @@ class JobService(JobLogs):
             old_status, old_progress = row.status, row.progress
             for column, value in values.items():
                 setattr(row, column, value)
-            now = utcnow()
+            now = now_on(session.connection())
             row.updated_at = now
             # Retention counts from finished_at: stamp it when the caller did not.
             if row.status != old_status and "finished_at" not in values:
@@ -417,9 +418,9 @@ class JobService(JobLogs):
             raise InvalidJobInput("retention_days", "must be a number of days")
         if retention_days < 0:
             raise InvalidJobInput("retention_days", "must be 0 or more")
-        cutoff = utcnow() - timedelta(days=retention_days)
         finished = [s.value for s in FINISHED_STATUSES]
         with self.database.write() as session:
+            cutoff = now_on(session.connection()) - timedelta(days=retention_days)
             result = session.execute(
                 sa.delete(JobRow).where(
                     JobRow.status.in_(finished),

@@ -3,7 +3,9 @@
 - the core's typed errors (:mod:`shisho_jobs.errors`): bad input 400, a missing job 404, an
   active scan or a finished job (cancel) 409 with the job, anything else 500 without internals;
 - Litestar's ``ValidationException`` for parameters it parsed from the structs (see
-  :mod:`shisho_resync_plugin.inputs`): the same 400 as the core's bad input, naming the field.
+  :mod:`shisho_resync_plugin.inputs`): the same 400 as the core's bad input, naming the field;
+- a database that cannot be reached (SQLAlchemy's error for a refused or dropped
+  connection): 503 with ``Retry-After``; any other database error 500 without internals.
 
 Registered on the plugin's router only, so the host's own error pages are untouched.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+import sqlalchemy as sa
 from litestar import MediaType, Request, Response
 from litestar.exceptions import ValidationException
 from litestar.status_codes import (
@@ -20,9 +23,11 @@ from litestar.status_codes import (
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
 from litestar.types import ExceptionHandlersMap
 
+from shisho_jobs.db import is_connection_lost
 from shisho_jobs.dto import Job
 from shisho_jobs.errors import (
     ActiveJobExists,
@@ -31,6 +36,9 @@ from shisho_jobs.errors import (
     JobNotFound,
     ShishoJobsError,
 )
+
+DATABASE_UNREACHABLE = "The jobs database cannot be reached right now; try again in a moment."
+RETRY_AFTER_SECONDS = 2
 
 
 class ErrorBody(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -79,7 +87,16 @@ def invalid_input_response(field: str, detail: str) -> Response[Any]:
 
 def shisho_error_handler(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     """Map a ``ShishoJobsError`` to its HTTP answer (400, 404 or 409: an active job that
-    blocks the request, or a finished job that can no longer be cancelled)."""
+    blocks the request, or a finished job that can no longer be cancelled), and a database
+    that cannot be reached (restart, network blip) to 503."""
+    if is_connection_lost(error):
+        # Retry-After: the pool reconnects on the next request once the database is back.
+        return Response(
+            ErrorBody(status_code=HTTP_503_SERVICE_UNAVAILABLE, detail=DATABASE_UNREACHABLE),
+            status_code=HTTP_503_SERVICE_UNAVAILABLE,
+            media_type=MediaType.JSON,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if isinstance(error, InvalidJobInput):
         return invalid_input_response(error.field, error.message)
     if isinstance(error, JobNotFound):
@@ -134,6 +151,7 @@ def _first_problem(error: ValidationException) -> tuple[str, str]:
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ShishoJobsError: shisho_error_handler,
+    sa.exc.DBAPIError: shisho_error_handler,
     ValidationException: validation_error_handler,
 }
 """Router-level handlers: only the plugin's routes are affected, never the host's."""

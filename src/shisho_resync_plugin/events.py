@@ -27,7 +27,8 @@ from typing import Any, Final
 
 import anyio.to_thread
 
-from shisho_jobs.db import Database
+from shisho_jobs.backoff import Backoff
+from shisho_jobs.db import Database, is_connection_lost
 from shisho_jobs.outbox import Outbox, OutboxEvent
 from shisho_jobs.pg_listener import PgListener
 from shisho_jobs.sqlite_watch import SqliteChangeWatcher, sqlite_file
@@ -43,8 +44,6 @@ MAX_QUEUED_EVENTS: Final = 10_000
 ``Last-Event-ID`` and catches up from the database)."""
 
 UNCLAIMED_TIMEOUT: Final = 30.0  # seconds a subscription may wait for its stream to start
-
-ERROR_BACKOFF: Final = 1.0  # seconds after a failed outbox query
 
 
 @dataclass(eq=False)
@@ -219,6 +218,7 @@ class EventHub:
         interval = (
             self.poll_interval if self.database.dialect == "sqlite" else self.fallback_interval
         )
+        backoff = Backoff()
         while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)
@@ -231,9 +231,15 @@ class EventHub:
                     if self._cursor is None:
                         self._set_cursor(await anyio.to_thread.run_sync(self.outbox.latest_id))
                     await self._fetch_and_dispatch()
-            except Exception:
-                logger.exception("reading the job_events outbox failed; retrying")
-                await asyncio.sleep(ERROR_BACKOFF)
+                backoff.succeeded()
+            except Exception as error:
+                # Streams stay open through an outage and catch up once it is over.
+                delay = backoff.failed()
+                if is_connection_lost(error):
+                    logger.warning("database unreachable; reading the outbox again in %g s", delay)
+                else:
+                    logger.exception("reading the job_events outbox failed; retrying")
+                await asyncio.sleep(delay)
 
     async def _fetch_and_dispatch(self) -> None:
         while self._cursor is not None:

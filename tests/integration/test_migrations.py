@@ -23,7 +23,11 @@ from shisho_jobs.schema import LIBRARIES_TABLE, Base
 ROOT = "20260101000000"
 SEED = "20260113000000"
 LEASES = "20261129000000"
-HEAD = "20261201000000"
+RESULTS = "20261201000000"
+NEWEST_BY_ID = "20261201100000"
+REVISIONS = (ROOT, SEED, LEASES, RESULTS, NEWEST_BY_ID)
+"""Every revision, oldest first."""
+HEAD = REVISIONS[-1]
 OUR_TABLES = {"jobs", "job_logs", "job_events", "job_scope_counts", "workers"}
 
 
@@ -110,12 +114,7 @@ def test_migrations_ship_in_the_package_tree() -> None:
     path = migrate.migrations_path()
 
     assert (path / "env.py").is_file()
-    assert {p.name[:14] for p in migrate.versions_path().glob("*.py")} == {
-        ROOT,
-        SEED,
-        LEASES,
-        HEAD,
-    }
+    assert {p.name[:14] for p in migrate.versions_path().glob("*.py")} == set(REVISIONS)
 
 
 def test_downgrade_to_the_branch_base_keeps_rows_and_upgrade_restores_everything(
@@ -246,7 +245,7 @@ def test_cli_upgrade_and_downgrade(url: str | sa.URL) -> None:
     assert cli_main(["db", "upgrade", "--database-url", text_url]) == 0
     assert migrate.current(url) == HEAD
     assert cli_main(["db", "downgrade", "--database-url", text_url]) == 0
-    assert migrate.current(url) == LEASES
+    assert migrate.current(url) == REVISIONS[-2]  # one step down
 
 
 _HOST_ENV = """
@@ -378,12 +377,14 @@ def _snapshot(url: str | sa.URL) -> dict[str, Any]:
 
 def test_every_downgrade_restores_the_schema_its_upgrade_started_from(url: str | sa.URL) -> None:
     before: dict[str, dict[str, Any]] = {"base": _snapshot(url)}
-    for revision in (ROOT, SEED, LEASES, HEAD):
+    for revision in REVISIONS:
         migrate.upgrade(url, revision)
         before[revision] = _snapshot(url)
     assert before[HEAD]["triggers"], "the counting triggers exist at head"
-    assert len({repr(snapshot) for snapshot in before.values()}) == 5, "each revision changes it"
+    assert len({repr(snapshot) for snapshot in before.values()}) == len(REVISIONS) + 1, (
+        "each revision changes it"
+    )
 
-    for revision in (LEASES, SEED, ROOT, "base"):
+    for revision in (*reversed(REVISIONS[:-1]), "base"):
         migrate.downgrade(url, revision)
         assert _snapshot(url) == before[revision], revision

@@ -15,6 +15,7 @@ The outcome decides the final write, always fenced by the run's claim:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import traceback
@@ -25,6 +26,7 @@ from typing import Any, Final
 import msgspec
 import pluggy
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from shisho_jobs.config import DEFAULT_STALL_SECONDS
 from shisho_jobs.context import (
@@ -35,6 +37,7 @@ from shisho_jobs.context import (
     JobLogger,
     ProgressTracker,
 )
+from shisho_jobs.db import is_connection_lost
 from shisho_jobs.default_job_types import PLUGIN_NAME
 from shisho_jobs.dto import Job
 from shisho_jobs.enums import JobStatus, LogLevel
@@ -44,6 +47,9 @@ from shisho_jobs.registry import JobTypeRegistry
 from shisho_jobs.retries import retry_delay
 from shisho_jobs.worker.store import Claim, ClaimRequest, LogLine, Outcome, WorkerStore
 
+CONNECTION_LOST_MESSAGE: Final = (
+    "The database connection was lost during the run; the job runs again once its lease expires."
+)
 INTERRUPTED_MESSAGE: Final = (
     "Interrupted because the worker is shutting down; re-queued for the next worker."
 )
@@ -103,6 +109,12 @@ class _FencedSink:
             return
         call_hook(run.plugin_manager, "job_progress", job=job)
 
+    def hold_claim(self, connection: Connection) -> None:
+        run = self._run
+        if not run.store.hold_claim(connection, run.claim):
+            run.cancellation.set(CancelReason.LEASE_LOST)
+            raise LeaseLost()
+
 
 @dataclass
 class JobRun:
@@ -120,6 +132,8 @@ class JobRun:
     """Set once the handler returned and the outcome was written (or given up)."""
     _settle_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _settled: bool = field(init=False, default=False)
+    _connection_lost: bool = field(init=False, default=False)
+    """Set when the handler failed because the database connection was lost."""
 
     stall_seconds: float = DEFAULT_STALL_SECONDS
     """The job type's stall time: work that moves is written well within it."""
@@ -141,6 +155,7 @@ class JobRun:
             plugin_manager=self.plugin_manager,
             _tracker=self.tracker,
             _cancellation=self.cancellation,
+            _sink=sink,
         )
 
     def execute(self, claim_next: Callable[[], ClaimRequest | None] | None = None) -> Job | None:
@@ -177,6 +192,11 @@ class JobRun:
                 self._result = self._failure_result(failure.result)
             return LogLine(LogLevel.ERROR, failure.message, plugin=self.context.log.plugin)
         except Exception as error:
+            if is_connection_lost(error):
+                # The database went away under the handler's own writes: not the job's
+                # fault, so no failure (see settle).
+                self._connection_lost = True
+                return None
             return LogLine(
                 LogLevel.ERROR,
                 f"Job failed: {type(error).__name__}: {error}",
@@ -252,6 +272,9 @@ class JobRun:
                 "job %s was taken over by another worker; its result is dropped", self.job.id
             )
             return None
+        if self._connection_lost:
+            self._leave_to_rescue()
+            return None
         try:
             job, next_job = self._write_outcome(reason, failure, claim_next)
         except LeaseLost:
@@ -263,6 +286,22 @@ class JobRun:
             return None
         call_hook(self.plugin_manager, "job_finished", job=job)
         return next_job
+
+    def _leave_to_rescue(self) -> None:
+        """Write no outcome: the lease expires and rescue re-runs the job.
+
+        Rescue counts it as a crash (``crash_count``), so a job whose every run loses the
+        database is failed after the crash limit instead of re-running forever, and the
+        lease is the back-off before the next run.
+        """
+        _logger.warning(
+            "job %s lost its database connection; it runs again once its lease expires",
+            self.job.id,
+        )
+        line = LogLine(LogLevel.WARN, CONNECTION_LOST_MESSAGE, plugin=PLUGIN_NAME)
+        # Still unreachable: the rescue's own log line will say what happened.
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            self.store.write_log(self.claim, line)
 
     def _write_outcome(
         self, reason: str | None, failure: LogLine | None, claim_next: ClaimRequest | None

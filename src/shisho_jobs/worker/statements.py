@@ -20,6 +20,7 @@ from typing import Final
 
 import msgspec
 
+from shisho_jobs.clock import POSTGRES_NOW
 from shisho_jobs.dto import Job
 from shisho_jobs.enums import JobStatus
 
@@ -49,19 +50,21 @@ _HAS_PENDING: Final = "SELECT id FROM jobs WHERE status = 'pending'{types} LIMIT
 # A worker claims only job types it can run: a job of another type waits (and says so,
 # see shisho_jobs.workers) for a worker that can. The claim is the job's first progress.
 _CLAIM: Final = (
-    "UPDATE jobs SET status = 'in_progress', process_id = ?, started_at = ?, heartbeat_at = ?,"
-    " lease_expires_at = ?, attempt = attempt + 1, progress = 0, finished_at = NULL,"
-    " error = NULL, updated_at = ?, last_progress_at = {now}, stalled_since = NULL,"
-    " waiting = NULL"
+    "UPDATE jobs SET status = 'in_progress', process_id = ?, started_at = {now},"
+    " heartbeat_at = {now}, lease_expires_at = {shifted}, attempt = attempt + 1, progress = 0,"
+    " finished_at = NULL, error = NULL, updated_at = {now}, last_progress_at = {now},"
+    " stalled_since = NULL, waiting = NULL"
     " WHERE id = (SELECT id FROM jobs{indexed_by} WHERE status = 'pending'{types}"
-    " ORDER BY created_at, id LIMIT 1{lock}){guard}"
+    " ORDER BY id LIMIT 1{lock}){guard}"
     f" RETURNING {_ALL}"
 )
 _PENDING_QUEUE_INDEX: Final = "ix_jobs_pending_queue"
 
+# ``retry_at``: when an automatic retry is due (``{shifted}`` of its delay), or NULL.
 _FINISH: Final = (
-    "UPDATE jobs SET status = ?, progress = ?, error = ?, result = ?, retry_at = {retry_at},"
-    f" finished_at = ?, lease_expires_at = NULL, updated_at = ? WHERE {FENCE} RETURNING {_ALL}"
+    "UPDATE jobs SET status = ?, progress = ?, error = ?, result = ?, retry_at = {shifted},"
+    " finished_at = {now}, lease_expires_at = NULL, updated_at = {now}"
+    f" WHERE {FENCE} RETURNING {_ALL}"
 )
 # An interrupted run goes back to the queue; ``attempt`` stays, so the next claim
 # increments it and this run's late writes stay fenced. One that someone asked to
@@ -69,11 +72,11 @@ _FINISH: Final = (
 _REQUEUE: Final = (
     "UPDATE jobs SET"
     " status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'pending' END,"
-    " finished_at = CASE WHEN cancel_requested THEN ? ELSE NULL END,"
+    " finished_at = CASE WHEN cancel_requested THEN {now} ELSE NULL END,"
     " process_id = CASE WHEN cancel_requested THEN process_id ELSE NULL END,"
     " progress = CASE WHEN cancel_requested THEN progress ELSE 0 END,"
     " started_at = CASE WHEN cancel_requested THEN started_at ELSE NULL END,"
-    f" heartbeat_at = NULL, lease_expires_at = NULL, updated_at = ? WHERE {FENCE}"
+    f" heartbeat_at = NULL, lease_expires_at = NULL, updated_at = {{now}} WHERE {FENCE}"
     f" RETURNING {_ALL}"
 )
 _OWNED_CANCEL_REQUESTED: Final = f"SELECT cancel_requested FROM jobs WHERE {FENCE}{{lock}}"
@@ -81,31 +84,32 @@ _CANCEL_REQUESTED: Final = (
     f"SELECT id FROM jobs WHERE status = '{_IN_PROGRESS}' AND cancel_requested AND id IN ({{ids}})"
 )
 _HEARTBEAT: Final = (
-    f"UPDATE jobs SET heartbeat_at = ?, lease_expires_at = ? WHERE {FENCE}"
+    f"UPDATE jobs SET heartbeat_at = {{now}}, lease_expires_at = {{shifted}} WHERE {FENCE}"
     " RETURNING cancel_requested"
 )
 # Progress is the sign that the work moves (a heartbeat is not): it clears a stall. The
 # tracker decides when a write is worth it (a new percent, or work that moved within one).
 _PROGRESS: Final = (
-    "UPDATE jobs SET progress = ?, updated_at = ?, heartbeat_at = ?, lease_expires_at = ?,"
-    " last_progress_at = {now}, stalled_since = NULL"
+    "UPDATE jobs SET progress = ?, updated_at = {now}, heartbeat_at = {now},"
+    " lease_expires_at = {shifted}, last_progress_at = {now}, stalled_since = NULL"
     f" WHERE {FENCE} RETURNING {_ALL}"
 )
 _OWNED: Final = f"SELECT {_ALL} FROM jobs WHERE {FENCE}"
+_HOLD: Final = f"SELECT id FROM jobs WHERE {FENCE}{{lock}}"
 _LOG_COLUMNS: Final = "created_at, job_id, level, message, plugin, data, stack_trace"
 # INSERT ... SELECT from the fenced job row: checked and written in one statement.
 _FENCED_LOG: Final = (
     f"INSERT INTO job_logs ({_LOG_COLUMNS})"
-    " SELECT {timestamp}, id, {text}, {text}, {text}, {text}, {text}"
+    " SELECT {now}, id, {text}, {text}, {text}, {text}, {text}"
     f" FROM jobs WHERE {FENCE} RETURNING id"
 )
-_LOG: Final = f"INSERT INTO job_logs ({_LOG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_LOG: Final = f"INSERT INTO job_logs ({_LOG_COLUMNS}) VALUES ({{now}}, ?, ?, ?, ?, ?, ?)"
 
 # A job set in_progress without a lease (by hand, or by an old version) has no owner
 # either: it expires one lease length after its last update.
 _EXPIRED_WHERE: Final = (
-    f"status = '{_IN_PROGRESS}' AND (lease_expires_at < ?"
-    " OR (lease_expires_at IS NULL AND updated_at < ?))"
+    f"status = '{_IN_PROGRESS}' AND (lease_expires_at < {{now}}"
+    " OR (lease_expires_at IS NULL AND updated_at < {shifted}))"
 )
 _ANY_EXPIRED: Final = f"SELECT id FROM jobs WHERE {_EXPIRED_WHERE} LIMIT 1"
 _EXPIRED: Final = (
@@ -117,23 +121,34 @@ _EXPIRED: Final = (
 _UNCHANGED: Final = f"id = ? AND attempt = ? AND status = '{_IN_PROGRESS}'"
 _RESCUE_REQUEUE: Final = (
     "UPDATE jobs SET status = 'pending', process_id = NULL, progress = 0, started_at = NULL,"
-    " crash_count = ?, lease_expires_at = NULL, heartbeat_at = NULL, updated_at = ?"
+    " crash_count = ?, lease_expires_at = NULL, heartbeat_at = NULL, updated_at = {now}"
     f" WHERE {_UNCHANGED} RETURNING {_ALL}"
 )
 # A lost job someone asked to cancel is not run again: it ends cancelled.
 _RESCUE_CANCEL: Final = (
-    "UPDATE jobs SET status = 'cancelled', finished_at = ?,"
-    " crash_count = ?, lease_expires_at = NULL, heartbeat_at = NULL, updated_at = ?"
+    "UPDATE jobs SET status = 'cancelled', finished_at = {now},"
+    " crash_count = ?, lease_expires_at = NULL, heartbeat_at = NULL, updated_at = {now}"
     f" WHERE {_UNCHANGED} RETURNING {_ALL}"
 )
 _RESCUE_FAIL: Final = (
-    "UPDATE jobs SET status = 'failed', error = ?, finished_at = ?,"
-    " crash_count = ?, lease_expires_at = NULL, heartbeat_at = NULL, updated_at = ?"
+    "UPDATE jobs SET status = 'failed', error = ?, finished_at = {now},"
+    " crash_count = ?, lease_expires_at = NULL, heartbeat_at = NULL, updated_at = {now}"
     f" WHERE {_UNCHANGED} RETURNING {_ALL}"
 )
+# Times (see shisho_jobs.clock): ``{now}`` is the current time; ``{shifted}`` is the
+# current time plus a number of seconds, its one parameter (a lease ahead, or one ago).
+# PostgreSQL computes both in the statement, from the database's clock; SQLite takes
+# them as parameters, computed once per call from this host's clock.
+_DATABASE_TIMES: Final = {
+    "now": POSTGRES_NOW,
+    "shifted": f"({POSTGRES_NOW} + make_interval(secs => ?::float8))",
+}
+_HOST_TIMES: Final = {"now": "?", "shifted": "?"}
+_LATER: Final = {"now": "{now}", "shifted": "{shifted}"}
+"""Keeps the time placeholders through the first ``format`` (filled in last)."""
+
 _LAST_GLOBAL_CREATED: Final = (
-    "SELECT created_at FROM jobs WHERE type = ? AND library_id IS NULL"
-    " ORDER BY created_at DESC LIMIT 1"
+    "SELECT created_at FROM jobs WHERE type = ? AND library_id IS NULL ORDER BY id DESC LIMIT 1"
 )
 
 
@@ -144,83 +159,75 @@ class WorkerStatements:
     has_pending: str
     """Any pending job this worker can run? (a read, so idle polling takes no write lock)."""
     claim: str
-    """Claim the oldest pending job: ``(process_id, started, heartbeat, expires, updated,
-    *now)``."""
+    """Claim the oldest pending job: ``(process_id, *now, *now, *lease, *now, *now)``."""
     finish: str
-    """Write a run's outcome: ``(status, progress, error, result, retry, finished, updated,
-    *fence)``; ``retry``: seconds until the automatic retry (PostgreSQL) or its time (SQLite)."""
+    """Write a run's outcome: ``(status, progress, error, result, *retry, *now, *now,
+    *fence)``; ``*retry``: the shifted time of an automatic retry, or ``None``."""
     requeue: str
-    """Hand a run back to the queue (cancelled if asked for): ``(finished, updated, *fence)``."""
+    """Hand a run back to the queue (cancelled if asked for): ``(*now, *now, *fence)``."""
     owned_cancel_requested: str
     """Whether a cancel was asked for the job this run owns, locked: ``(*fence)``."""
     cancel_requested: str
     """Which of these running jobs were asked to cancel: ``{ids}`` to fill with ``?``s."""
     heartbeat: str
-    """Extend a lease: ``(heartbeat, expires, *fence)``; returns ``cancel_requested``."""
+    """Extend a lease: ``(*now, *lease, *fence)``; returns ``cancel_requested``."""
     progress: str
-    """Save progress: ``(percent, updated, heartbeat, expires, *now, *fence)``."""
+    """Save progress: ``(percent, *now, *now, *lease, *now, *fence)``."""
     owned: str
     """The job while this run owns it: ``(*fence)``."""
+    hold: str
+    """The job's id while this run owns it, the row share-locked on PostgreSQL: ``(*fence)``."""
     fenced_log: str
-    """A log line while this run owns the job: ``(created, level, message, plugin, data,
+    """A log line while this run owns the job: ``(*now, level, message, plugin, data,
     stack_trace, *fence)``."""
     log: str
-    """A log line of any job: ``(created, job_id, level, message, plugin, data, stack_trace)``."""
+    """A log line of any job: ``(*now, job_id, level, message, plugin, data, stack_trace)``."""
     any_expired: str
-    """Has any lease expired? ``(now, now - lease)`` (a read: rescue rarely has work)."""
+    """Has any lease expired? ``(*now, *lease_ago)`` (a read: rescue rarely has work)."""
     expired: str
-    """Jobs whose lease expired, locked: ``(now, now - lease)``."""
+    """Jobs whose lease expired, locked: ``(*now, *lease_ago)``."""
     rescue_requeue: str
-    """Re-queue a lost job: ``(crash_count, updated, job_id, attempt)``."""
+    """Re-queue a lost job: ``(crash_count, *now, job_id, attempt)``."""
     rescue_cancel: str
-    """Cancel a lost job a cancel was asked for: ``(finished, crash_count, updated, job_id,
+    """Cancel a lost job a cancel was asked for: ``(*now, crash_count, *now, job_id,
     attempt)``."""
     rescue_fail: str
-    """Fail a lost job: ``(error, finished, crash_count, updated, job_id, attempt)``."""
+    """Fail a lost job: ``(error, *now, crash_count, *now, job_id, attempt)``."""
     last_global_created: str
     """When the newest global job of a type was created: ``(type,)``."""
 
     @classmethod
     def of(cls, dialect: str, job_types: Sequence[str] | None = None) -> WorkerStatements:
-        """The statements for ``dialect`` (``sqlite`` or ``postgresql``).
+        """The statements for ``dialect``.
 
         Args:
             dialect: ``sqlite`` or ``postgresql``.
             job_types: the job types the worker runs; it claims no others (``None``: any).
-
-        On PostgreSQL the times that other hosts judge (a run's last progress) are the
-        database's ``now()``; SQLite takes them as parameters (``*now`` above: one value
-        on SQLite, none on PostgreSQL).
         """
         postgres = dialect == "postgresql"
         types = "" if job_types is None else f" AND type IN ({_sql_strings(job_types)})"
-        now = "now()" if postgres else "?"
         claim = _CLAIM.format(
+            types=types,
             indexed_by="" if postgres else f" INDEXED BY {_PENDING_QUEUE_INDEX}",
             lock=" FOR UPDATE SKIP LOCKED" if postgres else "",
             guard="" if postgres else " AND status = 'pending'",
-            types=types,
-            now=now,
+            **_LATER,
         )
         # INSERT ... SELECT gives PostgreSQL no column to infer the parameters' types from.
-        fenced_log = _FENCED_LOG.format(
-            timestamp="?::timestamptz" if postgres else "?",
-            text="?::text" if postgres else "?",
-        )
-        expired = _EXPIRED.format(lock=" FOR UPDATE SKIP LOCKED" if postgres else "")
-        retry_at = "now() + ?::float8 * interval '1 second'" if postgres else "?"
+        fenced_log = _FENCED_LOG.format(text="?::text" if postgres else "?", **_LATER)
+        expired = _EXPIRED.format(lock=" FOR UPDATE SKIP LOCKED" if postgres else "", **_LATER)
         texts = {
             "has_pending": _HAS_PENDING.format(types=types),
             "claim": claim,
-            "finish": _FINISH.format(retry_at=retry_at),
+            "finish": _FINISH,
             "requeue": _REQUEUE,
             "owned_cancel_requested": _OWNED_CANCEL_REQUESTED.format(
                 lock=" FOR UPDATE" if postgres else ""
             ),
-            "cancel_requested": _CANCEL_REQUESTED,
             "heartbeat": _HEARTBEAT,
-            "progress": _PROGRESS.format(now=now),
+            "progress": _PROGRESS,
             "owned": _OWNED,
+            "hold": _HOLD.format(lock=" FOR SHARE" if postgres else ""),
             "fenced_log": fenced_log,
             "log": _LOG,
             "any_expired": _ANY_EXPIRED,
@@ -230,6 +237,10 @@ class WorkerStatements:
             "rescue_fail": _RESCUE_FAIL,
             "last_global_created": _LAST_GLOBAL_CREATED,
         }
+        times = _DATABASE_TIMES if postgres else _HOST_TIMES
+        texts = {name: sql.format(**times) for name, sql in texts.items()}
+        # Filled with one placeholder per id at the call, so kept out of the times' format.
+        texts["cancel_requested"] = _CANCEL_REQUESTED
         if postgres:
             # Written with qmark placeholders (sqlite3); psycopg takes %s.
             texts = {name: sql.replace("?", "%s") for name, sql in texts.items()}

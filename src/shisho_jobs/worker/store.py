@@ -22,7 +22,9 @@ from typing import Any, Final, NamedTuple, cast
 
 import msgspec
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
+from shisho_jobs.clock import uses_database_clock
 from shisho_jobs.db import Database
 from shisho_jobs.dto import Job
 from shisho_jobs.enums import JobStatus, LogLevel
@@ -99,6 +101,27 @@ class Outcome:
     retry_in: float | None = None
 
 
+@dataclass(frozen=True)
+class _Times:
+    """The parameters of a statement's ``{now}`` and ``{shifted}`` placeholders.
+
+    With the database's clock (PostgreSQL) the statement computes both itself: ``{now}``
+    takes no parameter and ``{shifted}`` only its number of seconds. With this host's
+    clock (SQLite) both are timestamps, from one reading of the clock per statement.
+    """
+
+    now: tuple[Any, ...]
+    """What ``{now}`` takes: nothing, or this host's time."""
+    base: datetime | None
+    stamp: Callable[[datetime], Any]
+
+    def shifted(self, seconds: float) -> tuple[Any, ...]:
+        """What ``{shifted}`` takes for now plus ``seconds`` (negative: ago)."""
+        if self.base is None:
+            return (seconds,)
+        return (self.stamp(self.base + timedelta(seconds=seconds)),)
+
+
 class _Expired(NamedTuple):
     id: int
     attempt: int
@@ -129,6 +152,7 @@ class WorkerStore:
         self._event_sql = EVENT_INSERT_SQL[dialect.name]
         self._dialect = dialect
         self._stamp: Callable[[datetime], Any] = timestamp_binder(dialect)
+        self._database_clock = uses_database_clock(dialect)
         columns = cast(sa.Table, JobRow.__table__).columns
         self._readers = [
             (index, reader)
@@ -164,15 +188,10 @@ class WorkerStore:
             return job
 
     def _claim(self, cursor: Cursor, request: ClaimRequest) -> Job | None:
-        now = utcnow()
-        stamp = self._stamp(now)
-        expires = self._stamp(now + timedelta(seconds=request.lease_seconds))
-        params = (request.process_id, stamp, stamp, expires, stamp, *self._now(stamp))
+        time = self._now()
+        expires = time.shifted(request.lease_seconds)
+        params = (request.process_id, *time.now, *time.now, *expires, *time.now, *time.now)
         return self._job(cursor, self._sql.claim, params)
-
-    def _now(self, stamp: Any) -> tuple[Any, ...]:
-        """The ``*now`` parameters of a statement (none on PostgreSQL: it uses ``now()``)."""
-        return () if self._postgres else (stamp,)
 
     # --- writes of a running job (fenced) ---------------------------------------------------
 
@@ -190,11 +209,11 @@ class WorkerStore:
         cancel_requested: set[Claim] = set()
         if not claims:
             return lost, cancel_requested
-        now = utcnow()
-        stamp, expires = self._stamp(now), self._stamp(now + timedelta(seconds=lease_seconds))
+        time = self._now()
+        renewed = (*time.now, *time.shifted(lease_seconds))
         with self._cursor() as cursor:
             for claim in claims:
-                cursor.execute(self._sql.heartbeat, (stamp, expires, *claim.fence))
+                cursor.execute(self._sql.heartbeat, (*renewed, *claim.fence))
                 row = cursor.fetchone()
                 if row is None:
                     lost.add(claim)
@@ -220,9 +239,9 @@ class WorkerStore:
         Raises:
             LeaseLost: the worker no longer owns the job; nothing was written.
         """
-        now = utcnow()
-        stamp, expires = self._stamp(now), self._stamp(now + timedelta(seconds=lease_seconds))
-        params = (percent, stamp, stamp, expires, *self._now(stamp), *claim.fence)
+        time = self._now()
+        expires = time.shifted(lease_seconds)
+        params = (percent, *time.now, *time.now, *expires, *time.now, *claim.fence)
         with self._cursor(notify=True) as cursor:
             job = self._job(cursor, self._sql.progress, params)
             if job is None:
@@ -238,6 +257,16 @@ class WorkerStore:
         """
         with self._cursor() as cursor:
             return self._insert_log(cursor, claim, line)
+
+    def hold_claim(self, connection: Connection, claim: Claim) -> bool:
+        """In the caller's write transaction: whether ``claim`` still owns its job.
+
+        On PostgreSQL the job's row is then share-locked until that transaction ends, so
+        rescue (which skips locked rows) cannot take the job before the caller commits;
+        SQLite's write transaction holds the database's lock already.
+        """
+        row = connection.exec_driver_sql(self._sql.hold, claim.fence).first()
+        return row is not None
 
     def finish(
         self,
@@ -259,16 +288,16 @@ class WorkerStore:
             LeaseLost: the worker no longer owns the job; nothing was written or claimed.
         """
         progress = 100 if outcome.status == JobStatus.COMPLETED else outcome.progress
-        now = utcnow()
-        stamp = self._stamp(now)
+        time = self._now()
+        retry = (None,) if outcome.retry_in is None else time.shifted(outcome.retry_in)
         params = (
             outcome.status.value,
             progress,
             outcome.error,
             outcome.result,
-            self._retry_param(now, outcome.retry_in),
-            stamp,
-            stamp,
+            *retry,
+            *time.now,
+            *time.now,
             *claim.fence,
         )
         with self._cursor(notify=True) as cursor:
@@ -283,12 +312,6 @@ class WorkerStore:
                 cursor, [finished] if claimed is None else [finished, claimed], EVENT_STATUS_CHANGED
             )
             return finished, claimed
-
-    def _retry_param(self, now: datetime, retry_in: float | None) -> Any:
-        # PostgreSQL adds the delay to its own now(); SQLite takes the time itself.
-        if retry_in is None or self._postgres:
-            return retry_in
-        return self._stamp(now + timedelta(seconds=retry_in))
 
     def requeue(
         self,
@@ -311,7 +334,7 @@ class WorkerStore:
         Raises:
             LeaseLost: the worker no longer owns the job; nothing was written.
         """
-        stamp = self._stamp(utcnow())
+        now = self._now().now
         with self._cursor(notify=True) as cursor:
             cursor.execute(self._sql.owned_cancel_requested, claim.fence)
             owned = cursor.fetchone()
@@ -320,7 +343,7 @@ class WorkerStore:
             line = cancelled_log if owned[0] else log
             if line is not None:
                 self._insert_log(cursor, claim, line)
-            job = self._job(cursor, self._sql.requeue, (stamp, stamp, *claim.fence))
+            job = self._job(cursor, self._sql.requeue, (*now, *now, *claim.fence))
             if job is None:
                 raise LeaseLost()
             self._record(cursor, [job], EVENT_STATUS_CHANGED)
@@ -338,8 +361,8 @@ class WorkerStore:
         Returns:
             The rescued jobs in their new state.
         """
-        now = utcnow()
-        expiry = (self._stamp(now), self._stamp(now - timedelta(seconds=lease_seconds)))
+        time = self._now()
+        expiry = (*time.now, *time.shifted(-lease_seconds))
         with self._database.read_connection() as connection:
             if connection.exec_driver_sql(self._sql.any_expired, expiry).first() is None:
                 return []
@@ -354,7 +377,7 @@ class WorkerStore:
     def _rescue(self, cursor: Cursor, row: _Expired, max_crashes: int) -> Job:
         crashes = row.crash_count + 1
         owner = row.process_id or "unknown worker"
-        stamp = self._stamp(utcnow())
+        now = self._now().now
         params: tuple[Any, ...]
         if row.cancel_requested:
             level, message = (
@@ -362,7 +385,7 @@ class WorkerStore:
                 f"The worker running this job ({owner}) stopped answering after a cancel was "
                 "asked for; the job is cancelled, not run again.",
             )
-            sql, params = self._sql.rescue_cancel, (stamp, crashes, stamp, row.id, row.attempt)
+            sql, params = self._sql.rescue_cancel, (*now, crashes, *now, row.id, row.attempt)
         elif crashes >= max_crashes:
             level, message = (
                 LogLevel.ERROR,
@@ -370,23 +393,18 @@ class WorkerStore:
                 f"and this happened {crashes} times; giving up.",
             )
             error = f"{WORKER_LOST_ERROR} ({crashes} times)"
-            sql, params = self._sql.rescue_fail, (error, stamp, crashes, stamp, row.id, row.attempt)
+            sql, params = self._sql.rescue_fail, (error, *now, crashes, *now, row.id, row.attempt)
         else:
             level, message = (
                 LogLevel.WARN,
                 f"The worker running this job ({owner}) stopped answering; "
                 f"re-queued (crash {crashes} of {max_crashes}).",
             )
-            sql, params = self._sql.rescue_requeue, (crashes, stamp, row.id, row.attempt)
-        cursor.execute(self._sql.log, (stamp, row.id, level.value, message, None, None, None))
+            sql, params = self._sql.rescue_requeue, (crashes, *now, row.id, row.attempt)
+        cursor.execute(self._sql.log, (*now, row.id, level.value, message, None, None, None))
         job = self._job(cursor, sql, params)
         assert job is not None  # the row is locked (or the database is) since it was read
         return job
-
-    def runs_in_chain(self, job_id: int, *, limit: int) -> int:
-        """How many runs the job's chain of retries has, counting up to ``limit``."""
-        with self._database.read_connection() as connection:
-            return runs_in_chain(connection, job_id, limit=limit)
 
     def last_global_job_created_at(self, job_type: str) -> datetime | None:
         """When the newest global job of ``job_type`` was created, or ``None``."""
@@ -397,7 +415,19 @@ class WorkerStore:
         value = row[0] if self._read_timestamp is None else self._read_timestamp(row[0])
         return cast(datetime, value)
 
+    def runs_in_chain(self, job_id: int, *, limit: int) -> int:
+        """How many runs the job's chain of retries has, counting up to ``limit``."""
+        with self._database.read_connection() as connection:
+            return runs_in_chain(connection, job_id, limit=limit)
+
     # --- plumbing ---------------------------------------------------------------------------
+
+    def _now(self) -> _Times:
+        """The parameters of one statement's times (see :mod:`shisho_jobs.clock`)."""
+        if self._database_clock:
+            return _Times((), None, self._stamp)
+        now = utcnow()
+        return _Times((self._stamp(now),), now, self._stamp)
 
     def _cursor(self, *, notify: bool = False) -> AbstractContextManager[Cursor]:
         """A driver cursor inside one write transaction (commits when the block succeeds)."""
@@ -416,7 +446,7 @@ class WorkerStore:
     def _insert_log(self, cursor: Cursor, claim: Claim, line: LogLine) -> bool:
         data = None if line.data is None else msgspec.json.encode(line.data).decode()
         params = (
-            self._stamp(utcnow()),
+            *self._now().now,
             line.level.value,
             line.message,
             line.plugin,

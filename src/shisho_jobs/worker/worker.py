@@ -24,8 +24,9 @@ import pluggy
 import sqlalchemy as sa
 
 from shisho_jobs import config
+from shisho_jobs.backoff import Backoff
 from shisho_jobs.context import CancelReason
-from shisho_jobs.db import Database
+from shisho_jobs.db import Database, is_connection_lost
 from shisho_jobs.dto import Job
 from shisho_jobs.errors import LeaseLost
 from shisho_jobs.plugins import get_plugin_manager, job_type_registry
@@ -49,10 +50,17 @@ MAX_POLL_INTERVAL: Final = 1.0  # seconds; the fallback poll is never slower tha
 GRACE_PERIOD: Final = 10.0  # seconds running handlers get to stop on shutdown
 RETENTION_DAYS: Final = 30.0  # days finished jobs and their logs are kept
 SHUTDOWN_STEP: Final = 0.1  # seconds between checks while handlers stop
-ERROR_BACKOFF: Final = 1.0  # seconds to wait after the database failed a loop iteration
 START_TIMEOUT: Final = 10.0  # seconds start() waits for the worker to register
 
 _logger = logging.getLogger("shisho_jobs.worker")
+
+
+def _log_database_error(error: sa.exc.SQLAlchemyError, doing: str) -> None:
+    """One line for a lost connection (expected during an outage), a stack trace otherwise."""
+    if is_connection_lost(error):
+        _logger.warning("database unreachable while %s: %s", doing, str(error).splitlines()[0])
+    else:
+        _logger.exception("database error while %s", doing)
 
 
 def default_process_id() -> str:
@@ -270,8 +278,9 @@ class Worker:
             try:
                 self._renew_leases()
                 self._check_cancel_requests()
-            except sa.exc.SQLAlchemyError:
-                _logger.exception("database error in the worker loop; retrying")
+            except sa.exc.SQLAlchemyError as error:
+                # Heartbeats are retried at the next one (a third of the lease later).
+                _log_database_error(error, "renewing leases; retrying at the next heartbeat")
             self._stopping.wait(self._seconds_until_next_duty())
 
     def _slot_loop(self) -> None:
@@ -281,18 +290,21 @@ class Worker:
         job in one transaction, and never waits for another thread.
         """
         next_job: Job | None = None
+        backoff = Backoff()
         while not self._stopping.is_set():
             try:
                 if next_job is None:
                     next_job = self.store.claim_next(self._claim_request)
+                backoff.succeeded()
                 if next_job is None:
                     self._wakeup.wait(self.poll_interval)
                     continue
                 next_job = self._process(next_job)
-            except sa.exc.SQLAlchemyError:
-                _logger.exception("database error while claiming a job; retrying")
+            except sa.exc.SQLAlchemyError as error:
+                delay = backoff.failed()
+                _log_database_error(error, f"claiming a job; retrying in {delay:g} s")
                 next_job = None
-                self._stopping.wait(ERROR_BACKOFF)
+                self._stopping.wait(delay)
         if next_job is not None:
             self._hand_back(next_job)
         self._wakeup.set()  # pass the stop on to the other idle slots

@@ -80,7 +80,7 @@ def scan_library_folder(
     summary = ScanSummary(library_id=library.id, files=total)
     summary.unreadable = len(folder_scan.unreadable_entries)
     summary.unchanged = total - len(to_read) - summary.unreadable
-    writer = _BookWriter(database, library.id)
+    writer = _BookWriter(database, library.id, context)
     removed_ids: list[int] = []
     done = summary.unchanged + summary.unreadable
     context.progress(done, total)
@@ -117,7 +117,7 @@ def scan_library_folder(
         context.progress(done, total)
     writer.flush()
     removed_ids.extend(book_id for book_id, _, _ in known.values())
-    summary.removed = _delete_books(database, removed_ids)
+    summary.removed = _delete_books(database, removed_ids, context)
     context.log.info(
         f"Scanned {summary.files} files: {summary.added} added, {summary.updated} updated, "
         f"{summary.unchanged} unchanged, {summary.removed} removed, "
@@ -186,20 +186,28 @@ def _load_known_books(database: Database, library_id: int) -> dict[str, KnownBoo
     return {path: (book_id, size, mtime_ns) for path, book_id, size, mtime_ns in rows}
 
 
-def _delete_books(database: Database, book_ids: list[int]) -> int:
+def _delete_books(database: Database, book_ids: list[int], context: JobContext) -> int:
     for start in range(0, len(book_ids), WRITE_BATCH_SIZE):
         chunk = book_ids[start : start + WRITE_BATCH_SIZE]
         with database.write() as session:
+            # Only while this run still owns the scan (see _BookWriter.flush).
+            context.hold_claim(session.connection())
             session.execute(sa.delete(books).where(books.c.id.in_(chunk)))
     return len(book_ids)
 
 
 class _BookWriter:
-    """Collects inserts and updates and writes them in batches of executemany statements."""
+    """Collects inserts and updates and writes them in batches of executemany statements.
 
-    def __init__(self, database: Database, library_id: int) -> None:
+    Each batch is written only while the scan's run still owns its job: a worker that
+    lost the job (cut off from the database, presumed dead, its scan given to another
+    worker) writes no book, so the books end up as the run that owns the job leaves them.
+    """
+
+    def __init__(self, database: Database, library_id: int, context: JobContext) -> None:
         self._database = database
         self._library_id = library_id
+        self._context = context
         self._inserts: list[dict[str, Any]] = []
         self._updates: list[dict[str, Any]] = []
 
@@ -220,6 +228,7 @@ class _BookWriter:
             return
         now = utcnow()
         with self._database.write() as session:
+            self._context.hold_claim(session.connection())
             if self._inserts:
                 session.execute(
                     sa.insert(books),

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Final
 
+from shisho_jobs.clock import now_on
 from shisho_jobs.enums import JobTrigger, JobType
-from shisho_jobs.schema import utcnow
 from shisho_jobs.service import JobService
 from shisho_jobs.worker.store import WorkerStore
 
@@ -43,8 +43,12 @@ class PeriodicGlobalScan:
     def run(self) -> None:
         """Enqueue a global scan if one is due."""
         last = self.store.last_global_job_created_at(JobType.SCAN.value)
-        if last is not None and utcnow() - last < timedelta(seconds=self.scan_interval):
-            return
+        if last is not None:
+            # Its age by the clock that stamped it (the database's, on PostgreSQL).
+            with self.service.database.read_connection() as connection:
+                age = now_on(connection) - last
+            if age < timedelta(seconds=self.scan_interval):
+                return
         # start_or_join never creates a second active scan: an active scan of any
         # scope is joined instead, and this check runs again later.
         job, created = self.service.start_or_join(

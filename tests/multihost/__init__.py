@@ -1,0 +1,1 @@
+"""Several hosts on one PostgreSQL: namespaces, real processes, real faults (issue 12)."""

@@ -98,19 +98,35 @@ class LibraryWatcher:
 
     # --- the loop -------------------------------------------------------------------------
 
+    @property
+    def tick(self) -> float:
+        """Seconds between two calls of :meth:`run_once` (a fraction of the debounce)."""
+        return self._tick
+
+    def run_once(self) -> None:
+        """One round: re-read the libraries when due, hand over what is due and settled.
+
+        :meth:`start` calls it every :attr:`tick` on a thread of its own; a worker may call
+        it from its own maintenance loop instead (and :meth:`stop` at the end).
+        """
+        now = time.monotonic()
+        if self._refresh.is_set() or now >= self._next_refresh:
+            self._refresh.clear()
+            self._next_refresh = now + self.settings.refresh_seconds
+            self._sync_libraries()
+        with self._watches_lock:
+            watches = list(self._watches.values())
+        for watch in watches:
+            if self._stop.is_set():
+                return
+            self._serve(watch, time.monotonic())
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            now = time.monotonic()
-            if self._refresh.is_set() or now >= self._next_refresh:
-                self._refresh.clear()
-                self._next_refresh = now + self.settings.refresh_seconds
-                self._sync_libraries()
-            with self._watches_lock:
-                watches = list(self._watches.values())
-            for watch in watches:
-                if self._stop.is_set():
-                    return
-                self._serve(watch, time.monotonic())
+            try:
+                self.run_once()
+            except Exception:
+                _logger.exception("the library watcher's round failed; next round in a moment")
             self._stop.wait(self._tick)
 
     def _sync_libraries(self) -> None:

@@ -6,11 +6,13 @@ PostgreSQL); a scan is started and finished here the way a worker does it.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 import time
 from pathlib import Path
 
+import pytest
 from watch_support import (
     FAST,
     Libraries,
@@ -288,11 +290,21 @@ def test_shisho_watch_0_starts_nothing_at_all(service: JobService, tmp_path: Pat
     assert inotify_instances() == before
 
 
-def test_a_missing_folder_is_reported_not_silent(service: JobService, tmp_path: Path) -> None:
-    with running_watcher(service, Libraries(library(3, tmp_path / "gone"))) as watcher:
+def test_a_missing_folder_is_reported_once_and_watched_once_it_appears(
+    service: JobService, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "gone"
+    settings = WatchSettings(debounce_seconds=0.3, max_wait_seconds=3, refresh_seconds=0.2)
+    caplog.set_level(logging.INFO, logger="shisho_jobs.watch")
+    with running_watcher(service, Libraries(library(3, folder)), settings) as watcher:
         health = wait_until(
-            lambda: [h for h in watcher.health() if h.state == "failed"],
-            what="the failure reported",
+            lambda: [h for h in watcher.health() if h.state == "failed"], what="the failure shown"
         )[0]
-    assert health.error is not None
-    assert "gone" in health.error
+        assert health.error is not None
+        assert str(folder) in health.error
+        time.sleep(settings.refresh_seconds * 5)  # several re-reads of the library list
+        warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1
+        assert str(folder) in warnings[0].getMessage()
+        folder.mkdir()
+        wait_until(lambda: watched(watcher, 3), what="the folder watched once it exists")

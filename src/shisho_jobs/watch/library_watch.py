@@ -38,6 +38,8 @@ class LibraryWatch:
         library: the library (with a ``path`` and ``watch`` other than ``off``).
         settings: debounce, cap and poll interval.
         process_id: the worker's name, for the health report.
+        reported: problems already in the log (from an earlier watch of this library),
+            logged again only at debug level, so a missing folder is not a warning a minute.
     """
 
     def __init__(
@@ -46,6 +48,7 @@ class LibraryWatch:
         settings: WatchSettings,
         *,
         process_id: str | None,
+        reported: frozenset[str] = frozenset(),
     ) -> None:
         if library.path is None or library.watch == "off":
             raise ValueError(f"library {library.id} has nothing to watch")
@@ -65,6 +68,8 @@ class LibraryWatch:
         self.next_check = 0.0
         """Monotonic time of the next look at :attr:`waiting_for` (or of a retry)."""
         self.last_scan_job_id: int | None = None
+        self.reported = set(reported)
+        """Problems this library's watches have logged as warnings."""
         self._state: WatchState = "starting"
         self._folders = 0
         self._error: str | None = None
@@ -111,10 +116,13 @@ class LibraryWatch:
             )
 
     def note_error(self, message: str) -> None:
-        """Record a problem for the health report (the scan request failed, say)."""
+        """Record a problem for the health report, and warn of it in the log once."""
         with self.lock:
             self._error = message
             self._error_at = datetime.now(UTC)
+            first_time = message not in self.reported
+            self.reported.add(message)
+        _logger.log(logging.WARNING if first_time else logging.DEBUG, message)
 
     def size_of(self, path: str) -> int | None:
         """The size of a changed file now; ``None`` for a folder or a missing entry."""
@@ -173,7 +181,6 @@ class LibraryWatch:
             f"was reached ({error}). Polling its folder every {seconds:g} s instead; raise "
             "fs.inotify.max_user_watches (and max_user_instances) to get events."
         )
-        _logger.warning(message)
         self.note_error(message)
         folder = self._new_folder(polling=True)
         try:
@@ -191,7 +198,6 @@ class LibraryWatch:
             "Its changes are found by manual and scheduled scans only; "
             "the worker tries again when it next reads the library list."
         )
-        _logger.warning(message)
         self.note_error(message)
         with self.lock:
             self._state = "failed"

@@ -151,8 +151,14 @@ class LibraryWatcher:
             ]
             for watch in stale:
                 del self._watches[watch.library.id]
+            reported = {watch.library.id: frozenset(watch.reported) for watch in stale}
             added = [
-                LibraryWatch(library, self.settings, process_id=self.process_id)
+                LibraryWatch(
+                    library,
+                    self.settings,
+                    process_id=self.process_id,
+                    reported=reported.get(library_id, frozenset()),
+                )
                 for library_id, library in wanted.items()
                 if library_id not in self._watches
             ]
@@ -193,8 +199,11 @@ class LibraryWatcher:
         try:
             answer = self.starter.request_scan(library.id, flush.paths, quiet_for=flush.quiet_for)
         except Exception as error:
-            _logger.exception("could not start the watch scan of library %r", library.name)
-            watch.note_error(f"Could not start a scan of the changes: {error}")
+            _logger.debug("scan request of library %r failed", library.name, exc_info=True)
+            watch.note_error(
+                f"Could not start a scan of the changes in library {library.name!r}: {error}; "
+                f"trying again in {ERROR_BACKOFF:g} s."
+            )
             with watch.lock:
                 watch.batch.put_back(flush, now)
             watch.next_check = now + ERROR_BACKOFF

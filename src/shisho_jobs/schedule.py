@@ -1,0 +1,96 @@
+"""Scheduled scans: a global scan every ``SHISHO_SCAN_INTERVAL_MINUTES`` (and per library,
+every ``Library.scan_interval`` minutes), once per interval across every worker and host.
+
+The settings live here; the worker's duty that starts the scans is
+:class:`~shisho_jobs.worker.maintenance.scheduled_scans.ScheduledScans`.
+
+``SHISHO_GLOBAL_SCAN_INTERVAL`` (seconds, the worker's older setting) still works, with a
+deprecation warning in the log; when both are set, ``SHISHO_SCAN_INTERVAL_MINUTES`` wins.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from shisho_jobs.errors import ShishoJobsError
+
+SCAN_INTERVAL_MINUTES: Final = 60.0  # default minutes between two scheduled global scans
+INTERVAL_VARIABLE: Final = "SHISHO_SCAN_INTERVAL_MINUTES"
+DEPRECATED_VARIABLE: Final = "SHISHO_GLOBAL_SCAN_INTERVAL"
+
+_logger = logging.getLogger("shisho_jobs.worker")
+
+
+class InvalidScheduleSetting(ShishoJobsError, ValueError):
+    """A schedule setting has a value that cannot be used."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name} {reason}")
+        self.name = name
+        """The setting (environment variable) at fault."""
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    """When scans start by themselves.
+
+    Args:
+        global_interval_seconds: seconds between two scheduled global scans, measured
+            from the last one (never at a worker's start); ``None``: never.
+    """
+
+    global_interval_seconds: float | None = SCAN_INTERVAL_MINUTES * 60
+
+    def __post_init__(self) -> None:
+        seconds = self.global_interval_seconds
+        if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
+            raise InvalidScheduleSetting(INTERVAL_VARIABLE, "must be a positive number of minutes")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ScheduleSettings:
+        """The schedule from the environment.
+
+        ``SHISHO_SCAN_INTERVAL_MINUTES`` (minutes, ``0`` = never; default 60) wins; without
+        it, the deprecated ``SHISHO_GLOBAL_SCAN_INTERVAL`` (seconds, ``off`` = never) is
+        read and a warning logged.
+
+        Raises:
+            InvalidScheduleSetting: a value that is not a number, by variable.
+        """
+        env = os.environ if environ is None else environ
+        minutes = env.get(INTERVAL_VARIABLE, "").strip()
+        deprecated = env.get(DEPRECATED_VARIABLE, "").strip()
+        if minutes:
+            if deprecated:
+                _logger.warning(
+                    "%s is deprecated and ignored: %s is set and wins",
+                    DEPRECATED_VARIABLE,
+                    INTERVAL_VARIABLE,
+                )
+            value = _number(INTERVAL_VARIABLE, minutes, "minutes")
+            return cls(None if value == 0 else value * 60)
+        if deprecated:
+            _logger.warning(
+                "%s (seconds) is deprecated; set %s (minutes) instead",
+                DEPRECATED_VARIABLE,
+                INTERVAL_VARIABLE,
+            )
+            if deprecated.lower() in {"off", "none", "never", "0"}:
+                return cls(None)
+            return cls(_number(DEPRECATED_VARIABLE, deprecated, "seconds"))
+        return cls()
+
+
+def _number(name: str, raw: str, unit: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidScheduleSetting(name, f"must be a number of {unit}, got {raw!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise InvalidScheduleSetting(name, f"must be 0 or more {unit}, got {raw!r}")
+    return value

@@ -144,10 +144,11 @@ class LibraryWatch:
                     changes = folder.wait(WAIT_MS, self._stop)
                     if changes is None:
                         return
-                    if changes and folder.needs_rebuild(changes):
-                        changes = [*changes, *folder.rebuild()]
-                        self._set_state(folder)
+                    # Recorded first: a rebuild that fails must not lose them.
                     self._record(changes)
+                    if changes and folder.needs_rebuild(changes):
+                        self._record(folder.rebuild())
+                        self._set_state(folder)
                 except OSError as error:
                     folder.close()
                     folder = self._fall_back(error)

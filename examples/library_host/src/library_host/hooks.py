@@ -16,6 +16,9 @@ from library_host.users import User
 from shisho_jobs import ActorAccess, Library, hookimpl
 from shisho_jobs.context import JobContext
 
+AUTOMATIC_TRIGGERS = frozenset({"watch", "schedule"})
+"""Triggers of scans nobody asked for by hand (``Job.trigger``)."""
+
 
 @hookimpl
 def list_libraries() -> list[Library]:
@@ -32,8 +35,17 @@ def get_library(library_id: int) -> Library | None:
 @hookimpl
 def scan_library(library: Library, context: JobContext) -> dict[str, Any]:
     """Scan the library's folder into the ``books`` table; returns what the scan did."""
-    force = bool(getattr(context.job.data, "force", False))
-    return scan_library_folder(get_database(), library, context, force=force).as_dict()
+    data = context.job.data
+    # Scans that started by themselves never remove more than half of a library.
+    started_by_itself = getattr(context.job, "trigger", "manual") in AUTOMATIC_TRIGGERS
+    return scan_library_folder(
+        get_database(),
+        library,
+        context,
+        force=bool(getattr(data, "force", False)),
+        paths=getattr(data, "paths", None),
+        guard_removals=started_by_itself,
+    ).as_dict()
 
 
 @hookimpl

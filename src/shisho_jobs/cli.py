@@ -7,7 +7,11 @@ import os
 import sys
 from collections.abc import Sequence
 
+from shisho_jobs import migrate
 from shisho_jobs.config import database_url
+from shisho_jobs.errors import ShishoJobsError
+from shisho_jobs.typegen import run_typegen_command
+from shisho_jobs.worker.cli import run_worker_command
 
 
 def _add_database_url(parser: argparse.ArgumentParser) -> None:
@@ -17,16 +21,6 @@ def _add_database_url(parser: argparse.ArgumentParser) -> None:
         help="SQLAlchemy URL of the database (default: $SHISHO_DATABASE_URL, "
         "else the SQLite file under $SHISHO_DATA_DIR)",
     )
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {text!r}")
-    return value
 
 
 def _positive_float(text: str) -> float:
@@ -95,8 +89,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``shisho-jobs`` console script."""
     args = build_parser().parse_args(argv)
     if args.command == "worker":
-        from shisho_jobs.worker.cli import run_worker_command
-
         url = args.database_url or database_url()
         # A host's hook implementations (libraries, scanner) find their database the
         # way the host does, through SHISHO_DATABASE_URL: a URL given here must
@@ -111,9 +103,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             poll_interval=args.poll_interval,
         )
     if args.command == "db":
-        from shisho_jobs import migrate
-        from shisho_jobs.errors import ShishoJobsError
-
         url = args.database_url or database_url()
         try:
             if args.db_command == "upgrade":
@@ -125,8 +114,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         return 0
     if args.command == "typegen":
-        from shisho_jobs.typegen import run_typegen_command
-
         return run_typegen_command(out_dir=args.out, check=args.check)
     raise AssertionError(f"unhandled command {args.command!r}")
 

@@ -14,11 +14,13 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 
+from shisho_jobs.db import create_engine
 from shisho_jobs.errors import (
     ForeignKeysEnabledDuringMigration,
     LibrariesTableMissing,
-    ShishoJobsError,
+    MigrationsNotFound,
 )
 from shisho_jobs.schema import LIBRARIES_TABLE
 
@@ -29,10 +31,6 @@ BRANCH_LABEL = "shisho_jobs"
 """Branch label of the root revision: ``shisho_jobs@head`` in a host's Alembic environment."""
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
-
-
-class MigrationsNotFound(ShishoJobsError):
-    """The shisho_jobs migration scripts are missing from this installation."""
 
 
 def migrations_path() -> Path:
@@ -85,10 +83,6 @@ def downgrade(url: str | sa.URL, revision: str) -> None:
 
 def current(url: str | sa.URL) -> str | None:
     """The revision the database at ``url`` is at, or ``None`` before the first upgrade."""
-    from alembic.runtime.migration import MigrationContext
-
-    from shisho_jobs.db import create_engine
-
     engine = create_engine(url, poolclass=sa.NullPool)
     try:
         with engine.connect() as connection:

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
+from shisho_jobs.plugins import get_plugin_manager
 from shisho_jobs.worker.worker import (
     GRACE_PERIOD,
     LEASE_SECONDS,
@@ -76,8 +77,6 @@ def run_worker_command(
     Returns:
         The process exit status.
     """
-    from shisho_jobs.plugins import get_plugin_manager
-
     if not logging.getLogger().handlers:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

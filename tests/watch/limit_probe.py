@@ -16,7 +16,8 @@ import msgspec
 
 from shisho_jobs import Database, JobService, Library, ListJobsOptions
 from shisho_jobs.plugins import get_plugin_manager
-from shisho_jobs.watch import LibraryWatcher, ServiceScanStarter, WatchSettings
+from shisho_jobs.watch import LibraryWatcher, WatchSettings, WorkerScanStarter
+from shisho_jobs.worker.store import WorkerStore
 
 TIMEOUT = 20.0  # seconds
 
@@ -28,7 +29,9 @@ def main(database_url: str, folder: Path) -> int:
     settings = WatchSettings(debounce_seconds=0.3, max_wait_seconds=3, poll_seconds=0.2)
     books = Library(id=1, name="Books", path=str(folder), watch="events")
     watcher = LibraryWatcher(
-        list_libraries=lambda: [books], starter=ServiceScanStarter(service), settings=settings
+        list_libraries=lambda: [books],
+        starter=WorkerScanStarter(service, WorkerStore(database, service.job_types)),
+        settings=settings,
     )
     watcher.start()
     deadline = time.monotonic() + TIMEOUT

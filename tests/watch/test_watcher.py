@@ -23,13 +23,14 @@ from watch_support import (
     scan_paths,
     scans,
     start,
+    starter_for,
     wait_until,
     watch_threads,
     watched,
 )
 
 from shisho_jobs import JobService, JobStatus
-from shisho_jobs.watch import ServiceScanStarter, WatchSettings, start_library_watcher
+from shisho_jobs.watch import WatchSettings, start_library_watcher
 
 
 def _books(tmp_path: Path) -> Path:
@@ -282,7 +283,7 @@ def test_shisho_watch_0_starts_nothing_at_all(service: JobService, tmp_path: Pat
     before = inotify_instances()
     watcher = start_library_watcher(
         list_libraries=Libraries(library(1, root)),
-        starter=ServiceScanStarter(service),
+        starter=starter_for(service),
         settings=WatchSettings.from_env({"SHISHO_WATCH": "0"}),
     )
     assert watcher is None

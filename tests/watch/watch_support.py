@@ -12,7 +12,8 @@ from typing import TypeVar
 import msgspec
 
 from shisho_jobs import Job, JobService, JobStatus, Library, ListJobsOptions
-from shisho_jobs.watch import LibraryWatcher, ServiceScanStarter, WatchMode, WatchSettings
+from shisho_jobs.watch import LibraryWatcher, WatchMode, WatchSettings, WorkerScanStarter
+from shisho_jobs.worker.store import WorkerStore
 
 T = TypeVar("T")
 POLL_STEP = 0.02  # seconds between two looks while waiting for a condition
@@ -21,6 +22,11 @@ TIMEOUT = 20.0  # seconds; generous, the machine is shared
 FAST = WatchSettings(
     debounce_seconds=0.3, max_wait_seconds=3.0, poll_seconds=0.2, refresh_seconds=60
 )
+
+
+def starter_for(service: JobService) -> WorkerScanStarter:
+    """How a worker on ``service``'s database starts watch scans."""
+    return WorkerScanStarter(service, WorkerStore(service.database, service.job_types))
 
 
 def wait_until(check: Callable[[], T | None], *, what: str, timeout: float = TIMEOUT) -> T:
@@ -106,7 +112,7 @@ def running_watcher(
     """A started watcher on ``service``'s database, stopped afterwards."""
     watcher = LibraryWatcher(
         list_libraries=libraries,
-        starter=ServiceScanStarter(service),
+        starter=starter_for(service),
         settings=settings,
         process_id="test",
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from shisho_jobs.watch.health import WatchHealth, WatchMode, WatchState
 from shisho_jobs.watch.settings import InvalidWatchSetting, WatchSettings
-from shisho_jobs.watch.starter import ScanAnswer, ScanStarter, ServiceScanStarter
+from shisho_jobs.watch.starter import ScanAnswer, ScanStarter, WorkerScanStarter
 from shisho_jobs.watch.watcher import LibraryWatcher, ListLibraries
 
 __all__ = [
@@ -20,11 +20,11 @@ __all__ = [
     "ListLibraries",
     "ScanAnswer",
     "ScanStarter",
-    "ServiceScanStarter",
     "WatchHealth",
     "WatchMode",
     "WatchSettings",
     "WatchState",
+    "WorkerScanStarter",
     "start_library_watcher",
 ]
 

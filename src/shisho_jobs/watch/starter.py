@@ -12,17 +12,18 @@ which then creates exactly one follow-up, or joins the one another worker create
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Protocol
+from datetime import timedelta
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
-import sqlalchemy as sa
 
 from shisho_jobs.enums import JobStatus, JobType
 from shisho_jobs.payloads import JobScanData
-from shisho_jobs.schema import JobRow, utcnow
-from shisho_jobs.service import EVENT_PROGRESS, JobService
 from shisho_jobs.watch import paths as watched_paths
+
+if TYPE_CHECKING:
+    from shisho_jobs.service import JobService
+    from shisho_jobs.worker.store import JobState, WorkerStore
 
 MAX_ATTEMPTS = 5  # start-or-join rounds when the joined scan changes state meanwhile
 
@@ -58,11 +59,17 @@ class ScanStarter(Protocol):
         ...
 
 
-class ServiceScanStarter:
-    """:class:`ScanStarter` on a :class:`~shisho_jobs.service.JobService`."""
+class WorkerScanStarter:
+    """:class:`ScanStarter` of a worker: its service starts or joins, its store looks.
 
-    def __init__(self, service: JobService) -> None:
+    Args:
+        service: creates the scans (start-or-join, ``trigger: "watch"``).
+        store: the worker's store: a joined scan's state, and merging into a pending one.
+    """
+
+    def __init__(self, service: JobService, store: WorkerStore) -> None:
         self.service = service
+        self.store = store
 
     def request_scan(
         self, library_id: int, paths: list[str] | None, *, quiet_for: float
@@ -76,54 +83,34 @@ class ServiceScanStarter:
             job_id = job.id
             if created:
                 return ScanAnswer(job.id, covered=True)
-            if job.status == JobStatus.PENDING and self._merge_into_pending(job.id, paths):
+            if job.status == JobStatus.PENDING and self.store.update_pending_data(
+                job.id, lambda data: _merged(data, paths)
+            ):
                 return ScanAnswer(job.id, covered=True)
-            if job.status == JobStatus.IN_PROGRESS:
-                return ScanAnswer(job.id, covered=self._running_covers(job.id, paths, quiet_for))
-            # It started or ended between the two statements: look again.
+            state = self.store.job_state(job.id)
+            if state is not None and state.status == JobStatus.IN_PROGRESS:
+                return ScanAnswer(job.id, covered=_running_covers(state, paths, quiet_for))
+            # It started or ended between two statements: look again.
         return ScanAnswer(job_id, covered=False)
 
     def is_active(self, job_id: int) -> bool:
         """See :meth:`ScanStarter.is_active`."""
-        with self.service.database.read() as session:
-            status = session.execute(
-                sa.select(JobRow.status).where(JobRow.id == job_id)
-            ).scalar_one_or_none()
-        return status in (JobStatus.PENDING.value, JobStatus.IN_PROGRESS.value)
-
-    def _merge_into_pending(self, job_id: int, paths: list[str] | None) -> bool:
-        """Add ``paths`` to a still-pending scan; ``False`` once it has started."""
-        with self.service.database.write(notify=True) as session:
-            row = session.get(JobRow, job_id, with_for_update=True)
-            if row is None or row.status != JobStatus.PENDING.value:
-                return False
-            data = msgspec.json.decode(row.data, type=JobScanData)
-            if watched_paths.covers(data.paths, paths):
-                return True
-            merged = JobScanData(force=data.force, paths=watched_paths.merge(data.paths, paths))
-            row.data = self.service.job_types.encode_payload(merged)
-            row.updated_at = utcnow()
-            session.flush()
-            # The job's JSON changed (its data): the event streams hear of it.
-            self.service.record_event(session, self.service.to_job(row), EVENT_PROGRESS)
-        return True
-
-    def _running_covers(self, job_id: int, paths: list[str] | None, quiet_for: float) -> bool:
-        with self.service.database.read() as session:
-            row = session.get(JobRow, job_id)
-            if row is None or row.status != JobStatus.IN_PROGRESS.value:
-                return False
-            data = msgspec.json.decode(row.data, type=JobScanData)
-            if not watched_paths.covers(data.paths, paths):
-                return False
-            changed_before = _database_now(session) - timedelta(seconds=quiet_for)
-            return bool(row.created_at >= changed_before)
+        state = self.store.job_state(job_id)
+        return state is not None and state.status in (JobStatus.PENDING, JobStatus.IN_PROGRESS)
 
 
-def _database_now(session: sa.orm.Session) -> datetime:
-    # PostgreSQL may serve several hosts: its clock is the one every host shares.
-    # SQLite lives on one host, whose clock is the database's.
-    if session.get_bind().dialect.name == "postgresql":
-        now: datetime = session.execute(sa.select(sa.func.now())).scalar_one()
-        return now
-    return utcnow()
+def _merged(stored: str, paths: list[str] | None) -> str | None:
+    """A pending scan's data with ``paths`` added; ``None`` when it walks them already."""
+    data = msgspec.json.decode(stored, type=JobScanData)
+    if watched_paths.covers(data.paths, paths):
+        return None
+    merged = JobScanData(force=data.force, paths=watched_paths.merge(data.paths, paths))
+    return msgspec.json.encode(merged).decode()
+
+
+def _running_covers(state: JobState, paths: list[str] | None, quiet_for: float) -> bool:
+    """Whether a running scan walks ``paths`` and was created after the changes."""
+    data = msgspec.json.decode(state.data, type=JobScanData)
+    if not watched_paths.covers(data.paths, paths):
+        return False
+    return state.created_at >= state.now - timedelta(seconds=quiet_for)

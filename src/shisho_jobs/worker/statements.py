@@ -113,6 +113,14 @@ _LAST_GLOBAL_CREATED: Final = (
     " ORDER BY created_at DESC LIMIT 1"
 )
 
+# The watcher's look at a scan it may join, and its paths merged into a scan that has not
+# started: the row is locked (PostgreSQL) or the database is (SQLite) between the two,
+# and the pending guard lets a claim in between win.
+_JOB_STATE: Final = "SELECT status, data, created_at{now} FROM jobs WHERE id = ?{lock}"
+_PENDING_DATA: Final = (
+    f"UPDATE jobs SET data = ?, updated_at = ? WHERE id = ? AND status = 'pending' RETURNING {_ALL}"
+)
+
 
 @dataclass(frozen=True)
 class WorkerStatements:
@@ -147,6 +155,13 @@ class WorkerStatements:
     """Fail a lost job: ``(error, finished, crash_count, updated, job_id, attempt)``."""
     last_global_created: str
     """When the newest global job of a type was created: ``(type,)``."""
+    job_state: str
+    """A job's status, data and creation time (and the database's time on PostgreSQL):
+    ``(job_id,)``."""
+    job_state_locked: str
+    """:attr:`job_state`, the row locked for an update: ``(job_id,)``."""
+    pending_data: str
+    """Rewrite a still-pending job's data: ``(data, updated, job_id)``."""
 
     @classmethod
     def of(cls, dialect: str) -> WorkerStatements:
@@ -163,6 +178,8 @@ class WorkerStatements:
             text="?::text" if postgres else "?",
         )
         expired = _EXPIRED.format(lock=" FOR UPDATE SKIP LOCKED" if postgres else "")
+        # One clock for every host: PostgreSQL's. SQLite lives on one host.
+        now = ", now()" if postgres else ""
         texts = {
             "has_pending": _HAS_PENDING,
             "claim": claim,
@@ -178,6 +195,9 @@ class WorkerStatements:
             "rescue_requeue": _RESCUE_REQUEUE,
             "rescue_fail": _RESCUE_FAIL,
             "last_global_created": _LAST_GLOBAL_CREATED,
+            "job_state": _JOB_STATE.format(now=now, lock=""),
+            "job_state_locked": _JOB_STATE.format(now=now, lock=" FOR UPDATE" if postgres else ""),
+            "pending_data": _PENDING_DATA,
         }
         if postgres:
             # Written with qmark placeholders (sqlite3); psycopg takes %s.

@@ -85,6 +85,10 @@ class LibraryWatcher:
             self._watches.clear()
         for watch in watches:
             watch.stop(STOP_TIMEOUT)
+        if self._thread is None:
+            # Rounds run by a worker's duty: a worker started again watches again.
+            self._stop.clear()
+            self._next_refresh = 0.0
 
     def refresh(self) -> None:
         """Read the library list again soon (a library was added, moved or removed)."""

@@ -28,10 +28,12 @@ from shisho_jobs.dto import Job
 from shisho_jobs.errors import LeaseLost
 from shisho_jobs.plugins import get_plugin_manager, job_type_registry
 from shisho_jobs.service import JobService
+from shisho_jobs.watch import LibraryWatcher, WatchHealth, WatchSettings, WorkerScanStarter
 from shisho_jobs.worker.maintenance import Duty, Maintenance
 from shisho_jobs.worker.maintenance.global_scan import PeriodicGlobalScan
 from shisho_jobs.worker.maintenance.rescue import RescueExpiredLeases
 from shisho_jobs.worker.maintenance.retention import Retention
+from shisho_jobs.worker.maintenance.watch import WatchLibraries
 from shisho_jobs.worker.runner import JobRun, call_hook
 from shisho_jobs.worker.store import MAX_CRASHES, Claim, ClaimRequest, WorkerStore
 from shisho_jobs.worker.wakeup import Wakeup, connect_wakeups
@@ -73,6 +75,8 @@ class Worker:
         max_crashes: lost workers a job survives before it fails as "worker lost".
         duties: more maintenance duties to run beside the built-in ones
             (see :mod:`shisho_jobs.worker.maintenance`).
+        watch: how the worker watches the folders of the libraries it can scan;
+            default :meth:`WatchSettings.from_env` (``SHISHO_WATCH=0``: not at all).
     """
 
     def __init__(
@@ -89,6 +93,7 @@ class Worker:
         grace_period: float = GRACE_PERIOD,
         max_crashes: int = MAX_CRASHES,
         duties: Iterable[Duty] = (),
+        watch: WatchSettings | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be 1 or more")
@@ -122,6 +127,7 @@ class Worker:
         self._thread: threading.Thread | None = None
         self._claim_request = ClaimRequest(self.process_id, self.lease_seconds)
         self._next_heartbeat = 0.0
+        self._watch = self._watch_duty(WatchSettings.from_env() if watch is None else watch)
         self.maintenance = Maintenance([*self._built_in_duties(), *duties])
 
     def _built_in_duties(self) -> list[Duty]:
@@ -138,7 +144,25 @@ class Worker:
             duties.append(Retention(self.service, self.service.outbox, self.retention_days))
         if self.global_scan_interval is not None:
             duties.append(PeriodicGlobalScan(self.service, self.store, self.global_scan_interval))
+        if self._watch is not None:
+            duties.append(self._watch)
         return duties
+
+    def _watch_duty(self, settings: WatchSettings) -> WatchLibraries | None:
+        """The folder watch, unless watching is off (then no watcher exists at all)."""
+        if not settings.enabled:
+            return None
+        watcher = LibraryWatcher(
+            list_libraries=self.plugin_manager.hook.list_libraries,
+            starter=WorkerScanStarter(self.service, self.store),
+            settings=settings,
+            process_id=self.process_id,
+        )
+        return WatchLibraries(watcher)
+
+    def watch_health(self) -> list[WatchHealth]:
+        """How this worker watches each library's folder; ``[]`` when it does not watch."""
+        return [] if self._watch is None else self._watch.health()
 
     def add_duty(self, duty: Duty) -> None:
         """Run one more maintenance duty (before :meth:`run`, or while running)."""
@@ -163,6 +187,8 @@ class Worker:
             try:
                 self._shut_down(slots)
             finally:
+                if self._watch is not None:
+                    self._watch.close()
                 disconnect()
                 if self._owns_database:
                     self.database.dispose()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from shisho_jobs.context import JobContext
 from shisho_jobs.db import Database, create_engine
 from shisho_jobs.dto import CreateJobPayload, Job, JobLog
-from shisho_jobs.enums import JobStatus, JobType, LogLevel
+from shisho_jobs.enums import JobStatus, JobTrigger, JobType, LogLevel
 from shisho_jobs.errors import (
     ActiveJobExists,
     InvalidJobInput,
@@ -25,6 +25,7 @@ from shisho_jobs.hookimpl import hookimpl
 from shisho_jobs.hooktypes import ActorAccess, JobTypeSpec, Library, NavContext, NavItem
 from shisho_jobs.payloads import JobExportData, JobScanData
 from shisho_jobs.plugins import get_plugin_manager
+from shisho_jobs.results import ScanResult
 from shisho_jobs.service import JobService
 from shisho_jobs.worker import Worker
 
@@ -43,6 +44,7 @@ __all__ = [
     "JobScanData",
     "JobService",
     "JobStatus",
+    "JobTrigger",
     "JobType",
     "JobTypeSpec",
     "LeaseLost",
@@ -53,6 +55,7 @@ __all__ = [
     "LogLevel",
     "NavContext",
     "NavItem",
+    "ScanResult",
     "ShishoJobsError",
     "UnknownJobType",
     "Worker",

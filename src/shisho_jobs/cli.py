@@ -1,4 +1,4 @@
-"""The ``shisho-jobs`` command: ``worker``, ``db upgrade|downgrade`` and ``typegen``."""
+"""The ``shisho-jobs`` command: ``worker``, ``cancel``, ``db upgrade|downgrade`` and ``typegen``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ from collections.abc import Sequence
 
 from shisho_jobs import migrate
 from shisho_jobs.config import database_url
-from shisho_jobs.errors import ShishoJobsError
+from shisho_jobs.db import Database
+from shisho_jobs.enums import JobStatus
+from shisho_jobs.errors import JobAlreadyFinished, JobNotFound, ShishoJobsError
+from shisho_jobs.schema import MAX_ID
+from shisho_jobs.service import JobService
 from shisho_jobs.typegen import run_typegen_command
 from shisho_jobs.worker.cli import run_worker_command
 
@@ -31,6 +35,32 @@ def _positive_float(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
     return value
+
+
+def _job_id(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
+        raise argparse.ArgumentTypeError(f"expected a job id from 1 to {MAX_ID}, got {text!r}")
+    return int(text)
+
+
+def _cancel(url: str, job_id: int) -> int:
+    """Cancel one job and say what happened; the exit status (0: cancelled or asked)."""
+    database = Database(url)
+    try:
+        job = JobService(database).cancel_job(job_id)
+    except JobNotFound as error:
+        print(f"shisho-jobs cancel: {error.message}", file=sys.stderr)
+        return 1
+    except JobAlreadyFinished as error:
+        print(f"shisho-jobs cancel: job {job_id} has already finished ({error.job.status}).")
+        return 1
+    finally:
+        database.dispose()
+    if job.status == JobStatus.CANCELLED:
+        print(f"Job {job_id} cancelled (it had not started).")
+    else:
+        print(f"Job {job_id} is asked to stop; it ends cancelled once its handler stops.")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MODULE",
         help="import MODULE as a plugin (for hosts that are not installed); repeatable",
     )
+
+    cancel = commands.add_parser(
+        "cancel", help="cancel a job: at once if pending, by asking its handler if running"
+    )
+    _add_database_url(cancel)
+    cancel.add_argument("job_id", type=_job_id, metavar="ID", help="the job's id")
 
     db = commands.add_parser("db", help="migrate the jobs tables")
     db_commands = db.add_subparsers(dest="db_command", required=True)
@@ -102,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             lease_seconds=args.lease_seconds,
             poll_interval=args.poll_interval,
         )
+    if args.command == "cancel":
+        return _cancel(args.database_url or database_url(), args.job_id)
     if args.command == "db":
         url = args.database_url or database_url()
         try:

@@ -41,6 +41,8 @@ __all__ = [
 
 PROGRESS_MIN_INTERVAL = 0.5  # seconds between two progress writes of one job
 """Progress is saved at most this often (the first and the final 100 % always are)."""
+MOVED_WRITE_INTERVAL = 30.0  # seconds between writes that only say the work moved
+"""Work that moves within one percent is written this often, so it never looks stalled."""
 
 _python_logger = logging.getLogger("shisho_jobs.job")
 
@@ -71,16 +73,19 @@ class CancelReason:
     LEASE_LOST = "lease_lost"
     """Another worker took the job over; nothing more is written."""
     REQUESTED = "requested"
-    """Someone asked for the job to be cancelled; it fails as cancelled."""
+    """Someone asked for the job to be cancelled; it ends ``cancelled``."""
 
 
 class Cancellation:
-    """A thread-safe, set-once flag that remembers the first reason it was set for."""
+    """A thread-safe, set-once flag that remembers the first reason it was set for,
+    and whether the handler saw it (a handler that never looked ran to its end)."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
         self._lock = threading.Lock()
         self._reason: str | None = None
+        self.observed = False
+        """Whether the handler read ``context.cancelled`` while it was set."""
 
     def set(self, reason: str) -> None:
         """Ask the job to stop; the first reason wins."""
@@ -113,6 +118,12 @@ class JobLogger:
         self._job = job
         self._sink = sink
         self.plugin = plugin
+        self._tally = _WarnTally()
+
+    @property
+    def warnings_logged(self) -> int:
+        """How many ``warn`` lines this run logged so far."""
+        return self._tally.count
 
     def debug(self, message: str, data: dict[str, Any] | None = None) -> None:
         """Log a detail useful when investigating."""
@@ -148,6 +159,8 @@ class JobLogger:
             LogLevel.WARN: logging.WARNING,
             LogLevel.ERROR: logging.ERROR,
         }[level]
+        if level == LogLevel.WARN:
+            self._tally.add()
         _python_logger.log(
             python_level,
             "job %s (%s): %s%s",
@@ -166,6 +179,18 @@ class JobLogger:
         )
 
 
+class _WarnTally:
+    """The ``warn`` lines of one run, counted across the loggers made from its logger."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def add(self) -> None:
+        with self._lock:
+            self.count += 1
+
+
 def _jsonable(data: dict[str, Any] | None) -> dict[str, Any] | None:
     """``data`` as plain JSON values; anything msgspec cannot encode becomes its ``repr``."""
     if data is None:
@@ -179,28 +204,55 @@ class ProgressTracker:
 
     A write happens when the whole percent changed and at least
     :data:`PROGRESS_MIN_INTERVAL` passed since the last write, or when it reaches
-    100 %; the latest value is always kept for the job's final write.
+    100 %; the latest value is always kept for the job's final write. With the
+    percent unchanged, a report still writes when the work moved (``done`` grew)
+    and ``moved_interval`` passed, so slow steady work never looks stalled, or when
+    :meth:`mark_changed` said the job's JSON changed (a warning) and
+    ``min_interval`` passed, so live views see it with the next report.
     """
 
-    def __init__(self, sink: JobSink, *, min_interval: float = PROGRESS_MIN_INTERVAL) -> None:
+    def __init__(
+        self,
+        sink: JobSink,
+        *,
+        min_interval: float = PROGRESS_MIN_INTERVAL,
+        moved_interval: float = MOVED_WRITE_INTERVAL,
+    ) -> None:
         self._sink = sink
         self._min_interval = min_interval
+        self._moved_interval = moved_interval
         self._lock = threading.Lock()
         self._written = 0
         self._written_at = float("-inf")
+        self._furthest = 0.0
+        self._moved = False
+        self._changed = False
         self.latest = 0
         """The latest percent reported, written or not."""
 
-    def report(self, percent: int) -> None:
-        """Record ``percent`` and write it unless throttled."""
+    def mark_changed(self) -> None:
+        """The job's JSON changed without its progress: the next report writes (throttled)."""
+        with self._lock:
+            self._changed = True
+
+    def report(self, percent: int, *, fraction: float | None = None) -> None:
+        """Record ``percent`` (``fraction``: the exact share done) and write it unless throttled."""
         with self._lock:
             self.latest = percent
-            if percent == self._written:
-                return
+            if fraction is not None and fraction > self._furthest:
+                self._furthest, self._moved = fraction, True
             now = time.monotonic()
-            if percent < 100 and now - self._written_at < self._min_interval:
+            since = now - self._written_at
+            if percent == self._written:
+                if not (
+                    (self._changed and since >= self._min_interval)
+                    or (self._moved and since >= self._moved_interval)
+                ):
+                    return
+            elif percent < 100 and since < self._min_interval:
                 return
             self._written, self._written_at = percent, now
+            self._moved = self._changed = False
         self._sink.write_progress(percent)
 
 
@@ -223,8 +275,13 @@ class JobContext:
 
     @property
     def cancelled(self) -> bool:
-        """Whether the handler should stop now (worker shutdown, lost lease, or a request)."""
-        return self._cancellation.is_set
+        """Whether the handler should stop now (worker shutdown, lost lease, a cancel
+        request, or its hard time limit). A handler that sees ``True`` and returns ends
+        ``cancelled`` (on request); what it returns is still saved as its result."""
+        if self._cancellation.is_set:
+            self._cancellation.observed = True
+            return True
+        return False
 
     @property
     def cancel_reason(self) -> str | None:
@@ -239,7 +296,7 @@ class JobContext:
         fraction = 1.0 if total <= 0 else min(max(done / total, 0.0), 1.0)
         start, end = self._progress_window
         overall = start + (end - start) * fraction
-        self._tracker.report(min(100, max(0, int(overall * 100))))
+        self._tracker.report(min(100, max(0, int(overall * 100))), fraction=overall)
 
     def part(self, index: int, count: int) -> JobContext:
         """A context whose ``progress`` covers only part ``index`` of ``count`` equal parts.

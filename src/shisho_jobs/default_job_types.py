@@ -9,6 +9,7 @@ from shisho_jobs.export import run_export_job
 from shisho_jobs.hookimpl import hookimpl
 from shisho_jobs.hooktypes import JobTypeSpec
 from shisho_jobs.payloads import JobExportData, JobScanData
+from shisho_jobs.results import ScanResult
 from shisho_jobs.scan import run_scan_job
 
 if TYPE_CHECKING:
@@ -17,9 +18,9 @@ if TYPE_CHECKING:
 PLUGIN_NAME = "shisho_jobs"
 
 
-def run_scan(context: JobContext) -> None:
-    """Scan the job's library, or every library for a global scan."""
-    run_scan_job(context)
+def run_scan(context: JobContext) -> ScanResult:
+    """Scan the job's library, or every library for a global scan; returns its counts."""
+    return run_scan_job(context)
 
 
 def run_export(context: JobContext) -> None:
@@ -36,6 +37,10 @@ def job_types() -> list[JobTypeSpec]:
             handler=run_scan,
             exclusive=True,
             plugin=PLUGIN_NAME,
+            result_type=ScanResult,
+            # A failed scan is shown and scanned again by a person, the watcher or the
+            # schedule: never automatically, which would hide a missing folder.
+            max_attempts=1,
         ),
         JobTypeSpec(
             name=JobType.EXPORT.value,

@@ -11,13 +11,14 @@ from typing import Any
 
 import msgspec
 
-from shisho_jobs.enums import ACTIVE_STATUSES, JobStatus
+from shisho_jobs.enums import ACTIVE_STATUSES, JobStatus, JobTrigger
 from shisho_jobs.validation import Id
 
 
 class Job(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """A job as the API shows it. ``process_id``, ``library_id`` and the other
-    optional fields are omitted when null."""
+    optional fields are omitted when null (``warnings`` when 0, ``cancel_requested``
+    when false)."""
 
     id: int
     created_at: datetime
@@ -38,6 +39,26 @@ class Job(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """Why the job failed, in one line."""
     attempt: int = 0
     """How many times a worker has claimed the job."""
+    trigger: JobTrigger
+    """What started the job: a person or an API call (``manual``), file changes
+    (``watch``), the schedule (``schedule``) or a retry (``retry``)."""
+    result: Any = None
+    """What the job reported when it ended (its type's result struct, a ``ScanResult``
+    for scans); absent until then."""
+    warnings: int = 0
+    """How many ``warn`` lines the job logged so far."""
+    cancel_requested: bool = False
+    """A cancel was asked for (the job ends ``cancelled`` once its handler stops)."""
+    stalled_since: datetime | None = None
+    """For an in-progress job that reported no progress for its stall time
+    (``SHISHO_STALL_SECONDS``): the time of its last progress. It stays in progress."""
+    waiting: str | None = None
+    """For a pending job that no live worker can run: why, in words
+    (``No worker is running.``)."""
+    retry_of: int | None = None
+    """The finished job this one runs again (``trigger`` is ``retry``)."""
+    retry_at: datetime | None = None
+    """For a failed job of a type with automatic retries: when it is retried."""
 
     @property
     def is_active(self) -> bool:

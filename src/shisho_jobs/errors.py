@@ -8,7 +8,7 @@ the scan's reasons), and set-up problems (job types, migrations, type generation
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from shisho_jobs.dto import Job
@@ -67,6 +67,14 @@ class ActiveJobExists(ShishoJobsError):
         super().__init__(f"A {job.type} job is already running or pending.")
 
 
+class JobAlreadyFinished(ShishoJobsError):
+    """The job has already finished."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        super().__init__()
+
+
 class LeaseLost(ShishoJobsError):
     """The worker no longer owns this job: another worker took it over after its lease expired."""
 
@@ -101,8 +109,13 @@ class JobFailed(ShishoJobsError):
 
     Raise it (or a subclass) from a handler to fail the job: the message becomes
     the job's ``error`` and an error line of its log, without a stack trace,
-    because the failure is expected, not a bug.
+    because the failure is expected, not a bug. ``result`` (optional) is stored as the
+    job's result all the same: what it did before it failed.
     """
+
+    def __init__(self, message: str | None = None, *, result: Any = None) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 class UnknownJobTypeFailure(JobFailed):

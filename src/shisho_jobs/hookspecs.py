@@ -157,9 +157,10 @@ def job_progress(job: Job) -> None:
 
 @hookspec
 def job_finished(job: Job) -> None:
-    """A run of a job ended: it completed or failed, or went back to the queue because
-    its worker shut down or was lost (``status`` says which). Called in the process of
-    the worker that ran it, or of the worker that rescued it from a lost one.
+    """A run of a job ended: it completed, failed or was cancelled, or went back to the
+    queue because its worker shut down or was lost (``status`` says which). Called in the
+    process of the worker that ran it, or of the worker that rescued it from a lost one;
+    for a pending job cancelled before it ran, in the process that cancelled it.
 
     Args:
         job: the job in its final state for this run.

@@ -33,8 +33,11 @@ class Library(msgspec.Struct, frozen=True, kw_only=True):
     ``None``: only the global schedule (``SHISHO_SCAN_INTERVAL_MINUTES``)."""
 
 
-JobHandler = Callable[["JobContext"], None]
-"""Runs one job. Raise to fail it; return to complete it. Check ``context.cancelled``."""
+JobHandler = Callable[["JobContext"], Any]
+"""Runs one job. Raise to fail it; return to complete it (what it returns becomes the
+job's ``result``). Check ``context.cancelled`` and return early once it is set."""
+
+DEFAULT_RETRY_BACKOFF = 60.0  # seconds before the first automatic retry; doubles each time
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,30 @@ class JobTypeSpec:
     and any active library job blocks a global one (scans are exclusive)."""
     plugin: str | None = None
     """Name of the plugin that registered the type (shown in logs)."""
+    result_type: type[msgspec.Struct] | None = None
+    """The msgspec struct of the handler's return value, stored as the job's ``result``;
+    ``None``: the return value is stored as plain JSON (``None`` stores nothing)."""
+    max_attempts: int = 1
+    """Runs in all, counting automatic retries: a failed job is run again (through
+    start-or-join, ``trigger: "retry"``) until it has failed this often. 1: no retries."""
+    retry_backoff: float = DEFAULT_RETRY_BACKOFF
+    """Seconds after a failure before the first automatic retry; doubled for each next one."""
+    timeout: float | None = None
+    """Hard limit in seconds on one run: a job still running after this fails (with the
+    reason) even if its handler ignores cancellation. ``None``: no limit."""
+    stall_seconds: float | None = None
+    """Seconds without progress after which a running job shows as stalled;
+    ``None``: ``SHISHO_STALL_SECONDS`` (600)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_attempts, bool) or self.max_attempts < 1:
+            raise ValueError(f"job type {self.name!r}: max_attempts must be 1 or more")
+        if self.retry_backoff < 0:
+            raise ValueError(f"job type {self.name!r}: retry_backoff must be 0 or more")
+        for name in ("timeout", "stall_seconds"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"job type {self.name!r}: {name} must be positive (or None)")
 
 
 @dataclass(frozen=True)

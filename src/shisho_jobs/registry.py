@@ -9,7 +9,7 @@ import msgspec
 
 from shisho_jobs.errors import DuplicateJobType, InvalidJobInput, UnknownJobType
 from shisho_jobs.hooktypes import JobTypeSpec
-from shisho_jobs.validation import convert
+from shisho_jobs.validation import convert, field_of, reason_of
 
 
 class JobTypeRegistry:
@@ -64,6 +64,42 @@ class JobTypeRegistry:
     def encode_payload(self, payload: msgspec.Struct) -> str:
         """The JSON text stored in ``jobs.data``."""
         return msgspec.json.encode(payload).decode()
+
+    def encode_result(self, name: str, value: Any) -> str | None:
+        """A handler's return value as the JSON text stored in ``jobs.result``.
+
+        Converted to the type's ``result_type`` when it has one (from that struct, a
+        mapping, a dataclass or any object with its attributes); ``None`` stores nothing.
+
+        Raises:
+            InvalidJobInput: the value does not fit ``result_type`` (field ``result.<name>``),
+                or cannot be written as JSON.
+        """
+        if value is None:
+            return None
+        spec = self._specs.get(name)
+        result_type = spec.result_type if spec is not None else None
+        if result_type is not None and not isinstance(value, result_type):
+            try:
+                value = msgspec.convert(value, result_type, from_attributes=True)
+            except msgspec.ValidationError as error:
+                raise InvalidJobInput(field_of(error, "result"), reason_of(error)) from None
+        try:
+            return msgspec.json.encode(value).decode()
+        except (TypeError, msgspec.EncodeError) as error:
+            raise InvalidJobInput("result", f"cannot be written as JSON ({error})") from None
+
+    def decode_result(self, name: str, text: str | None) -> Any:
+        """Stored ``jobs.result`` as its type's result struct (plain JSON if it no longer fits)."""
+        if text is None:
+            return None
+        spec = self._specs.get(name)
+        if spec is not None and spec.result_type is not None:
+            try:
+                return msgspec.json.decode(text, type=spec.result_type)
+            except msgspec.ValidationError:
+                pass
+        return msgspec.json.decode(text)
 
     def decode_payload(self, name: str, text: str) -> Any:
         """Stored ``jobs.data`` as its type's struct; a plain dict for unknown types

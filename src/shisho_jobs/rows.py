@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
 from shisho_jobs.dto import Job, JobLog
-from shisho_jobs.enums import JobStatus
+from shisho_jobs.enums import JobStatus, JobTrigger
 from shisho_jobs.registry import JobTypeRegistry
 from shisho_jobs.schema import JobLogRow
+
+_IN_PROGRESS: Final = JobStatus.IN_PROGRESS.value
+_PENDING: Final = JobStatus.PENDING.value
 
 
 def job_from_row(row: Any, job_types: JobTypeRegistry) -> Job:
@@ -34,6 +37,15 @@ def job_from_row(row: Any, job_types: JobTypeRegistry) -> Job:
         finished_at=row.finished_at,
         error=row.error,
         attempt=row.attempt,
+        trigger=JobTrigger(row.trigger),
+        result=job_types.decode_result(row.type, row.result),
+        warnings=row.warnings,
+        cancel_requested=bool(row.cancel_requested),
+        # Each means something in one status only: a value left behind never shows.
+        stalled_since=row.stalled_since if row.status == _IN_PROGRESS else None,
+        waiting=row.waiting if row.status == _PENDING else None,
+        retry_of=row.retry_of,
+        retry_at=row.retry_at,
     )
 
 

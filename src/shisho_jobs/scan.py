@@ -2,21 +2,35 @@
 
 A library job looks up only its own library (``get_library``), never the whole
 list; a global job (``library_id`` null) lists every library and scans each once.
+The job's result is a :class:`~shisho_jobs.results.ScanResult`: the scanner's
+counts, and as ``warnings`` the warn lines logged while it ran; a global scan sums
+its libraries' results and logs each library's own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from shisho_jobs.errors import LibrariesFailed, LibraryGone, NoLibraryProvider, NoScanner
 from shisho_jobs.hooktypes import Library
+from shisho_jobs.results import ScanResult
 
 if TYPE_CHECKING:
     from shisho_jobs.context import JobContext
 
 
-def run_scan_job(context: JobContext) -> None:
+_COUNTS = ("files", "added", "updated", "removed", "unchanged")
+"""The counts a scanner reports; ``warnings`` is counted from the log."""
+
+
+def run_scan_job(context: JobContext) -> ScanResult:
     """Scan the job's library, or every library for a global scan.
+
+    Returns:
+        What the scan did (a global scan: summed over the libraries it scanned).
 
     Raises:
         LibraryGone: the job's library does not exist (any more).
@@ -27,23 +41,24 @@ def run_scan_job(context: JobContext) -> None:
     """
     library_id = context.job.library_id
     if library_id is not None:
-        _scan_one_library(context, library_id)
-    else:
-        _scan_all_libraries(context)
+        return _scan_one_library(context, library_id)
+    return _scan_all_libraries(context)
 
 
-def _scan_one_library(context: JobContext, library_id: int) -> None:
+def _scan_one_library(context: JobContext, library_id: int) -> ScanResult:
     library = context.plugin_manager.hook.get_library(library_id=library_id)
     if library is None:
         message = f"Library {library_id} no longer exists; there is nothing to scan."
         raise LibraryGone(message)
     context.log.info(f"Scanning library {library.name!r}", {"library_id": library.id})
-    result = _scan(context, library)
-    context.progress(1, 1)
-    context.log.info(f"Scanned library {library.name!r}", _summary(library, result))
+    result, answer = _scan(context, library)
+    if not context.cancelled:
+        context.progress(1, 1)
+    context.log.info(f"Scanned library {library.name!r}", _summary(library, result, answer))
+    return result
 
 
-def _scan_all_libraries(context: JobContext) -> None:
+def _scan_all_libraries(context: JobContext) -> ScanResult:
     libraries = context.plugin_manager.hook.list_libraries()
     if libraries is None:
         message = "No plugin lists the libraries, so there is nothing to scan."
@@ -51,13 +66,14 @@ def _scan_all_libraries(context: JobContext) -> None:
     unique = list({library.id: library for library in libraries}.values())
     context.log.info(f"Scanning all {len(unique)} libraries", {"count": len(unique)})
     failed: list[Library] = []
+    total = _zero()
     for index, library in enumerate(unique):
         if context.cancelled:
             context.log.info("Stopping before the remaining libraries: the scan was interrupted.")
-            return
+            return total
         context.log.info(f"Scanning library {library.name!r}", {"library_id": library.id})
         try:
-            result = _scan(context.part(index, len(unique)), library)
+            result, answer = _scan(context.part(index, len(unique)), library)
         except NoScanner:
             raise
         except Exception:
@@ -67,26 +83,48 @@ def _scan_all_libraries(context: JobContext) -> None:
             )
             failed.append(library)
             continue
-        context.log.info(f"Scanned library {library.name!r}", _summary(library, result))
+        total = total.plus(result)
+        context.log.info(f"Scanned library {library.name!r}", _summary(library, result, answer))
     context.progress(1, 1)
     if failed:
         names = ", ".join(repr(library.name) for library in failed)
-        raise LibrariesFailed(f"Scan failed for {len(failed)} of {len(unique)} libraries: {names}.")
+        message = f"Scan failed for {len(failed)} of {len(unique)} libraries: {names}."
+        # The libraries that were scanned still count.
+        raise LibrariesFailed(message, result=total)
+    return total
 
 
-def _scan(context: JobContext, library: Library) -> Any:
-    result = context.plugin_manager.hook.scan_library(library=library, context=context)
-    if result is None:
+def _scan(context: JobContext, library: Library) -> tuple[ScanResult, Any]:
+    """Scan one library: its counts, and what the scanner answered."""
+    warnings_before = context.log.warnings_logged
+    answer = context.plugin_manager.hook.scan_library(library=library, context=context)
+    if answer is None:
         message = (
             f"No scanner is installed: no plugin answered scan_library for library "
             f"{library.name!r}."
         )
         raise NoScanner(message)
-    return result
+    return _result_of(answer, warnings=context.log.warnings_logged - warnings_before), answer
 
 
-def _summary(library: Library, result: Any) -> dict[str, Any]:
+def _result_of(answer: Any, *, warnings: int) -> ScanResult:
+    """The scanner's counts (a ``ScanResult``, a mapping or an object with those attributes)."""
+    counts: dict[str, int] = {}
+    for name in _COUNTS:
+        value = answer.get(name) if isinstance(answer, Mapping) else getattr(answer, name, None)
+        # A scanner that does not count something reports nothing about it: 0.
+        counts[name] = value if isinstance(value, int) and not isinstance(value, bool) else 0
+    return ScanResult(**counts, warnings=warnings)
+
+
+def _zero() -> ScanResult:
+    return ScanResult(files=0, added=0, updated=0, removed=0, unchanged=0, warnings=0)
+
+
+def _summary(library: Library, result: ScanResult, answer: Any) -> dict[str, Any]:
+    """The data of a library's "Scanned" line: whatever the scanner reported, and the counts."""
     summary: dict[str, Any] = {"library_id": library.id}
-    if isinstance(result, dict):
-        summary.update(result)
+    if isinstance(answer, Mapping):
+        summary.update(answer)
+    summary.update(msgspec.structs.asdict(result))
     return summary

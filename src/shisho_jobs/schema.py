@@ -1,4 +1,4 @@
-"""The SQLAlchemy schema owned by shisho_jobs: ``jobs``, ``job_logs`` and ``job_events``.
+"""The SQLAlchemy schema owned by shisho_jobs: ``jobs``, ``job_logs``, ``job_events``, ``workers``.
 
 ``jobs.library_id`` references the host's ``libraries(id)`` table. The host owns
 that table (name and primary key are fixed, as in Shisho); the table stub below
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shisho_jobs import scope_counts
-from shisho_jobs.enums import ACTIVE_STATUS_SQL
+from shisho_jobs import scope_counts, warning_counts
+from shisho_jobs.enums import ACTIVE_STATUS_SQL, JobStatus, JobTrigger
 
 LIBRARIES_TABLE = "libraries"
 """Name of the host's libraries table; its primary key must be an integer ``id``."""
@@ -79,6 +79,14 @@ libraries_stub = sa.Table(
 )
 
 
+def _values_sql(column: str, values: list[str]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+STATUS_KNOWN_SQL = _values_sql("status", [status.value for status in JobStatus])
+TRIGGER_KNOWN_SQL = _values_sql("trigger", [trigger.value for trigger in JobTrigger])
+
+
 class JobRow(Base):
     """One job: a scan, an export, or a plugin's job type."""
 
@@ -108,12 +116,32 @@ class JobRow(Base):
     cancel_requested: Mapped[bool] = mapped_column(
         sa.Boolean, nullable=False, server_default=sa.false()
     )
+    # What the Job JSON tells beyond the status (results, cancel, stalled, waiting).
+    trigger: Mapped[str] = mapped_column(
+        sa.String(16), nullable=False, server_default=JobTrigger.MANUAL.value
+    )
+    """What started the job: a :class:`~shisho_jobs.enums.JobTrigger` value."""
+    result: Mapped[str | None] = mapped_column(sa.Text)
+    """What the handler returned, as JSON (its job type's result struct)."""
+    warnings: Mapped[int] = mapped_column(sa.Integer, nullable=False, server_default="0")
+    """How many ``warn`` lines the job logged; kept by the transaction that writes each."""
+    last_progress_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the work last moved (its claim, then each progress write). Stall detection
+    compares it with the database's clock; a heartbeat never touches it."""
+    stalled_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """``last_progress_at`` as it was when the job was found stalled; cleared by progress."""
+    waiting: Mapped[str | None] = mapped_column(sa.String(255))
+    """Why no live worker can run this pending job, in words; null when one can."""
+    retry_of: Mapped[int | None] = mapped_column(sa.Integer)
+    """The finished job this one runs again. Not a foreign key: retention may delete
+    the original first, and a retry outlives it."""
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When this failed job is due to be retried automatically; cleared once it was."""
 
     __table_args__ = (
         sa.CheckConstraint("progress >= 0 AND progress <= 100", name="progress_range"),
-        sa.CheckConstraint(
-            "status IN ('pending', 'in_progress', 'completed', 'failed')", name="status_known"
-        ),
+        sa.CheckConstraint(STATUS_KNOWN_SQL, name="status_known"),
+        sa.CheckConstraint(TRIGGER_KNOWN_SQL, name="trigger_known"),
         # Replaces the seed's ix_jobs_type_library_created: with ``id`` last it
         # also orders ties, so "newest first" never needs a sort on PostgreSQL.
         sa.Index("ix_jobs_type_library_created_id", "type", "library_id", "created_at", "id"),
@@ -142,6 +170,13 @@ class JobRow(Base):
         ),
         sa.Index("ix_jobs_created", "created_at", "id"),
         sa.Index("ix_jobs_status_finished", "status", "finished_at"),
+        # Failed jobs due for an automatic retry: a handful, whatever the history.
+        sa.Index(
+            "ix_jobs_retry_due",
+            "retry_at",
+            sqlite_where=sa.text("retry_at IS NOT NULL"),
+            postgresql_where=sa.text("retry_at IS NOT NULL"),
+        ),
         # Ids are never reused on SQLite either: a bookmarked job page or a
         # client's last-seen id must not come to mean another job later.
         {"sqlite_autoincrement": True},
@@ -196,6 +231,31 @@ class JobEventRow(Base):
     )
 
 
+class WorkerRow(Base):
+    """A live worker process: it heartbeats its row; an expired row is deleted by anyone.
+
+    The rows say whether a pending job can run at all (a live worker that runs its type).
+    ``heartbeat_at`` and ``expires_at`` come from the database's clock on PostgreSQL, so
+    workers on hosts whose clocks disagree still judge each other right.
+    """
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    """The worker's ``process_id`` (what ``jobs.process_id`` names)."""
+    host: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    pid: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    concurrency: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    job_types: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    """JSON list of the job types the worker runs."""
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    """The worker counts as gone once this passed without a heartbeat."""
+
+    __table_args__ = (sa.Index("ix_workers_expires_at", "expires_at"),)
+
+
 class JobScopeCountRow(Base):
     """How many jobs of a type a library has (``library_key`` 0: global jobs).
 
@@ -210,9 +270,9 @@ class JobScopeCountRow(Base):
     jobs: Mapped[int] = mapped_column(sa.Integer, nullable=False)
 
 
-def _touches_jobs(tables: object) -> bool:
+def _touches(tables: object, name: str) -> bool:
     return tables is None or any(
-        getattr(table, "name", None) == "jobs"
+        getattr(table, "name", None) == name
         for table in tables  # type: ignore[attr-defined]
     )
 
@@ -220,17 +280,27 @@ def _touches_jobs(tables: object) -> bool:
 def _create_triggers(
     target: sa.MetaData, connection: sa.Connection, tables: object = None, **_: object
 ) -> None:
-    if _touches_jobs(tables):
-        for statement in scope_counts.create_statements(connection.dialect.name):
-            connection.exec_driver_sql(statement)
+    dialect = connection.dialect.name
+    statements: list[str] = []
+    if _touches(tables, "jobs"):
+        statements += scope_counts.create_statements(dialect)
+    if _touches(tables, "job_logs"):
+        statements += warning_counts.create_statements(dialect)
+    for statement in statements:
+        connection.exec_driver_sql(statement)
 
 
 def _drop_triggers(
     target: sa.MetaData, connection: sa.Connection, tables: object = None, **_: object
 ) -> None:
-    if _touches_jobs(tables):
-        for statement in scope_counts.drop_statements(connection.dialect.name):
-            connection.exec_driver_sql(statement)
+    dialect = connection.dialect.name
+    statements: list[str] = []
+    if _touches(tables, "job_logs"):
+        statements += warning_counts.drop_statements(dialect)
+    if _touches(tables, "jobs"):
+        statements += scope_counts.drop_statements(dialect)
+    for statement in statements:
+        connection.exec_driver_sql(statement)
 
 
 # create_all() makes the triggers as the migrations do (metadata-level events run

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any, Final
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from shisho_jobs.cancel import cancel_job
 from shisho_jobs.db import Database
 from shisho_jobs.dto import Job
-from shisho_jobs.enums import FINISHED_STATUSES, JobStatus
+from shisho_jobs.enums import FINISHED_STATUSES, JobStatus, JobTrigger
 from shisho_jobs.errors import (
     ActiveJobExists,
     InvalidJobInput,
@@ -34,11 +35,14 @@ from shisho_jobs.outbox import (
 from shisho_jobs.plugins import get_plugin_manager, job_type_registry
 from shisho_jobs.queries import ACTIVE_ANY, ACTIVE_IN_SCOPE, list_shape_and_params, list_statements
 from shisho_jobs.registry import JobTypeRegistry
+from shisho_jobs.retries import cancel_retry
 from shisho_jobs.rows import job_from_row
 from shisho_jobs.schema import MAX_ID, JobRow, libraries_stub, utcnow
 from shisho_jobs.scope_lock import lock_scope
-from shisho_jobs.validation import require_id, require_progress, require_status
+from shisho_jobs.validation import require_id, require_progress, require_status, require_trigger
 from shisho_jobs.visibility import can_see
+from shisho_jobs.waiting import refresh_waiting_of_pending_jobs
+from shisho_jobs.workers import WorkerInfo, list_live_workers, live_workers
 
 if TYPE_CHECKING:
     import pluggy
@@ -93,6 +97,8 @@ class JobService(JobLogs):
         *,
         library_id: int | None = None,
         status: JobStatus | str = JobStatus.PENDING,
+        trigger: JobTrigger | str = JobTrigger.MANUAL,
+        retry_of: int | None = None,
     ) -> Job:
         """Create a job, atomically refusing a second active job of an exclusive type.
 
@@ -106,21 +112,27 @@ class JobService(JobLogs):
             data: the payload (its struct, a mapping, or ``None`` for defaults).
             library_id: the library, or ``None`` for a global job.
             status: normally ``pending``; other values are for imports and tests.
+            trigger: what started the job (``manual``, ``watch``, ``schedule``, ``retry``).
+            retry_of: the finished job this one runs again (with ``trigger="retry"``).
 
         Returns:
             The new job.
 
         Raises:
             UnknownJobType: ``job_type`` is not registered (field ``type``).
-            InvalidJobInput: bad ``data``, ``library_id`` or ``status``.
+            InvalidJobInput: bad ``data``, ``library_id``, ``status``, ``trigger`` or
+                ``retry_of``.
             LibraryNotFound: no library has ``library_id``.
             ActiveJobExists: an active job blocks this one; carries that job.
         """
         spec = self.job_types.get(job_type)
         payload = self.job_types.validate_payload(job_type, {} if data is None else data)
         status = require_status(status, "status")
+        trigger = require_trigger(trigger)
         if library_id is not None:
             require_id(library_id, "library_id")
+        if retry_of is not None:
+            require_id(retry_of, "retry_of")
         active = status in (JobStatus.PENDING, JobStatus.IN_PROGRESS)
 
         with self.database.write(notify=True) as session:
@@ -135,6 +147,12 @@ class JobService(JobLogs):
                 if blocking is not None:
                     raise ActiveJobExists(self._to_job(blocking))
             now = utcnow()
+            # Read in the same transaction: a worker registering meanwhile refreshes it.
+            waiting = (
+                live_workers(session.connection()).waiting_reason(job_type)
+                if status == JobStatus.PENDING
+                else None
+            )
             row = JobRow(
                 created_at=now,
                 updated_at=now,
@@ -144,6 +162,9 @@ class JobService(JobLogs):
                 progress=100 if status == JobStatus.COMPLETED else 0,
                 library_id=library_id,
                 finished_at=None if active else now,
+                trigger=trigger.value,
+                retry_of=retry_of,
+                waiting=waiting,
             )
             session.add(row)
             try:
@@ -160,16 +181,33 @@ class JobService(JobLogs):
         return job
 
     def start_or_join(
-        self, job_type: str, data: Any = None, *, library_id: int | None = None
+        self,
+        job_type: str,
+        data: Any = None,
+        *,
+        library_id: int | None = None,
+        trigger: JobTrigger | str = JobTrigger.MANUAL,
+        retry_of: int | None = None,
     ) -> tuple[Job, bool]:
         """Create a pending job, or return the active job that blocks it.
+
+        Args:
+            job_type: a registered job type.
+            data: the payload (its struct, a mapping, or ``None`` for defaults).
+            library_id: the library, or ``None`` for a global job.
+            trigger: what starts the job (``manual``, ``watch``, ``schedule``, ``retry``);
+                a joined job keeps its own.
+            retry_of: the finished job this one runs again (with ``trigger="retry"``).
 
         Returns:
             ``(job, created)``: the new job and ``True``, or the blocking
             active job and ``False``.
         """
         try:
-            return self.create_job(job_type, data, library_id=library_id), True
+            job = self.create_job(
+                job_type, data, library_id=library_id, trigger=trigger, retry_of=retry_of
+            )
+            return job, True
         except ActiveJobExists as exists:
             return exists.job, False
 
@@ -290,6 +328,82 @@ class JobService(JobLogs):
             elif row.progress != old_progress:
                 _record_event(session, updated, EVENT_PROGRESS)
             return updated
+
+    def cancel_job(self, job_id: int, *, visible_library_ids: Collection[int] | None = None) -> Job:
+        """Cancel a job: at once if pending, by asking its handler to stop if in progress.
+
+        Asking twice changes nothing more. Each change emits ``job.status_changed``.
+
+        Args:
+            job_id: the job.
+            visible_library_ids: if given, a job of another library counts as absent.
+
+        Returns:
+            The job: ``cancelled`` (it was pending), or ``in_progress`` with
+            ``cancel_requested`` (it ends ``cancelled`` once its handler stops).
+
+        Raises:
+            JobNotFound: no such job (or not visible).
+            JobAlreadyFinished: the job has finished already; carries it.
+        """
+        job, changed = cancel_job(self.database, self.job_types, job_id, visible_library_ids)
+        if changed and self.plugin_manager is not None and job.status == JobStatus.CANCELLED:
+            self.plugin_manager.hook.job_finished(job=job)
+        return job
+
+    def retry_job(self, job_id: int, *, visible_library_ids: Collection[int] | None = None) -> Job:
+        """Start a finished job again (same type, data and library) through start-or-join.
+
+        The new job has ``trigger: "retry"`` and ``retry_of`` naming this one; an
+        automatic retry still due for this job is called off.
+
+        Args:
+            job_id: the finished job.
+            visible_library_ids: if given, a job of another library counts as absent.
+
+        Returns:
+            The new pending job.
+
+        Raises:
+            JobNotFound: no such job (or not visible).
+            ActiveJobExists: the job is still active, or an active job blocks the new
+                one; carries that job.
+        """
+        original = self.retrieve_job(job_id, visible_library_ids=visible_library_ids)
+        if original.is_active:
+            raise ActiveJobExists(original)
+        job = self.create_job(
+            original.type,
+            original.data,
+            library_id=original.library_id,
+            trigger=JobTrigger.RETRY,
+            retry_of=original.id,
+        )
+        if original.retry_at is not None:
+            with self.database.write_connection(notify=True) as connection:
+                row = cancel_retry(connection, original.id)
+                if row is not None:
+                    record_event(connection, self._to_job(row), EVENT_STATUS_CHANGED)
+        return job
+
+    # --- workers -----------------------------------------------------------------------------
+
+    def list_workers(self) -> list[WorkerInfo]:
+        """The live workers (rows not expired), oldest first."""
+        with self.database.read_connection() as connection:
+            return list_live_workers(connection)
+
+    def refresh_waiting(self) -> list[Job]:
+        """Delete expired worker rows; bring every pending job's ``waiting`` in line.
+
+        Cheap when nothing changed (two small reads, no write). Run by every worker and
+        by web hosts on a timer, so a job says "No worker is running." by itself once the
+        last worker is gone. Each changed job emits ``job.status_changed``.
+
+        Returns:
+            The pending jobs whose ``waiting`` changed.
+        """
+        return refresh_waiting_of_pending_jobs(self.database, self.job_types)
 
     def cleanup_old_jobs(self, retention_days: float) -> int:
         """Delete finished jobs (and, by cascade, their logs and events) older than this.

@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import msgspec
 
-from shisho_jobs.enums import JobStatus, LogLevel
+from shisho_jobs.enums import JobStatus, JobTrigger, LogLevel
 from shisho_jobs.errors import InvalidJobInput
 from shisho_jobs.schema import MAX_ID
 
@@ -78,6 +78,19 @@ def require_status(value: object, field: str) -> JobStatus:
     except ValueError:
         raise InvalidJobInput(
             field, f"unknown status {value!r}; expected one of {[s.value for s in JobStatus]}"
+        ) from None
+
+
+def require_trigger(value: object) -> JobTrigger:
+    """``value`` as a :class:`JobTrigger` (field ``trigger``)."""
+    try:
+        if not isinstance(value, str):
+            raise ValueError(value)
+        return JobTrigger(value)
+    except ValueError:
+        raise InvalidJobInput(
+            "trigger",
+            f"unknown trigger {value!r}; expected one of {[t.value for t in JobTrigger]}",
         ) from None
 
 

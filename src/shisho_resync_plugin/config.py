@@ -98,6 +98,11 @@ class ResyncConfig:
     max_body_size: int = 64 * 1024  # bytes
     """Largest accepted ``POST {api_prefix}/jobs`` body; larger ones get 413."""
 
+    waiting_refresh_interval: float = 2.0  # seconds
+    """How often this process deletes expired worker rows and refreshes pending jobs'
+    ``waiting``, so a job says "No worker is running." soon after the last worker died
+    (workers do it themselves while any runs)."""
+
     close_streams_on_signal: bool = True
     """Close event streams as soon as the server is asked to stop (SIGTERM/SIGINT). Servers
     such as uvicorn wait for open responses before running shutdown hooks, so without this
@@ -125,6 +130,7 @@ class ResyncConfig:
             "keepalive_interval",
             "sqlite_poll_interval",
             "postgres_fallback_interval",
+            "waiting_refresh_interval",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:

@@ -1,7 +1,7 @@
 """The one place where errors become the jobs API's HTTP answers.
 
 - the core's typed errors (:mod:`shisho_jobs.errors`): bad input 400, a missing job 404, an
-  active scan 409, anything else 500 without internals;
+  active scan or a finished job (cancel) 409 with the job, anything else 500 without internals;
 - Litestar's ``ValidationException`` for parameters it parsed from the structs (see
   :mod:`shisho_resync_plugin.inputs`): the same 400 as the core's bad input, naming the field.
 
@@ -24,7 +24,13 @@ from litestar.status_codes import (
 from litestar.types import ExceptionHandlersMap
 
 from shisho_jobs.dto import Job
-from shisho_jobs.errors import ActiveJobExists, InvalidJobInput, JobNotFound, ShishoJobsError
+from shisho_jobs.errors import (
+    ActiveJobExists,
+    InvalidJobInput,
+    JobAlreadyFinished,
+    JobNotFound,
+    ShishoJobsError,
+)
 
 
 class ErrorBody(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -72,7 +78,8 @@ def invalid_input_response(field: str, detail: str) -> Response[Any]:
 
 
 def shisho_error_handler(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
-    """Map a ``ShishoJobsError`` to its HTTP answer (400, 404 or 409)."""
+    """Map a ``ShishoJobsError`` to its HTTP answer (400, 404 or 409: an active job that
+    blocks the request, or a finished job that can no longer be cancelled)."""
     if isinstance(error, InvalidJobInput):
         return invalid_input_response(error.field, error.message)
     if isinstance(error, JobNotFound):
@@ -81,7 +88,7 @@ def shisho_error_handler(_: Request[Any, Any, Any], error: Exception) -> Respons
             status_code=HTTP_404_NOT_FOUND,
             media_type=MediaType.JSON,
         )
-    if isinstance(error, ActiveJobExists):
+    if isinstance(error, ActiveJobExists | JobAlreadyFinished):
         return Response(
             ConflictBody(
                 status_code=HTTP_409_CONFLICT,

@@ -20,6 +20,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from shisho_jobs import Database, JobService, Worker, get_plugin_manager
+from shisho_jobs.waiting_watch import WaitingWatch
 from shisho_resync_plugin.cache import ListCache
 from shisho_resync_plugin.config import ResyncConfig
 from shisho_resync_plugin.events import EventHub
@@ -50,6 +51,7 @@ class ResyncPlugin(InitPlugin):
         self.config = config
         self._runtime: ResyncRuntime | None = None
         self._worker: Worker | None = None
+        self._waiting_watch: WaitingWatch | None = None
         self._previous_handlers: dict[int, Any] = {}
         self._remove_cache_listener: Callable[[], None] | None = None
 
@@ -176,6 +178,11 @@ class ResyncPlugin(InitPlugin):
         if self.config.run_worker:
             self._worker = _make_worker(runtime, self.config)
             await anyio.to_thread.run_sync(self._worker.start)
+        # Also with an in-process worker: the host may keep running after it stopped.
+        self._waiting_watch = WaitingWatch(
+            runtime.service, interval=self.config.waiting_refresh_interval
+        )
+        self._waiting_watch.start()
 
     async def _on_shutdown(self, app: Litestar) -> None:
         runtime = self.runtime
@@ -184,6 +191,9 @@ class ResyncPlugin(InitPlugin):
             self._remove_cache_listener()
             self._remove_cache_listener = None
         await runtime.hub.stop()
+        if self._waiting_watch is not None:
+            watch, self._waiting_watch = self._waiting_watch, None
+            await anyio.to_thread.run_sync(watch.stop)
         if self._worker is not None:
             worker, self._worker = self._worker, None
             await anyio.to_thread.run_sync(worker.stop)

@@ -20,11 +20,13 @@ from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 from litestar.response import ServerSentEvent
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from shisho_jobs.dto import CreateJobPayload, Job, ListJobLogsResponse, ListJobsResponse
+from shisho_jobs.enums import JobStatus
 from shisho_jobs.filters import ListJobsFilter, ListJobsQuery
 from shisho_jobs.visibility import Visibility
+from shisho_jobs.workers import ListWorkersResponse
 from shisho_resync_plugin.auth import REQUIRES, Caller, Permission, authorization_guard, caller_of
 from shisho_resync_plugin.errors import (
     EXCEPTION_HANDLERS,
@@ -50,6 +52,9 @@ ROUTE_LIST: Final = "shisho_jobs:list"
 ROUTE_RETRIEVE: Final = "shisho_jobs:retrieve"
 ROUTE_LOGS: Final = "shisho_jobs:logs"
 ROUTE_EVENTS: Final = "shisho_jobs:events"
+ROUTE_CANCEL: Final = "shisho_jobs:cancel"
+ROUTE_RETRY: Final = "shisho_jobs:retry"
+ROUTE_WORKERS: Final = "shisho_jobs:workers"
 
 Q = TypeVar("Q")
 T = TypeVar("T")
@@ -63,6 +68,7 @@ _UNAUTHENTICATED = ResponseSpec(ErrorBody, description="Nobody is signed in.")
 _FORBIDDEN = ResponseSpec(ErrorBody, description="Missing permission.")
 _NOT_FOUND = ResponseSpec(ErrorBody, description="No such job, or not visible to the user.")
 _READ_ERRORS = {400: _BAD_INPUT, 401: _UNAUTHENTICATED, 403: _FORBIDDEN}
+_WRITE_ERRORS = _READ_ERRORS  # the same answers: a bad id, nobody signed in, no permission
 
 
 @post(
@@ -221,6 +227,95 @@ async def list_job_logs(
     return await anyio.to_thread.run_sync(list_logs)
 
 
+@post(
+    "/jobs/{job_id:str}/cancel",
+    name=ROUTE_CANCEL,
+    opt=_WRITES,
+    status_code=HTTP_200_OK,
+    summary="Cancel a job (pending: at once; running: its handler is asked to stop)",
+    description=(
+        "Needs `jobs:write` and access to the job's library (a global job: every library). "
+        "A pending job answers 200, now `cancelled`; a running one 202 with "
+        "`cancel_requested: true` (again 202 if asked twice), and ends `cancelled` once its "
+        "handler stops. Unsafe: send the CSRF token in `X-CSRFToken`."
+    ),
+    responses={
+        200: ResponseSpec(Job, description="The pending job, now cancelled."),
+        202: ResponseSpec(Job, description="The running job, asked to stop."),
+        **_WRITE_ERRORS,
+        404: _NOT_FOUND,
+        409: ResponseSpec(ConflictBody, description="The job has already finished; `extra.job`."),
+    },
+)
+async def cancel_job(job_id: JobIdPath, context: Injected[RequestContext[None]]) -> Response[Job]:
+    """Cancel the job: 200 when it was pending, 202 while its handler stops."""
+    job_number = row_id(job_id, "job_id")
+    service, caller = context.runtime.service, context.caller
+
+    def cancel() -> Job:
+        visible = caller.visible_library_ids
+        job = service.retrieve_job(job_number, visible_library_ids=visible)
+        caller.require_library(job.library_id)
+        return service.cancel_job(job_number, visible_library_ids=visible)
+
+    job = await anyio.to_thread.run_sync(cancel)
+    status = HTTP_200_OK if job.status == JobStatus.CANCELLED else HTTP_202_ACCEPTED
+    return Response(job, status_code=status)
+
+
+@post(
+    "/jobs/{job_id:str}/retry",
+    name=ROUTE_RETRY,
+    opt=_WRITES,
+    status_code=HTTP_201_CREATED,
+    summary="Run a finished job again (start or join)",
+    description=(
+        "Needs `jobs:write` and access to the job's library (a global job: every library). "
+        'Starts the same job again (same type, data and library, `trigger: "retry"`) '
+        "through start-or-join: 201 and the new job, or 409 naming the active job that "
+        "blocks it (or the job itself, if it is still active). Unsafe: send the CSRF token."
+    ),
+    responses={
+        **_WRITE_ERRORS,
+        404: _NOT_FOUND,
+        409: ResponseSpec(ConflictBody, description="An active job blocks it; `extra.job`."),
+    },
+)
+async def retry_job(job_id: JobIdPath, context: Injected[RequestContext[None]]) -> Job:
+    """Start the finished job again; 409 with the active job that blocks it."""
+    job_number = row_id(job_id, "job_id")
+    service, caller = context.runtime.service, context.caller
+
+    def retry() -> Job:
+        visible = caller.visible_library_ids
+        job = service.retrieve_job(job_number, visible_library_ids=visible)
+        caller.require_library(job.library_id)
+        return service.retry_job(job_number, visible_library_ids=visible)
+
+    return await anyio.to_thread.run_sync(retry)
+
+
+@get(
+    "/jobs/workers",
+    name=ROUTE_WORKERS,
+    opt=_READS,
+    summary="The live workers",
+    description=(
+        "Needs `jobs:read` or `jobs:write`. Each worker process that runs jobs, with its host, "
+        "pid, concurrency, the job types it runs and its latest heartbeat, oldest first."
+    ),
+    responses={
+        200: ResponseSpec(ListWorkersResponse, description="The live workers."),
+        401: _UNAUTHENTICATED,
+        403: _FORBIDDEN,
+    },
+)
+async def list_workers(context: Injected[RequestContext[None]]) -> ListWorkersResponse:
+    """The workers whose rows have not expired."""
+    workers = await anyio.to_thread.run_sync(context.runtime.service.list_workers)
+    return ListWorkersResponse(workers=workers)
+
+
 def build_jobs_router(runtime: ResyncRuntime) -> Router:
     """The ``{api_prefix}/jobs`` routes, reaching ``runtime`` through their context dependency."""
     config = runtime.config
@@ -241,7 +336,16 @@ def build_jobs_router(runtime: ResyncRuntime) -> Router:
 
     return Router(
         path=config.api_prefix,
-        route_handlers=[create_job, list_jobs, job_events, retrieve_job, list_job_logs],
+        route_handlers=[
+            create_job,
+            list_jobs,
+            job_events,
+            list_workers,
+            retrieve_job,
+            list_job_logs,
+            cancel_job,
+            retry_job,
+        ],
         # One dependency per route (see RequestContext), named after what uses it.
         dependencies={
             "context": Provide(context, sync_to_thread=False),

@@ -22,8 +22,9 @@ from shisho_jobs.schema import LIBRARIES_TABLE, Base
 
 ROOT = "20260101000000"
 SEED = "20260113000000"
-HEAD = "20261129000000"
-OUR_TABLES = {"jobs", "job_logs", "job_events", "job_scope_counts"}
+LEASES = "20261129000000"
+HEAD = "20261201000000"
+OUR_TABLES = {"jobs", "job_logs", "job_events", "job_scope_counts", "workers"}
 
 
 def _make_libraries(url: str | sa.URL) -> None:
@@ -109,7 +110,12 @@ def test_migrations_ship_in_the_package_tree() -> None:
     path = migrate.migrations_path()
 
     assert (path / "env.py").is_file()
-    assert {p.name[:14] for p in migrate.versions_path().glob("*.py")} == {ROOT, SEED, HEAD}
+    assert {p.name[:14] for p in migrate.versions_path().glob("*.py")} == {
+        ROOT,
+        SEED,
+        LEASES,
+        HEAD,
+    }
 
 
 def test_downgrade_to_the_branch_base_keeps_rows_and_upgrade_restores_everything(
@@ -147,6 +153,47 @@ def test_downgrade_to_the_branch_base_keeps_rows_and_upgrade_restores_everything
     # Jobs from before the counts existed are counted (library_key 0: global).
     assert _execute(url, "SELECT type, library_key, jobs FROM job_scope_counts") == [("scan", 0, 1)]
     assert _execute(url, "SELECT job_id, message FROM job_logs") == [(7, "hello")]
+
+
+def test_jobs_from_before_results_are_manual_and_cancelled_ones_downgrade_to_failed(
+    url: str | sa.URL,
+) -> None:
+    migrate.upgrade(url, LEASES)
+    _execute(
+        url,
+        "INSERT INTO jobs (id, created_at, updated_at, type, status, data, progress, library_id)"
+        " VALUES (3, '2026-01-01 10:00:00', '2026-01-01 10:00:00', 'scan', 'pending', '{}', 0, 1)",
+    )
+    _execute(
+        url,
+        "INSERT INTO job_logs (created_at, job_id, level, message) VALUES"
+        " ('2026-01-01 10:01:00', 3, 'warn', 'a'), ('2026-01-01 10:02:00', 3, 'info', 'b')",
+    )
+    migrate.upgrade(url)
+    # Warn lines written before the count existed are counted.
+    assert _execute(url, "SELECT trigger, warnings, result FROM jobs") == [("manual", 1, None)]
+    _execute(
+        url,
+        "INSERT INTO job_logs (created_at, job_id, level, message)"
+        " VALUES ('2026-01-01 10:03:00', 3, 'warn', 'c')",
+    )
+    assert _execute(url, "SELECT warnings FROM jobs") == [(2,)]
+    _execute(url, "UPDATE jobs SET status = 'cancelled', trigger = 'watch' WHERE id = 3")
+    # The counting triggers survive the table rebuild (SQLite).
+    _execute(
+        url,
+        "INSERT INTO jobs (id, created_at, updated_at, type, status, data, progress, library_id)"
+        " VALUES (4, '2026-01-01 11:00:00', '2026-01-01 11:00:00', 'scan', 'pending', '{}', 0, 1)",
+    )
+    assert _execute(url, "SELECT jobs FROM job_scope_counts WHERE library_key = 1") == [(2,)]
+
+    migrate.downgrade(url, LEASES)
+
+    rows = _execute(url, "SELECT id, status, error FROM jobs ORDER BY id")
+    assert [tuple(row) for row in rows] == [(3, "failed", "Cancelled"), (4, "pending", None)]
+    assert "workers" not in _tables(url)
+    _execute(url, "DELETE FROM jobs WHERE id = 4")
+    assert _execute(url, "SELECT jobs FROM job_scope_counts WHERE library_key = 1") == [(1,)]
 
 
 def test_downgrade_to_base_drops_every_jobs_table(url: str | sa.URL) -> None:
@@ -199,7 +246,7 @@ def test_cli_upgrade_and_downgrade(url: str | sa.URL) -> None:
     assert cli_main(["db", "upgrade", "--database-url", text_url]) == 0
     assert migrate.current(url) == HEAD
     assert cli_main(["db", "downgrade", "--database-url", text_url]) == 0
-    assert migrate.current(url) == SEED
+    assert migrate.current(url) == LEASES
 
 
 _HOST_ENV = """
@@ -331,12 +378,12 @@ def _snapshot(url: str | sa.URL) -> dict[str, Any]:
 
 def test_every_downgrade_restores_the_schema_its_upgrade_started_from(url: str | sa.URL) -> None:
     before: dict[str, dict[str, Any]] = {"base": _snapshot(url)}
-    for revision in (ROOT, SEED, HEAD):
+    for revision in (ROOT, SEED, LEASES, HEAD):
         migrate.upgrade(url, revision)
         before[revision] = _snapshot(url)
     assert before[HEAD]["triggers"], "the counting triggers exist at head"
-    assert len({repr(snapshot) for snapshot in before.values()}) == 4, "each revision changes it"
+    assert len({repr(snapshot) for snapshot in before.values()}) == 5, "each revision changes it"
 
-    for revision in (SEED, ROOT, "base"):
+    for revision in (LEASES, SEED, ROOT, "base"):
         migrate.downgrade(url, revision)
         assert _snapshot(url) == before[revision], revision

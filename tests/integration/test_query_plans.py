@@ -149,14 +149,15 @@ def test_unscoped_list_reads_newest_first_from_an_index(history: Database) -> No
 
 def test_claim_takes_the_oldest_pending_job_from_the_queue_index(history: Database) -> None:
     # A claim that sorted every pending job would make draining a queue quadratic.
-    sql = WorkerStatements.of(history.dialect).claim
+    # As a worker claims: only the job types it runs.
+    sql = WorkerStatements.of(history.dialect, ["export", "scan"]).claim
     now = utcnow()
     if history.dialect == "sqlite":
         stamp = now.replace(tzinfo=None).isoformat(sep=" ")
         with history.engine.connect() as connection:
             cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
             plan = [
-                row[3] for row in cursor.execute(f"EXPLAIN QUERY PLAN {sql}", ("w", *[stamp] * 4))
+                row[3] for row in cursor.execute(f"EXPLAIN QUERY PLAN {sql}", ("w", *[stamp] * 5))
             ]
         # Walking the partial index (pending jobs only) in its order stops at the first entry.
         assert "SCAN jobs USING INDEX ix_jobs_pending_queue" in plan, plan

@@ -468,6 +468,9 @@ def test_cleanup_refuses_a_negative_retention(service: JobService) -> None:
         ({"job_type": SCAN, "data": [1, 2]}, "data", InvalidJobInput),
         ({"job_type": EXPORT, "data": {"format": "xml"}}, "data.format", InvalidJobInput),
         ({"job_type": SCAN, "status": "done"}, "status", InvalidJobInput),
+        ({"job_type": SCAN, "trigger": "cron"}, "trigger", InvalidJobInput),
+        ({"job_type": SCAN, "trigger": None}, "trigger", InvalidJobInput),
+        ({"job_type": SCAN, "retry_of": 0}, "retry_of", InvalidJobInput),
     ],
 )
 def test_create_job_refuses_bad_input(

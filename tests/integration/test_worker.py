@@ -176,16 +176,19 @@ def test_scan_without_any_scanner_fails_clearly(database: Database) -> None:
     assert done.error.startswith("No scanner is installed")
 
 
-def test_job_of_a_type_no_plugin_handles_fails_clearly(database: Database, worker: Worker) -> None:
-    # Created by a process that has the plugin; run by a worker that does not.
+def test_job_of_a_type_no_worker_runs_waits_saying_so(database: Database, worker: Worker) -> None:
+    # Created by a process that has the plugin; the only worker does not have it.
     creator = JobService(database, plugin_manager=_manager(shisho_test_host))
     job = creator.create_job("noop")
+    scan = creator.create_job("scan", library_id=1)
 
-    done = wait_for_status(worker.service, job.id, FINISHED)
-
-    assert done.status == JobStatus.FAILED
-    assert done.error == "Unknown job type 'noop': no installed plugin handles it."
-    assert [log.level for log in worker.service.list_job_logs(job.id)] == [LogLevel.ERROR.value]
+    # The worker runs what it can, and never claims what it cannot run...
+    assert wait_for_status(worker.service, scan.id, FINISHED).status == JobStatus.COMPLETED
+    waiting = creator.retrieve_job(job.id)
+    assert waiting.status == JobStatus.PENDING
+    # ...which says why it waits, instead of failing for want of a plugin.
+    assert waiting.waiting == "No worker runs `noop` jobs."
+    assert worker.service.list_job_logs(job.id) == []
 
 
 def test_status_and_progress_changes_reach_the_event_outbox(

@@ -21,6 +21,7 @@ from worker_support import FINISHED, event_statuses, row_of, wait_for_status
 
 from polling import wait_until
 from shisho_jobs import Database, JobService, JobStatus, ListJobsOptions, get_plugin_manager
+from shisho_jobs.workers import list_live_workers
 
 LEASE_SECONDS = 1.0
 POLL_INTERVAL = 0.2
@@ -173,6 +174,41 @@ def test_a_scan_interrupted_by_sigterm_goes_back_to_pending_and_completes_later(
     assert row_of(database, job.id).crash_count == 0
     assert "failed" not in [status for _, status in event_statuses(database, job.id)]
     assert processes.stop(second) == 0
+
+
+def _live_pids(database: Database) -> list[int]:
+    with database.read_connection() as connection:
+        return [worker.pid for worker in list_live_workers(connection)]
+
+
+def test_a_killed_workers_row_expires_and_pending_jobs_say_no_worker_runs(
+    database: Database, jobs: JobService, processes: WorkerProcesses
+) -> None:
+    worker = processes.start()
+    wait_until(lambda: _live_pids(database) == [worker.pid], timeout=20, what="registration")
+    job = jobs.create_job(shisho_test_host.NOOP_TYPE)
+    wait_for_status(jobs, job.id, FINISHED, timeout=20)
+
+    worker.kill()  # SIGKILL: its row is left behind, and must expire by itself
+    worker.wait()
+    waiting = jobs.create_job(shisho_test_host.NOOP_TYPE)
+
+    def told() -> bool:
+        # What a web host does on its own timer: expire rows, refresh `waiting`.
+        jobs.refresh_waiting()
+        return jobs.retrieve_job(waiting.id).waiting == "No worker is running."
+
+    wait_until(told, timeout=LEASE_SECONDS + PROCESS_SLACK, what="the killed worker to expire")
+    assert _live_pids(database) == []
+    with database.read() as session:
+        assert session.execute(sa.text("SELECT count(*) FROM workers")).scalar() == 0
+
+    # A new worker picks the job up, and it stops waiting.
+    second = processes.start()
+    done = wait_for_status(jobs, waiting.id, FINISHED, timeout=20)
+    assert done.status == JobStatus.COMPLETED and done.waiting is None
+    assert processes.stop(second) == 0
+    assert _live_pids(database) == []
 
 
 JOB_COUNT = 1000

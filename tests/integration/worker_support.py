@@ -15,7 +15,7 @@ from shisho_jobs.schema import JobEventRow, JobRow
 
 T = TypeVar("T")
 POLL_STEP = 0.01  # seconds a blocked scan waits between two looks at "cancelled"
-FINISHED = (JobStatus.COMPLETED, JobStatus.FAILED)
+FINISHED = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 def wait_for_status(

@@ -8,7 +8,14 @@ from typing import Any
 import msgspec
 import pytest
 
-from shisho_jobs import CreateJobPayload, InvalidJobInput, Job, JobStatus, ListJobsQuery
+from shisho_jobs import (
+    CreateJobPayload,
+    InvalidJobInput,
+    Job,
+    JobStatus,
+    JobTrigger,
+    ListJobsQuery,
+)
 from shisho_jobs.dto import JobLog, ListJobsResponse
 from shisho_jobs.payloads import JobScanData
 from shisho_jobs.validation import convert, decode_json
@@ -116,6 +123,7 @@ def _job(**changes: Any) -> Job:
         "status": JobStatus.PENDING,
         "data": JobScanData(),
         "progress": 0,
+        "trigger": JobTrigger.MANUAL,
     }
     return Job(**(values | changes))
 
@@ -131,6 +139,7 @@ def test_job_json_omits_null_optionals_and_carries_utc_offsets() -> None:
         "status": "pending",
         "data": {},
         "progress": 0,
+        "trigger": "manual",
     }
 
 

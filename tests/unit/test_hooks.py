@@ -155,7 +155,16 @@ def test_hook_scan_library(jobs: JobService, host: Host, worker: Worker) -> None
     assert host.scanned == [(job.id, 2)]
     logs = jobs.list_job_logs(job.id)
     assert ("reading Comics", {"files": 2}) in [(log.message, log.data) for log in logs]
-    assert logs[-1].data == {"library_id": 2, "files": 2}
+    # Each library's counts are in its log line; what the scanner did not count is 0.
+    assert logs[-1].data == {
+        "library_id": 2,
+        "files": 2,
+        "added": 0,
+        "updated": 0,
+        "removed": 0,
+        "unchanged": 0,
+        "warnings": 0,
+    }
 
 
 def test_hook_job_types(jobs: JobService, worker: Worker) -> None:

@@ -26,6 +26,7 @@ export function makeJob(fields: Partial<Job> = {}): Job {
     data: {},
     progress: 0,
     library_id: 1,
+    trigger: "manual",
     ...fields,
   };
 }

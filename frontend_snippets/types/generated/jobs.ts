@@ -36,6 +36,29 @@ export interface ListJobLogsResponse {
   logs: JobLog[];
 }
 
+/** A live worker as the API shows it (`GET /api/jobs/workers`). */
+export interface WorkerInfo {
+  /** The worker's process id, as jobs name it in `process_id`. */
+  id: string;
+  /** The machine it runs on. */
+  host: string;
+  /** Its operating-system process id on that machine. */
+  pid: number;
+  /** How many jobs it runs at once. */
+  concurrency: number;
+  /** The job types it can run. */
+  job_types: string[];
+  /** ISO 8601 timestamp with a UTC offset. */
+  started_at: string;
+  /** Its latest sign of life. ISO 8601 timestamp with a UTC offset. */
+  heartbeat_at: string;
+}
+
+/** Answer of `GET /api/jobs/workers`: the live workers, oldest first. */
+export interface ListWorkersResponse {
+  workers: WorkerInfo[];
+}
+
 /** Names of the Server-Sent Events of `GET /api/jobs/events`; each event's data is a Job (`job.snapshot`: a job's current state, sent after a reconnect that cannot be replayed). */
 export const JobEventName = {
   Created: "job.created",

@@ -3,6 +3,7 @@
 
 /** Where a job is in its life. A job is *active* while pending or in progress. */
 export const JobStatus = {
+  Cancelled: "cancelled",
   Completed: "completed",
   Failed: "failed",
   InProgress: "in_progress",
@@ -16,6 +17,15 @@ export const JobType = {
   Scan: "scan",
 } as const;
 export type JobType = (typeof JobType)[keyof typeof JobType];
+
+/** What started a job (`jobs.trigger`). */
+export const JobTrigger = {
+  Manual: "manual",
+  Retry: "retry",
+  Schedule: "schedule",
+  Watch: "watch",
+} as const;
+export type JobTrigger = (typeof JobTrigger)[keyof typeof JobTrigger];
 
 /** Severity of a job log line, as in Shisho. */
 export const LogLevel = {
@@ -45,8 +55,28 @@ export interface JobExportData {
 }
 
 /**
+ * What a `scan` did. A global scan's counts are summed over its libraries
+ * (each library's own counts are in the job's log).
+ */
+export interface ScanResult {
+  /** Book files found. */
+  files: number;
+  /** Books new to the catalogue. */
+  added: number;
+  /** Books whose file changed and was read again. */
+  updated: number;
+  /** Books whose file is gone (a cancelled or partial scan removes none). */
+  removed: number;
+  /** Books whose file did not change. */
+  unchanged: number;
+  /** Problems that did not fail the scan (unreadable files or folders): its `warn` lines. */
+  warnings: number;
+}
+
+/**
  * A job as the API shows it. `process_id`, `library_id` and the other
- * optional fields are omitted when null.
+ * optional fields are omitted when null (`warnings` when 0, `cancel_requested`
+ * when false).
  */
 export interface Job {
   id: number;
@@ -72,6 +102,34 @@ export interface Job {
   error?: string;
   /** How many times a worker has claimed the job. Default: `0`. */
   attempt?: number;
+  /**
+   * What started the job: a person or an API call (`manual`), file changes
+   * (`watch`), the schedule (`schedule`) or a retry (`retry`).
+   */
+  trigger: JobTrigger;
+  /**
+   * What the job reported when it ended (its type's result struct, a `ScanResult`
+   * for scans); absent until then.
+   */
+  result?: JobResult;
+  /** How many `warn` lines the job logged so far. Default: `0`. */
+  warnings?: number;
+  /** A cancel was asked for (the job ends `cancelled` once its handler stops). Default: `false`. */
+  cancel_requested?: boolean;
+  /**
+   * For an in-progress job that reported no progress for its stall time
+   * (`SHISHO_STALL_SECONDS`): the time of its last progress. It stays in progress. ISO 8601 timestamp with a UTC offset.
+   */
+  stalled_since?: string;
+  /**
+   * For a pending job that no live worker can run: why, in words
+   * (`No worker is running.`).
+   */
+  waiting?: string;
+  /** The finished job this one runs again (`trigger` is `retry`). */
+  retry_of?: number;
+  /** For a failed job of a type with automatic retries: when it is retried. ISO 8601 timestamp with a UTC offset. */
+  retry_at?: string;
 }
 
 /** One log line of a job. */
@@ -89,3 +147,6 @@ export interface JobLog {
 
 /** A job's payload: one of the built-in types' or a plugin job type's. */
 export type JobData = JobScanData | JobExportData | Record<string, unknown>;
+
+/** What a job reported when it ended: a scan's counts or a plugin job type's result. */
+export type JobResult = ScanResult | Record<string, unknown>;

@@ -23,7 +23,7 @@ from shisho_jobs.dto import (
     ListJobLogsResponse,
     ListJobsResponse,
 )
-from shisho_jobs.enums import JobStatus, JobType, LogLevel
+from shisho_jobs.enums import JobStatus, JobTrigger, JobType, LogLevel
 from shisho_jobs.errors import TypegenError
 from shisho_jobs.filters import ListJobsQuery
 from shisho_jobs.outbox import (
@@ -33,6 +33,7 @@ from shisho_jobs.outbox import (
     EVENT_STATUS_CHANGED,
 )
 from shisho_jobs.payloads import JobExportData, JobScanData
+from shisho_jobs.results import ScanResult
 from shisho_jobs.typegen import typescript
 from shisho_jobs.typegen.typescript import (
     HEADER,
@@ -40,6 +41,7 @@ from shisho_jobs.typegen.typescript import (
     StringUnion,
     TypeFile,
 )
+from shisho_jobs.workers import ListWorkersResponse, WorkerInfo
 
 __all__ = [
     "TYPE_FILES",
@@ -52,6 +54,7 @@ __all__ = [
 ]
 
 PAYLOAD_UNION = "JobData"
+RESULT_UNION = "JobResult"
 
 JOB_EVENT_NAME = StringUnion(
     name="JobEventName",
@@ -64,15 +67,31 @@ JOB_EVENT_NAME = StringUnion(
 TYPE_FILES: tuple[TypeFile, ...] = (
     TypeFile(
         name="models.ts",
-        types=(JobStatus, JobType, LogLevel, JobScanData, JobExportData, Job, JobLog),
+        types=(
+            JobStatus,
+            JobType,
+            JobTrigger,
+            LogLevel,
+            JobScanData,
+            JobExportData,
+            ScanResult,
+            Job,
+            JobLog,
+        ),
         unions=(
             PayloadUnion(
                 name=PAYLOAD_UNION,
                 doc="A job's payload: one of the built-in types' or a plugin job type's.",
                 members=(JobScanData, JobExportData),
             ),
+            PayloadUnion(
+                name=RESULT_UNION,
+                doc="What a job reported when it ended: a scan's counts or a plugin job "
+                "type's result.",
+                members=(ScanResult,),
+            ),
         ),
-        field_types={("Job", "data"): PAYLOAD_UNION},
+        field_types={("Job", "data"): PAYLOAD_UNION, ("Job", "result"): RESULT_UNION},
     ),
     TypeFile(
         name="jobs.ts",
@@ -81,6 +100,8 @@ TYPE_FILES: tuple[TypeFile, ...] = (
             ListJobsQuery,
             ListJobsResponse,
             ListJobLogsResponse,
+            WorkerInfo,
+            ListWorkersResponse,
             JOB_EVENT_NAME,
         ),
         field_types={("CreateJobPayload", "data"): PAYLOAD_UNION},

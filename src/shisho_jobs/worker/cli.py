@@ -9,6 +9,7 @@ Tuning that the command line does not expose is read from the environment:
 | ``SHISHO_WORKER_GRACE_SECONDS`` | seconds handlers get to stop on shutdown | 10 |
 | ``SHISHO_JOB_RETENTION_DAYS`` | finished jobs are deleted after this; ``off`` keeps them | 30 |
 | ``SHISHO_GLOBAL_SCAN_INTERVAL`` | seconds between automatic global scans | off |
+| ``SHISHO_STALL_SECONDS`` | a running job without progress this long is marked stalled | 600 |
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
+from shisho_jobs.config import DEFAULT_STALL_SECONDS
 from shisho_jobs.plugins import get_plugin_manager
 from shisho_jobs.worker.worker import (
     GRACE_PERIOD,
@@ -95,6 +97,9 @@ def run_worker_command(
         grace_period=_required(_env_seconds("SHISHO_WORKER_GRACE_SECONDS", GRACE_PERIOD), "grace"),
         retention_days=_env_seconds("SHISHO_JOB_RETENTION_DAYS", RETENTION_DAYS),
         global_scan_interval=_env_seconds("SHISHO_GLOBAL_SCAN_INTERVAL", None),
+        stall_seconds=_required(
+            _env_seconds("SHISHO_STALL_SECONDS", DEFAULT_STALL_SECONDS), "stall"
+        ),
     )
     signals_seen = 0
 

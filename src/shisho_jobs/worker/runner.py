@@ -2,11 +2,15 @@
 
 The outcome decides the final write, always fenced by the run's claim:
 
-- handler returned: ``completed``;
+- handler returned: ``completed``, its return value stored as the job's ``result``;
+- handler saw a cancel request (``context.cancelled``) and returned: ``cancelled``, with
+  its result (what it did before it stopped);
 - handler raised :class:`~shisho_jobs.context.JobFailed`: ``failed`` with its message;
 - handler raised anything else: ``failed``, the stack trace in the job's logs;
-- the worker is shutting down: back to ``pending`` (a restart is not a failure);
-- the lease was lost to another worker: nothing is written at all.
+  a failure is retried automatically when the job type allows it (``max_attempts``);
+- the worker is shutting down: back to ``pending`` (a restart is not a failure), or
+  ``cancelled`` when a cancel was asked for;
+- the lease was lost (to another worker, or to the hard time limit): nothing is written.
 """
 
 from __future__ import annotations
@@ -18,10 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import msgspec
 import pluggy
 import sqlalchemy as sa
 
+from shisho_jobs.config import DEFAULT_STALL_SECONDS
 from shisho_jobs.context import (
+    MOVED_WRITE_INTERVAL,
     Cancellation,
     CancelReason,
     JobContext,
@@ -31,13 +38,18 @@ from shisho_jobs.context import (
 from shisho_jobs.default_job_types import PLUGIN_NAME
 from shisho_jobs.dto import Job
 from shisho_jobs.enums import JobStatus, LogLevel
-from shisho_jobs.errors import JobFailed, LeaseLost, UnknownJobTypeFailure
+from shisho_jobs.errors import InvalidJobInput, JobFailed, LeaseLost, UnknownJobTypeFailure
 from shisho_jobs.hooktypes import JobTypeSpec
+from shisho_jobs.registry import JobTypeRegistry
+from shisho_jobs.retries import retry_delay
 from shisho_jobs.worker.store import Claim, ClaimRequest, LogLine, Outcome, WorkerStore
 
-CANCELLED_ERROR: Final = "Cancelled"
 INTERRUPTED_MESSAGE: Final = (
     "Interrupted because the worker is shutting down; re-queued for the next worker."
+)
+CANCELLED_MESSAGE: Final = "Cancelled on request."
+CANCELLED_AT_SHUTDOWN_MESSAGE: Final = (
+    "Interrupted because the worker is shutting down; cancelled, as was asked for."
 )
 
 _logger = logging.getLogger("shisho_jobs.worker")
@@ -75,6 +87,9 @@ class _FencedSink:
             return
         if not written:
             self._run.cancellation.set(CancelReason.LEASE_LOST)
+        elif level == LogLevel.WARN:
+            # The job's warnings count changed: live views see it with the next progress.
+            self._run.tracker.mark_changed()
 
     def write_progress(self, percent: int) -> None:
         run = self._run
@@ -106,11 +121,20 @@ class JobRun:
     _settle_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _settled: bool = field(init=False, default=False)
 
+    stall_seconds: float = DEFAULT_STALL_SECONDS
+    """The job type's stall time: work that moves is written well within it."""
+    job_types: JobTypeRegistry | None = None
+    """Encodes the handler's result (its type's ``result_type``); ``None``: plain JSON."""
+    _result: str | None = field(init=False, default=None)
+    _retry_in: float | None = field(init=False, default=None)
+
     def __post_init__(self) -> None:
         self.claim = Claim.of(self.job)
         sink = _FencedSink(self)
         plugin = self.spec.plugin if self.spec is not None else PLUGIN_NAME
-        self.tracker = ProgressTracker(sink)
+        self.tracker = ProgressTracker(
+            sink, moved_interval=min(MOVED_WRITE_INTERVAL, self.stall_seconds / 4)
+        )
         self.context = JobContext(
             job=self.job,
             log=JobLogger(self.job, sink, plugin),
@@ -133,6 +157,8 @@ class JobRun:
         try:
             call_hook(self.plugin_manager, "job_started", job=self.job)
             failure = self._call_handler()
+            if failure is not None:
+                self._retry_in = self._retry_delay()
             return self.settle(failure, claim_next=None if claim_next is None else claim_next())
         finally:
             self.done.set()
@@ -144,8 +170,11 @@ class JobRun:
                 raise UnknownJobTypeFailure(
                     f"Unknown job type {self.job.type!r}: no installed plugin handles it."
                 )
-            self.spec.handler(self.context)
+            returned = self.spec.handler(self.context)
+            self._result = self._encode_result(returned)
         except JobFailed as failure:
+            if failure.result is not None:
+                self._result = self._failure_result(failure.result)
             return LogLine(LogLevel.ERROR, failure.message, plugin=self.context.log.plugin)
         except Exception as error:
             return LogLine(
@@ -156,10 +185,57 @@ class JobRun:
             )
         return None
 
+    def _encode_result(self, value: Any) -> str | None:
+        """The handler's return value as stored JSON; a value that does not fit fails the job."""
+        assert self.spec is not None
+        if self.job_types is not None and self.spec.name in self.job_types:
+            try:
+                return self.job_types.encode_result(self.spec.name, value)
+            except InvalidJobInput as error:
+                raise JobFailed(
+                    f"The handler's result does not fit {self._result_name()}: {error.message}"
+                ) from None
+        return None if value is None else msgspec.json.encode(value).decode()
+
+    def _failure_result(self, value: Any) -> str | None:
+        """What a failed run reported; one that does not fit is dropped (the failure stands)."""
+        try:
+            return self._encode_result(value)
+        except JobFailed as unfit:
+            _logger.warning("job %s: %s", self.job.id, unfit.message)
+            return None
+
+    def _result_name(self) -> str:
+        result_type = self.spec.result_type if self.spec is not None else None
+        return "its result type" if result_type is None else result_type.__name__
+
+    def _retry_delay(self) -> float | None:
+        """Seconds until the automatic retry of this failed run, or ``None`` for none."""
+        spec = self.spec
+        if spec is None or spec.max_attempts <= 1 or self.cancellation.is_set:
+            return None
+        try:
+            runs = self.store.runs_in_chain(self.job.id, limit=spec.max_attempts)
+        except sa.exc.SQLAlchemyError:
+            _logger.exception("could not count the runs of job %s; no retry", self.job.id)
+            return None
+        return retry_delay(spec, runs)
+
     def settle(
-        self, failure: LogLine | None, *, claim_next: ClaimRequest | None = None
+        self,
+        failure: LogLine | None,
+        *,
+        claim_next: ClaimRequest | None = None,
+        interrupted: bool = False,
     ) -> Job | None:
         """Write the run's outcome once (called after the handler, or by a stopping worker).
+
+        Args:
+            failure: why the handler failed, or ``None``.
+            claim_next: what to claim in the same transaction.
+            interrupted: the handler has not returned (a stopping worker gave up waiting):
+                the job goes back to the queue (or ends cancelled, if that was asked for),
+                whatever else it was told.
 
         Returns:
             The job claimed next (see :meth:`execute`), or ``None``.
@@ -169,6 +245,8 @@ class JobRun:
                 return None
             self._settled = True
         reason = self.cancellation.reason
+        if interrupted and reason != CancelReason.LEASE_LOST:
+            reason = CancelReason.SHUTDOWN
         if reason == CancelReason.LEASE_LOST:
             _logger.warning(
                 "job %s was taken over by another worker; its result is dropped", self.job.id
@@ -191,14 +269,18 @@ class JobRun:
     ) -> tuple[Job, Job | None]:
         if reason == CancelReason.SHUTDOWN:
             line = LogLine(LogLevel.INFO, INTERRUPTED_MESSAGE, plugin=PLUGIN_NAME)
-            return self.store.requeue(self.claim, log=line), None
+            cancelled = LogLine(LogLevel.INFO, CANCELLED_AT_SHUTDOWN_MESSAGE, plugin=PLUGIN_NAME)
+            return self.store.requeue(self.claim, log=line, cancelled_log=cancelled), None
         progress = self.tracker.latest
-        if failure is None and reason == CancelReason.REQUESTED:
-            status, error = JobStatus.FAILED, CANCELLED_ERROR
-            failure = LogLine(LogLevel.WARN, "Cancelled on request.", plugin=PLUGIN_NAME)
+        retry_in = None
+        # Cancelled only if the handler saw the request: one that never looked ran to its end.
+        if failure is None and reason == CancelReason.REQUESTED and self.cancellation.observed:
+            status, error = JobStatus.CANCELLED, None
+            failure = LogLine(LogLevel.INFO, CANCELLED_MESSAGE, plugin=PLUGIN_NAME)
         elif failure is None:
             status, error = JobStatus.COMPLETED, None
         else:
             status, error = JobStatus.FAILED, failure.message.splitlines()[0][:500]
-        outcome = Outcome(status, progress, error)
+            retry_in = self._retry_in
+        outcome = Outcome(status, progress, error, self._result, retry_in)
         return self.store.finish(self.claim, outcome, log=failure, claim_next=claim_next)

@@ -14,6 +14,7 @@ of them per job.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -34,7 +35,7 @@ FENCE: Final = f"id = ? AND process_id = ? AND attempt = ? AND status = '{_IN_PR
 
 # The status tests are literal text so that SQLite matches them to the partial indexes
 # (a bound parameter never matches a literal).
-_HAS_PENDING: Final = "SELECT id FROM jobs WHERE status = 'pending' LIMIT 1"
+_HAS_PENDING: Final = "SELECT id FROM jobs WHERE status = 'pending'{types} LIMIT 1"
 
 # The oldest pending job comes from the partial index of pending jobs, in its order.
 # SQLite is told so: without statistics its planner prefers the (status, finished_at)
@@ -45,34 +46,50 @@ _HAS_PENDING: Final = "SELECT id FROM jobs WHERE status = 'pending' LIMIT 1"
 # re-checked on the locked version, so the outer update matches on the key alone (with
 # a status guard, a table without statistics yet made the planner walk every pending
 # row by the status index to find that one id).
+# A worker claims only job types it can run: a job of another type waits (and says so,
+# see shisho_jobs.workers) for a worker that can. The claim is the job's first progress.
 _CLAIM: Final = (
     "UPDATE jobs SET status = 'in_progress', process_id = ?, started_at = ?, heartbeat_at = ?,"
     " lease_expires_at = ?, attempt = attempt + 1, progress = 0, finished_at = NULL,"
-    " error = NULL, updated_at = ?"
-    " WHERE id = (SELECT id FROM jobs{indexed_by} WHERE status = 'pending'"
+    " error = NULL, updated_at = ?, last_progress_at = {now}, stalled_since = NULL,"
+    " waiting = NULL"
+    " WHERE id = (SELECT id FROM jobs{indexed_by} WHERE status = 'pending'{types}"
     " ORDER BY created_at, id LIMIT 1{lock}){guard}"
     f" RETURNING {_ALL}"
 )
 _PENDING_QUEUE_INDEX: Final = "ix_jobs_pending_queue"
 
 _FINISH: Final = (
-    "UPDATE jobs SET status = ?, progress = ?, error = ?, finished_at = ?,"
-    f" lease_expires_at = NULL, updated_at = ? WHERE {FENCE} RETURNING {_ALL}"
+    "UPDATE jobs SET status = ?, progress = ?, error = ?, result = ?, retry_at = {retry_at},"
+    f" finished_at = ?, lease_expires_at = NULL, updated_at = ? WHERE {FENCE} RETURNING {_ALL}"
 )
 # An interrupted run goes back to the queue; ``attempt`` stays, so the next claim
-# increments it and this run's late writes stay fenced.
+# increments it and this run's late writes stay fenced. One that someone asked to
+# cancel ends cancelled instead: it must not run again.
 _REQUEUE: Final = (
-    "UPDATE jobs SET status = 'pending', process_id = NULL, progress = 0, started_at = NULL,"
+    "UPDATE jobs SET"
+    " status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'pending' END,"
+    " finished_at = CASE WHEN cancel_requested THEN ? ELSE NULL END,"
+    " process_id = CASE WHEN cancel_requested THEN process_id ELSE NULL END,"
+    " progress = CASE WHEN cancel_requested THEN progress ELSE 0 END,"
+    " started_at = CASE WHEN cancel_requested THEN started_at ELSE NULL END,"
     f" heartbeat_at = NULL, lease_expires_at = NULL, updated_at = ? WHERE {FENCE}"
     f" RETURNING {_ALL}"
+)
+_OWNED_CANCEL_REQUESTED: Final = f"SELECT cancel_requested FROM jobs WHERE {FENCE}{{lock}}"
+_CANCEL_REQUESTED: Final = (
+    f"SELECT id FROM jobs WHERE status = '{_IN_PROGRESS}' AND cancel_requested AND id IN ({{ids}})"
 )
 _HEARTBEAT: Final = (
     f"UPDATE jobs SET heartbeat_at = ?, lease_expires_at = ? WHERE {FENCE}"
     " RETURNING cancel_requested"
 )
+# Progress is the sign that the work moves (a heartbeat is not): it clears a stall. The
+# tracker decides when a write is worth it (a new percent, or work that moved within one).
 _PROGRESS: Final = (
-    "UPDATE jobs SET progress = ?, updated_at = ?, heartbeat_at = ?, lease_expires_at = ?"
-    f" WHERE {FENCE} AND progress <> ? RETURNING {_ALL}"
+    "UPDATE jobs SET progress = ?, updated_at = ?, heartbeat_at = ?, lease_expires_at = ?,"
+    " last_progress_at = {now}, stalled_since = NULL"
+    f" WHERE {FENCE} RETURNING {_ALL}"
 )
 _OWNED: Final = f"SELECT {_ALL} FROM jobs WHERE {FENCE}"
 _LOG_COLUMNS: Final = "created_at, job_id, level, message, plugin, data, stack_trace"
@@ -92,14 +109,20 @@ _EXPIRED_WHERE: Final = (
 )
 _ANY_EXPIRED: Final = f"SELECT id FROM jobs WHERE {_EXPIRED_WHERE} LIMIT 1"
 _EXPIRED: Final = (
-    f"SELECT id, attempt, crash_count, process_id FROM jobs WHERE {_EXPIRED_WHERE}"
-    " ORDER BY id{lock}"
+    "SELECT id, attempt, crash_count, process_id, cancel_requested FROM jobs"
+    f" WHERE {_EXPIRED_WHERE} ORDER BY id{{lock}}"
 )
 # Rescue has no owner to fence by (the owner is gone, or was never recorded): the row is
 # locked (PostgreSQL) or the database is (SQLite), and the guard checks it did not change.
 _UNCHANGED: Final = f"id = ? AND attempt = ? AND status = '{_IN_PROGRESS}'"
 _RESCUE_REQUEUE: Final = (
     "UPDATE jobs SET status = 'pending', process_id = NULL, progress = 0, started_at = NULL,"
+    " crash_count = ?, lease_expires_at = NULL, heartbeat_at = NULL, updated_at = ?"
+    f" WHERE {_UNCHANGED} RETURNING {_ALL}"
+)
+# A lost job someone asked to cancel is not run again: it ends cancelled.
+_RESCUE_CANCEL: Final = (
+    "UPDATE jobs SET status = 'cancelled', finished_at = ?,"
     " crash_count = ?, lease_expires_at = NULL, heartbeat_at = NULL, updated_at = ?"
     f" WHERE {_UNCHANGED} RETURNING {_ALL}"
 )
@@ -127,17 +150,23 @@ class WorkerStatements:
     """The worker's statements in one driver's parameter style."""
 
     has_pending: str
-    """Any pending job? (a read, so idle polling takes no write lock)."""
+    """Any pending job this worker can run? (a read, so idle polling takes no write lock)."""
     claim: str
-    """Claim the oldest pending job: ``(process_id, started, heartbeat, expires, updated)``."""
+    """Claim the oldest pending job: ``(process_id, started, heartbeat, expires, updated,
+    *now)``."""
     finish: str
-    """Write a run's outcome: ``(status, progress, error, finished, updated, *fence)``."""
+    """Write a run's outcome: ``(status, progress, error, result, retry, finished, updated,
+    *fence)``; ``retry``: seconds until the automatic retry (PostgreSQL) or its time (SQLite)."""
     requeue: str
-    """Hand a run back to the queue: ``(updated, *fence)``."""
+    """Hand a run back to the queue (cancelled if asked for): ``(finished, updated, *fence)``."""
+    owned_cancel_requested: str
+    """Whether a cancel was asked for the job this run owns, locked: ``(*fence)``."""
+    cancel_requested: str
+    """Which of these running jobs were asked to cancel: ``{ids}`` to fill with ``?``s."""
     heartbeat: str
     """Extend a lease: ``(heartbeat, expires, *fence)``; returns ``cancel_requested``."""
     progress: str
-    """Save progress: ``(percent, updated, heartbeat, expires, *fence, percent)``."""
+    """Save progress: ``(percent, updated, heartbeat, expires, *now, *fence)``."""
     owned: str
     """The job while this run owns it: ``(*fence)``."""
     fenced_log: str
@@ -151,6 +180,9 @@ class WorkerStatements:
     """Jobs whose lease expired, locked: ``(now, now - lease)``."""
     rescue_requeue: str
     """Re-queue a lost job: ``(crash_count, updated, job_id, attempt)``."""
+    rescue_cancel: str
+    """Cancel a lost job a cancel was asked for: ``(finished, crash_count, updated, job_id,
+    attempt)``."""
     rescue_fail: str
     """Fail a lost job: ``(error, finished, crash_count, updated, job_id, attempt)``."""
     last_global_created: str
@@ -164,13 +196,26 @@ class WorkerStatements:
     """Rewrite a still-pending job's data: ``(data, updated, job_id)``."""
 
     @classmethod
-    def of(cls, dialect: str) -> WorkerStatements:
-        """The statements for ``dialect`` (``sqlite`` or ``postgresql``)."""
+    def of(cls, dialect: str, job_types: Sequence[str] | None = None) -> WorkerStatements:
+        """The statements for ``dialect`` (``sqlite`` or ``postgresql``).
+
+        Args:
+            dialect: ``sqlite`` or ``postgresql``.
+            job_types: the job types the worker runs; it claims no others (``None``: any).
+
+        On PostgreSQL the times that other hosts judge (a run's last progress) are the
+        database's ``now()``; SQLite takes them as parameters (``*now`` above: one value
+        on SQLite, none on PostgreSQL).
+        """
         postgres = dialect == "postgresql"
+        types = "" if job_types is None else f" AND type IN ({_sql_strings(job_types)})"
+        now = "now()" if postgres else "?"
         claim = _CLAIM.format(
             indexed_by="" if postgres else f" INDEXED BY {_PENDING_QUEUE_INDEX}",
             lock=" FOR UPDATE SKIP LOCKED" if postgres else "",
             guard="" if postgres else " AND status = 'pending'",
+            types=types,
+            now=now,
         )
         # INSERT ... SELECT gives PostgreSQL no column to infer the parameters' types from.
         fenced_log = _FENCED_LOG.format(
@@ -178,28 +223,43 @@ class WorkerStatements:
             text="?::text" if postgres else "?",
         )
         expired = _EXPIRED.format(lock=" FOR UPDATE SKIP LOCKED" if postgres else "")
+        retry_at = "now() + ?::float8 * interval '1 second'" if postgres else "?"
         # One clock for every host: PostgreSQL's. SQLite lives on one host.
-        now = ", now()" if postgres else ""
+        read_now = ", now()" if postgres else ""
         texts = {
-            "has_pending": _HAS_PENDING,
+            "has_pending": _HAS_PENDING.format(types=types),
             "claim": claim,
-            "finish": _FINISH,
+            "finish": _FINISH.format(retry_at=retry_at),
             "requeue": _REQUEUE,
+            "owned_cancel_requested": _OWNED_CANCEL_REQUESTED.format(
+                lock=" FOR UPDATE" if postgres else ""
+            ),
+            "cancel_requested": _CANCEL_REQUESTED,
             "heartbeat": _HEARTBEAT,
-            "progress": _PROGRESS,
+            "progress": _PROGRESS.format(now=now),
             "owned": _OWNED,
             "fenced_log": fenced_log,
             "log": _LOG,
             "any_expired": _ANY_EXPIRED,
             "expired": expired,
             "rescue_requeue": _RESCUE_REQUEUE,
+            "rescue_cancel": _RESCUE_CANCEL,
             "rescue_fail": _RESCUE_FAIL,
             "last_global_created": _LAST_GLOBAL_CREATED,
-            "job_state": _JOB_STATE.format(now=now, lock=""),
-            "job_state_locked": _JOB_STATE.format(now=now, lock=" FOR UPDATE" if postgres else ""),
+            "job_state": _JOB_STATE.format(now=read_now, lock=""),
+            "job_state_locked": _JOB_STATE.format(
+                now=read_now, lock=" FOR UPDATE" if postgres else ""
+            ),
             "pending_data": _PENDING_DATA,
         }
         if postgres:
             # Written with qmark placeholders (sqlite3); psycopg takes %s.
             texts = {name: sql.replace("?", "%s") for name, sql in texts.items()}
         return cls(**texts)
+
+
+def _sql_strings(values: Sequence[str]) -> str:
+    """SQL string literals of ``values`` (job type names, from the registry), quotes doubled."""
+    if not values:
+        return "NULL"  # ``type IN (NULL)`` matches nothing: a worker that runs no type
+    return ", ".join("'" + value.replace("'", "''") + "'" for value in sorted(values))

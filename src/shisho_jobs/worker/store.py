@@ -35,6 +35,7 @@ from shisho_jobs.outbox import (
     timestamp_binder,
 )
 from shisho_jobs.registry import JobTypeRegistry
+from shisho_jobs.retries import runs_in_chain
 from shisho_jobs.rows import job_from_row
 from shisho_jobs.schema import JobRow, utcnow
 from shisho_jobs.worker.statements import JOB_COLUMNS, WorkerStatements
@@ -88,11 +89,14 @@ class LogLine:
 
 @dataclass(frozen=True)
 class Outcome:
-    """The final write of a run: its status, progress and error (``None``: no error)."""
+    """The final write of a run: its status, progress, error (``None``: no error), result
+    (JSON text) and, for a failure to retry automatically, the seconds until the retry."""
 
     status: JobStatus
     progress: int
     error: str | None = None
+    result: str | None = None
+    retry_in: float | None = None
 
 
 class JobState(NamedTuple):
@@ -111,6 +115,7 @@ class _Expired(NamedTuple):
     attempt: int
     crash_count: int
     process_id: str | None
+    cancel_requested: bool
 
 
 _JobRecord = NamedTuple(  # type: ignore[misc]  # fields from Job, see rows.job_from_row
@@ -123,14 +128,15 @@ class WorkerStore:
 
     Args:
         database: where the jobs live.
-        job_types: decodes the payloads of the jobs read.
+        job_types: decodes the payloads of the jobs read; the worker claims only these types.
     """
 
     def __init__(self, database: Database, job_types: JobTypeRegistry) -> None:
         self._database = database
         self._job_types = job_types
         dialect = database.engine.dialect
-        self._sql = WorkerStatements.of(dialect.name)
+        self._sql = WorkerStatements.of(dialect.name, job_types.names)
+        self._postgres = dialect.name == "postgresql"
         self._event_sql = EVENT_INSERT_SQL[dialect.name]
         self._dialect = dialect
         self._stamp: Callable[[datetime], Any] = timestamp_binder(dialect)
@@ -172,8 +178,12 @@ class WorkerStore:
         now = utcnow()
         stamp = self._stamp(now)
         expires = self._stamp(now + timedelta(seconds=request.lease_seconds))
-        params = (request.process_id, stamp, stamp, expires, stamp)
+        params = (request.process_id, stamp, stamp, expires, stamp, *self._now(stamp))
         return self._job(cursor, self._sql.claim, params)
+
+    def _now(self, stamp: Any) -> tuple[Any, ...]:
+        """The ``*now`` parameters of a statement (none on PostgreSQL: it uses ``now()``)."""
+        return () if self._postgres else (stamp,)
 
     # --- writes of a running job (fenced) ---------------------------------------------------
 
@@ -203,25 +213,31 @@ class WorkerStore:
                     cancel_requested.add(claim)
         return lost, cancel_requested
 
-    def save_progress(self, claim: Claim, percent: int, *, lease_seconds: float) -> Job:
-        """Write the job's progress (and extend its lease); emits ``job.progress``.
+    def cancel_requested(self, claims: Iterable[Claim]) -> set[Claim]:
+        """The claims whose job someone asked to cancel (a plain read, cheap to repeat)."""
+        by_id = {claim.job_id: claim for claim in claims}
+        if not by_id:
+            return set()
+        placeholder = "%s" if self._postgres else "?"
+        sql = self._sql.cancel_requested.format(ids=", ".join([placeholder] * len(by_id)))
+        with self._database.read_connection() as connection:
+            rows = connection.exec_driver_sql(sql, tuple(by_id)).all()
+        return {by_id[row[0]] for row in rows}
 
-        Returns:
-            The job as it is now (unchanged when it already had that progress).
+    def save_progress(self, claim: Claim, percent: int, *, lease_seconds: float) -> Job:
+        """Write the job's progress (and extend its lease): the work moved, so a stall
+        ends; emits ``job.progress``.
 
         Raises:
             LeaseLost: the worker no longer owns the job; nothing was written.
         """
         now = utcnow()
         stamp, expires = self._stamp(now), self._stamp(now + timedelta(seconds=lease_seconds))
-        params = (percent, stamp, stamp, expires, *claim.fence, percent)
+        params = (percent, stamp, stamp, expires, *self._now(stamp), *claim.fence)
         with self._cursor(notify=True) as cursor:
             job = self._job(cursor, self._sql.progress, params)
             if job is None:
-                current = self._job(cursor, self._sql.owned, claim.fence)
-                if current is None:
-                    raise LeaseLost()
-                return current
+                raise LeaseLost()
             self._record(cursor, [job], EVENT_PROGRESS)
         return job
 
@@ -254,8 +270,18 @@ class WorkerStore:
             LeaseLost: the worker no longer owns the job; nothing was written or claimed.
         """
         progress = 100 if outcome.status == JobStatus.COMPLETED else outcome.progress
-        stamp = self._stamp(utcnow())
-        params = (outcome.status.value, progress, outcome.error, stamp, stamp, *claim.fence)
+        now = utcnow()
+        stamp = self._stamp(now)
+        params = (
+            outcome.status.value,
+            progress,
+            outcome.error,
+            outcome.result,
+            self._retry_param(now, outcome.retry_in),
+            stamp,
+            stamp,
+            *claim.fence,
+        )
         with self._cursor(notify=True) as cursor:
             if log is not None:
                 self._insert_log(cursor, claim, log)
@@ -269,19 +295,43 @@ class WorkerStore:
             )
             return finished, claimed
 
-    def requeue(self, claim: Claim, *, log: LogLine | None = None) -> Job:
-        """Hand an interrupted run back to the queue as ``pending`` (not a failure, not a crash).
+    def _retry_param(self, now: datetime, retry_in: float | None) -> Any:
+        # PostgreSQL adds the delay to its own now(); SQLite takes the time itself.
+        if retry_in is None or self._postgres:
+            return retry_in
+        return self._stamp(now + timedelta(seconds=retry_in))
+
+    def requeue(
+        self,
+        claim: Claim,
+        *,
+        log: LogLine | None = None,
+        cancelled_log: LogLine | None = None,
+    ) -> Job:
+        """Hand an interrupted run back to the queue as ``pending`` (not a failure, not a crash),
+        or end it ``cancelled`` if a cancel was asked for (it must not run again).
 
         ``attempt`` stays, so the next claim increments it and this run's late writes stay
         fenced.
 
+        Args:
+            claim: the run.
+            log: the line to write when the job goes back to the queue.
+            cancelled_log: the line to write when it ends cancelled instead.
+
         Raises:
             LeaseLost: the worker no longer owns the job; nothing was written.
         """
+        stamp = self._stamp(utcnow())
         with self._cursor(notify=True) as cursor:
-            if log is not None:
-                self._insert_log(cursor, claim, log)
-            job = self._job(cursor, self._sql.requeue, (self._stamp(utcnow()), *claim.fence))
+            cursor.execute(self._sql.owned_cancel_requested, claim.fence)
+            owned = cursor.fetchone()
+            if owned is None:
+                raise LeaseLost()
+            line = cancelled_log if owned[0] else log
+            if line is not None:
+                self._insert_log(cursor, claim, line)
+            job = self._job(cursor, self._sql.requeue, (stamp, stamp, *claim.fence))
             if job is None:
                 raise LeaseLost()
             self._record(cursor, [job], EVENT_STATUS_CHANGED)
@@ -317,7 +367,14 @@ class WorkerStore:
         owner = row.process_id or "unknown worker"
         stamp = self._stamp(utcnow())
         params: tuple[Any, ...]
-        if crashes >= max_crashes:
+        if row.cancel_requested:
+            level, message = (
+                LogLevel.INFO,
+                f"The worker running this job ({owner}) stopped answering after a cancel was "
+                "asked for; the job is cancelled, not run again.",
+            )
+            sql, params = self._sql.rescue_cancel, (stamp, crashes, stamp, row.id, row.attempt)
+        elif crashes >= max_crashes:
             level, message = (
                 LogLevel.ERROR,
                 f"{WORKER_LOST_ERROR}: the worker running this job ({owner}) stopped answering "
@@ -336,6 +393,11 @@ class WorkerStore:
         job = self._job(cursor, sql, params)
         assert job is not None  # the row is locked (or the database is) since it was read
         return job
+
+    def runs_in_chain(self, job_id: int, *, limit: int) -> int:
+        """How many runs the job's chain of retries has, counting up to ``limit``."""
+        with self._database.read_connection() as connection:
+            return runs_in_chain(connection, job_id, limit=limit)
 
     def last_global_job_created_at(self, job_type: str) -> datetime | None:
         """When the newest global job of ``job_type`` was created, or ``None``."""

@@ -3,9 +3,10 @@
 Reads top-down: :meth:`Worker.run` starts ``concurrency`` slot threads, each in
 :meth:`Worker._slot_loop` → :meth:`Worker._process` (claim, run, write the outcome
 and claim the next); the supervising :meth:`Worker._run_loop` renews leases and runs
-the maintenance duties (rescue, retention, the optional periodic global scan, and any
-added with ``duties=``), see :mod:`shisho_jobs.worker.maintenance`. Every statement
-goes through the worker's store (:mod:`shisho_jobs.worker.store`).
+the maintenance duties (presence, rescue, stall watch, hard limits, automatic retries,
+retention, the optional periodic global scan, and any added with ``duties=``), see
+:mod:`shisho_jobs.worker.maintenance`. The statements of each run go through the
+worker's store (:mod:`shisho_jobs.worker.store`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Final
 import pluggy
 import sqlalchemy as sa
 
+from shisho_jobs import config
 from shisho_jobs.context import CancelReason
 from shisho_jobs.db import Database
 from shisho_jobs.dto import Job
@@ -31,12 +33,17 @@ from shisho_jobs.service import JobService
 from shisho_jobs.watch import LibraryWatcher, WatchHealth, WatchSettings, WorkerScanStarter
 from shisho_jobs.worker.maintenance import Duty, Maintenance
 from shisho_jobs.worker.maintenance.global_scan import PeriodicGlobalScan
+from shisho_jobs.worker.maintenance.hard_limits import StopTimedOutJobs
+from shisho_jobs.worker.maintenance.presence import KeepWorkerRegistered
 from shisho_jobs.worker.maintenance.rescue import RescueExpiredLeases
 from shisho_jobs.worker.maintenance.retention import Retention
+from shisho_jobs.worker.maintenance.retries import RetryFailedJobs
+from shisho_jobs.worker.maintenance.stalls import FlagStalledJobs
 from shisho_jobs.worker.maintenance.watch import WatchLibraries
 from shisho_jobs.worker.runner import JobRun, call_hook
 from shisho_jobs.worker.store import MAX_CRASHES, Claim, ClaimRequest, WorkerStore
 from shisho_jobs.worker.wakeup import Wakeup, connect_wakeups
+from shisho_jobs.workers import WorkerRegistration
 
 LEASE_SECONDS: Final = 30.0  # seconds a claim stays valid without a heartbeat
 POLL_INTERVAL: Final = 1.0  # seconds between two looks at the queue without a wake-up
@@ -45,6 +52,7 @@ GRACE_PERIOD: Final = 10.0  # seconds running handlers get to stop on shutdown
 RETENTION_DAYS: Final = 30.0  # days finished jobs and their logs are kept
 SHUTDOWN_STEP: Final = 0.1  # seconds between checks while handlers stop
 ERROR_BACKOFF: Final = 1.0  # seconds to wait after the database failed a loop iteration
+START_TIMEOUT: Final = 10.0  # seconds start() waits for the worker to register
 
 _logger = logging.getLogger("shisho_jobs.worker")
 
@@ -75,6 +83,8 @@ class Worker:
         max_crashes: lost workers a job survives before it fails as "worker lost".
         duties: more maintenance duties to run beside the built-in ones
             (see :mod:`shisho_jobs.worker.maintenance`).
+        stall_seconds: seconds without progress before a running job is marked stalled,
+            for job types without their own; default ``SHISHO_STALL_SECONDS`` (600).
         watch: how the worker watches the folders of the libraries it can scan;
             default :meth:`WatchSettings.from_env` (``SHISHO_WATCH=0``: not at all).
     """
@@ -93,6 +103,7 @@ class Worker:
         grace_period: float = GRACE_PERIOD,
         max_crashes: int = MAX_CRASHES,
         duties: Iterable[Duty] = (),
+        stall_seconds: float | None = None,
         watch: WatchSettings | None = None,
     ) -> None:
         if concurrency < 1:
@@ -117,29 +128,60 @@ class Worker:
         self.global_scan_interval = global_scan_interval
         self.grace_period = grace_period
         self.max_crashes = max_crashes
+        self.stall_seconds = config.stall_seconds() if stall_seconds is None else stall_seconds
+        if self.stall_seconds <= 0:
+            raise ValueError("stall_seconds must be positive")
 
         self._wakeup = Wakeup()
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._stopped.set()
+        self._ready = threading.Event()
         self._runs: dict[int, JobRun] = {}
         self._runs_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._claim_request = ClaimRequest(self.process_id, self.lease_seconds)
         self._next_heartbeat = 0.0
+        self._next_cancel_check = 0.0
+        self.presence = KeepWorkerRegistered(
+            self.service,
+            self.database,
+            WorkerRegistration(
+                id=self.process_id,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                concurrency=concurrency,
+                job_types=self.job_types.names,
+            ),
+            lease_seconds=self.lease_seconds,
+            interval=self.lease_seconds / 3,
+        )
         self._watch = self._watch_duty(WatchSettings.from_env() if watch is None else watch)
         self.maintenance = Maintenance([*self._built_in_duties(), *duties])
 
     def _built_in_duties(self) -> list[Duty]:
         duties: list[Duty] = [
+            self.presence,
             RescueExpiredLeases(
                 self.store,
                 lease_seconds=self.lease_seconds,
                 interval=self.poll_interval,
                 max_crashes=self.max_crashes,
                 on_rescued=self._rescued,
-            )
+            ),
+            FlagStalledJobs(
+                self.database, self.job_types, self.stall_seconds, interval=self.poll_interval
+            ),
         ]
+        hard_limits = StopTimedOutJobs(
+            self.database, self.job_types, self.poll_interval, on_stopped=self._stopped_at_limit
+        )
+        if hard_limits.has_limits:
+            duties.append(hard_limits)
+        if any(self.job_types.get(name).max_attempts > 1 for name in self.job_types.names):
+            duties.append(
+                RetryFailedJobs(self.service, self.database, self.job_types, self.poll_interval)
+            )
         if self.retention_days is not None:
             duties.append(Retention(self.service, self.service.outbox, self.retention_days))
         if self.global_scan_interval is not None:
@@ -178,6 +220,12 @@ class Worker:
             threading.Thread(target=self._slot_loop, name=f"shisho-slot-{index}", daemon=True)
             for index in range(self.concurrency)
         ]
+        try:
+            self.presence.register()
+        except sa.exc.SQLAlchemyError:
+            _logger.exception("could not register worker %s; retrying", self.process_id)
+        finally:
+            self._ready.set()
         _logger.info("worker %s started (concurrency %d)", self.process_id, self.concurrency)
         try:
             for slot in slots:
@@ -186,6 +234,7 @@ class Worker:
         finally:
             try:
                 self._shut_down(slots)
+                self._deregister()
             finally:
                 if self._watch is not None:
                     self._watch.close()
@@ -196,13 +245,19 @@ class Worker:
                 self._stopped.set()
 
     def start(self) -> None:
-        """Run the worker on a background thread (for a web host's in-process worker)."""
+        """Run the worker on a background thread (for a web host's in-process worker).
+
+        Returns once the worker is registered, so jobs created from then on know that a
+        worker runs them (at most :data:`START_TIMEOUT` seconds).
+        """
         if self._thread is not None and self._thread.is_alive():
             raise RuntimeError("the worker is already running")
         self._stopping.clear()
         self._stopped.clear()
+        self._ready.clear()
         self._thread = threading.Thread(target=self.run, name="shisho-worker", daemon=True)
         self._thread.start()
+        self._ready.wait(START_TIMEOUT)
 
     def request_stop(self) -> None:
         """Ask the worker to stop without waiting (safe from signal handlers)."""
@@ -239,6 +294,7 @@ class Worker:
             self.maintenance.run_due()
             try:
                 self._renew_leases()
+                self._check_cancel_requests()
             except sa.exc.SQLAlchemyError:
                 _logger.exception("database error in the worker loop; retrying")
             self._stopping.wait(self._seconds_until_next_duty())
@@ -275,13 +331,17 @@ class Worker:
 
     def _process(self, job: Job) -> Job | None:
         """Run a claimed job on this thread; the next job claimed with its outcome, if any."""
-        known = job.type in self.job_types
+        spec = self.job_types.get(job.type) if job.type in self.job_types else None
         run = JobRun(
             job=job,
-            spec=self.job_types.get(job.type) if known else None,
+            spec=spec,
             store=self.store,
             plugin_manager=self.plugin_manager,
             lease_seconds=self.lease_seconds,
+            stall_seconds=self.stall_seconds
+            if spec is None or spec.stall_seconds is None
+            else spec.stall_seconds,
+            job_types=self.job_types,
         )
         with self._runs_lock:
             self._runs[job.id] = run
@@ -300,7 +360,8 @@ class Worker:
         with self._runs_lock:
             busy = bool(self._runs)
         if busy:
-            wait = min(wait, self._next_heartbeat - time.monotonic())
+            now = time.monotonic()
+            wait = min(wait, self._next_heartbeat - now, self._next_cancel_check - now)
         return max(wait, 0.0)
 
     # --- leases -------------------------------------------------------------------------------
@@ -323,6 +384,35 @@ class Worker:
                 run.cancellation.set(CancelReason.LEASE_LOST)
             elif run.claim in cancel_requested:
                 run.cancellation.set(CancelReason.REQUESTED)
+
+    def _check_cancel_requests(self) -> None:
+        """Stop the running jobs someone asked to cancel (a read, every poll interval)."""
+        now = time.monotonic()
+        if now < self._next_cancel_check:
+            return
+        self._next_cancel_check = now + self.poll_interval
+        with self._runs_lock:
+            runs = [run for run in self._runs.values() if not run.cancellation.is_set]
+        if not runs:
+            return
+        requested = self.store.cancel_requested([run.claim for run in runs])
+        for run in runs:
+            if run.claim in requested:
+                run.cancellation.set(CancelReason.REQUESTED)
+
+    def _stopped_at_limit(self, job: Job) -> None:
+        """A job reached its hard time limit: if it runs here, its handler is told to stop."""
+        with self._runs_lock:
+            run = self._runs.get(job.id)
+        if run is not None and run.claim.attempt == job.attempt:
+            run.cancellation.set(CancelReason.LEASE_LOST)
+        call_hook(self.plugin_manager, "job_finished", job=job)
+
+    def _deregister(self) -> None:
+        try:
+            self.presence.deregister()
+        except sa.exc.SQLAlchemyError:
+            _logger.exception("could not delete the row of worker %s; it expires", self.process_id)
 
     def _rescued(self, job: Job) -> None:
         """A job of a lost worker was taken back: tell observers, and look at the queue."""
@@ -350,4 +440,4 @@ class Worker:
         for run in runs:
             if not run.done.is_set():
                 _logger.warning("job %s did not stop in time; re-queuing it", run.job.id)
-                run.settle(None)
+                run.settle(None, interrupted=True)

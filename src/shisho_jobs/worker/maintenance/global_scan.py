@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Final
 
-from shisho_jobs.enums import JobType
+from shisho_jobs.enums import JobTrigger, JobType
 from shisho_jobs.schema import utcnow
 from shisho_jobs.service import JobService
 from shisho_jobs.worker.store import WorkerStore
@@ -47,6 +47,8 @@ class PeriodicGlobalScan:
             return
         # start_or_join never creates a second active scan: an active scan of any
         # scope is joined instead, and this check runs again later.
-        job, created = self.service.start_or_join(JobType.SCAN.value, library_id=None)
+        job, created = self.service.start_or_join(
+            JobType.SCAN.value, library_id=None, trigger=JobTrigger.SCHEDULE
+        )
         if created:
             _logger.info("enqueued periodic global scan %s", job.id)

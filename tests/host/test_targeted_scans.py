@@ -39,8 +39,7 @@ def _write(folder: Path, relative: str, title: str) -> None:
 
 
 def _scan(scans: Scans, data: dict[str, object], trigger: str = "manual") -> Job:
-    extra = {} if trigger == "manual" else {"trigger": trigger}
-    job = scans.service.create_job("scan", data, library_id=1, **extra)  # TEMP until trigger
+    job = scans.service.create_job("scan", data, library_id=1, trigger=trigger)
     return scans.run(job)
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
-from shisho_jobs.enums import JobStatus, JobType
+from shisho_jobs.enums import JobStatus, JobTrigger, JobType
 from shisho_jobs.payloads import JobScanData
 from shisho_jobs.watch import paths as watched_paths
 
@@ -78,7 +78,10 @@ class WorkerScanStarter:
         job_id = 0
         for _attempt in range(MAX_ATTEMPTS):
             job, created = self.service.start_or_join(
-                JobType.SCAN.value, JobScanData(paths=paths), library_id=library_id
+                JobType.SCAN.value,
+                JobScanData(paths=paths),
+                library_id=library_id,
+                trigger=JobTrigger.WATCH,
             )
             job_id = job.id
             if created:

@@ -131,10 +131,6 @@ _RESCUE_FAIL: Final = (
     " crash_count = ?, lease_expires_at = NULL, heartbeat_at = NULL, updated_at = ?"
     f" WHERE {_UNCHANGED} RETURNING {_ALL}"
 )
-_LAST_GLOBAL_CREATED: Final = (
-    "SELECT created_at FROM jobs WHERE type = ? AND library_id IS NULL"
-    " ORDER BY created_at DESC LIMIT 1"
-)
 
 # The watcher's look at a scan it may join, and its paths merged into a scan that has not
 # started: the row is locked (PostgreSQL) or the database is (SQLite) between the two,
@@ -185,8 +181,6 @@ class WorkerStatements:
     attempt)``."""
     rescue_fail: str
     """Fail a lost job: ``(error, finished, crash_count, updated, job_id, attempt)``."""
-    last_global_created: str
-    """When the newest global job of a type was created: ``(type,)``."""
     job_state: str
     """A job's status, data and creation time (and the database's time on PostgreSQL):
     ``(job_id,)``."""
@@ -245,7 +239,6 @@ class WorkerStatements:
             "rescue_requeue": _RESCUE_REQUEUE,
             "rescue_cancel": _RESCUE_CANCEL,
             "rescue_fail": _RESCUE_FAIL,
-            "last_global_created": _LAST_GLOBAL_CREATED,
             "job_state": _JOB_STATE.format(now=read_now, lock=""),
             "job_state_locked": _JOB_STATE.format(
                 now=read_now, lock=" FOR UPDATE" if postgres else ""

@@ -399,15 +399,6 @@ class WorkerStore:
         with self._database.read_connection() as connection:
             return runs_in_chain(connection, job_id, limit=limit)
 
-    def last_global_job_created_at(self, job_type: str) -> datetime | None:
-        """When the newest global job of ``job_type`` was created, or ``None``."""
-        with self._database.read_connection() as connection:
-            row = connection.exec_driver_sql(self._sql.last_global_created, (job_type,)).first()
-        if row is None:
-            return None
-        value = row[0] if self._read_timestamp is None else self._read_timestamp(row[0])
-        return cast(datetime, value)
-
     # --- joining scans (the folder watcher) --------------------------------------------------
 
     def job_state(self, job_id: int) -> JobState | None:

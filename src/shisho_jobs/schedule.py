@@ -20,6 +20,7 @@ from typing import Final
 from shisho_jobs.errors import ShishoJobsError
 
 SCAN_INTERVAL_MINUTES: Final = 60.0  # default minutes between two scheduled global scans
+CHECK_SECONDS: Final = 60.0  # seconds between two looks at the schedule, at most
 INTERVAL_VARIABLE: Final = "SHISHO_SCAN_INTERVAL_MINUTES"
 DEPRECATED_VARIABLE: Final = "SHISHO_GLOBAL_SCAN_INTERVAL"
 
@@ -42,9 +43,12 @@ class ScheduleSettings:
     Args:
         global_interval_seconds: seconds between two scheduled global scans, measured
             from the last one (never at a worker's start); ``None``: never.
+        check_seconds: how often a worker looks at the schedule at most (also how soon
+            it learns of a library's own ``scan_interval``).
     """
 
     global_interval_seconds: float | None = SCAN_INTERVAL_MINUTES * 60
+    check_seconds: float = CHECK_SECONDS
 
     def __post_init__(self) -> None:
         seconds = self.global_interval_seconds

@@ -18,6 +18,7 @@ from typing import TypeVar
 import pluggy
 import sqlalchemy as sa
 
+import polling
 from library_host import catalog
 from library_host.models import books
 from library_host.sample_data import epub_bytes, write_books
@@ -35,12 +36,7 @@ T = TypeVar("T")
 
 
 def _wait(check: Callable[[], T | None], what: str, timeout: float = DEADLINE) -> T:
-    """``check()``'s first truthy answer, looked for every POLL_STEP until ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(POLL_STEP)
-    return value
+    return polling.wait_until(check, timeout=timeout, what=what, interval=POLL_STEP)
 
 
 def _catalogue(database: Database, library_id: int = 1) -> dict[str, int]:

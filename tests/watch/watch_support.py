@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import TypeVar
 
 import msgspec
 
+import polling
 from shisho_jobs import Job, JobService, JobStatus, Library, ListJobsOptions
 from shisho_jobs.watch import LibraryWatcher, WatchMode, WatchSettings, WorkerScanStarter
 from shisho_jobs.worker.store import WorkerStore
@@ -30,15 +30,9 @@ def starter_for(service: JobService) -> WorkerScanStarter:
 
 
 def wait_until(check: Callable[[], T | None], *, what: str, timeout: float = TIMEOUT) -> T:
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(POLL_STEP)
+    """Poll ``check`` until it returns something truthy (tests/polling.py, this folder's
+    generous deadline)."""
+    return polling.wait_until(check, timeout=timeout, what=what, interval=POLL_STEP)
 
 
 def scans(service: JobService, library_id: int | None = None) -> list[Job]:

@@ -22,7 +22,6 @@ from shisho_jobs.hooktypes import Library
 from shisho_jobs.schedule import ScheduleSettings
 from shisho_jobs.service import JobService
 
-CHECK_INTERVAL: Final = 60.0  # seconds between two looks at the schedule, at most
 MIN_CHECK_INTERVAL: Final = 0.2  # seconds; a very short schedule (tests) is looked at this often
 CHECKS_PER_INTERVAL: Final = 4  # looks per schedule interval, so a run starts at most 1/4 late
 
@@ -51,7 +50,7 @@ class ScheduledScans:
     def __post_init__(self) -> None:
         self._started = self.clock()
         self._started_up = False
-        self.interval = _check_interval([self.settings.global_interval_seconds])
+        self.interval = self._check_interval([self.settings.global_interval_seconds])
 
     def run(self) -> None:
         """Start the global scan and the libraries' scans whose interval has passed."""
@@ -71,7 +70,7 @@ class ScheduledScans:
             intervals.append(own)
             if up_for >= own:
                 self._start(library.id, own)
-        self.interval = _check_interval(intervals)
+        self.interval = self._check_interval(intervals)
 
     def _start(self, library_id: int | None, seconds: float) -> None:
         job, created = self.service.start_or_join(
@@ -84,9 +83,9 @@ class ScheduledScans:
             scope = "global" if library_id is None else f"library {library_id}"
             _logger.info("started scheduled %s scan %s", scope, job.id)
 
-
-def _check_interval(intervals: Sequence[float | None]) -> float:
-    known = [seconds for seconds in intervals if seconds is not None]
-    if not known:
-        return CHECK_INTERVAL
-    return min(CHECK_INTERVAL, max(MIN_CHECK_INTERVAL, min(known) / CHECKS_PER_INTERVAL))
+    def _check_interval(self, intervals: Sequence[float | None]) -> float:
+        longest = self.settings.check_seconds
+        known = [seconds for seconds in intervals if seconds is not None]
+        if not known:
+            return longest
+        return min(longest, max(MIN_CHECK_INTERVAL, min(known) / CHECKS_PER_INTERVAL))

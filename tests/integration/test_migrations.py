@@ -23,8 +23,9 @@ from shisho_jobs.schema import LIBRARIES_TABLE, Base
 ROOT = "20260101000000"
 SEED = "20260113000000"
 LEASES = "20261129000000"
-HEAD = "20261201000000"
-OUR_TABLES = {"jobs", "job_logs", "job_events", "job_scope_counts", "workers"}
+RESULTS = "20261201000000"
+HEAD = "20261201100000"
+OUR_TABLES = {"jobs", "job_logs", "job_events", "job_scope_counts", "workers", "library_watches"}
 
 
 def _make_libraries(url: str | sa.URL) -> None:
@@ -114,6 +115,7 @@ def test_migrations_ship_in_the_package_tree() -> None:
         ROOT,
         SEED,
         LEASES,
+        RESULTS,
         HEAD,
     }
 
@@ -246,7 +248,7 @@ def test_cli_upgrade_and_downgrade(url: str | sa.URL) -> None:
     assert cli_main(["db", "upgrade", "--database-url", text_url]) == 0
     assert migrate.current(url) == HEAD
     assert cli_main(["db", "downgrade", "--database-url", text_url]) == 0
-    assert migrate.current(url) == LEASES
+    assert migrate.current(url) == RESULTS
 
 
 _HOST_ENV = """
@@ -378,12 +380,12 @@ def _snapshot(url: str | sa.URL) -> dict[str, Any]:
 
 def test_every_downgrade_restores_the_schema_its_upgrade_started_from(url: str | sa.URL) -> None:
     before: dict[str, dict[str, Any]] = {"base": _snapshot(url)}
-    for revision in (ROOT, SEED, LEASES, HEAD):
+    for revision in (ROOT, SEED, LEASES, RESULTS, HEAD):
         migrate.upgrade(url, revision)
         before[revision] = _snapshot(url)
     assert before[HEAD]["triggers"], "the counting triggers exist at head"
-    assert len({repr(snapshot) for snapshot in before.values()}) == 5, "each revision changes it"
+    assert len({repr(snapshot) for snapshot in before.values()}) == 6, "each revision changes it"
 
-    for revision in (LEASES, SEED, ROOT, "base"):
+    for revision in (RESULTS, LEASES, SEED, ROOT, "base"):
         migrate.downgrade(url, revision)
         assert _snapshot(url) == before[revision], revision

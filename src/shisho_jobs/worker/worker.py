@@ -207,7 +207,7 @@ class Worker:
             settings=settings,
             process_id=self.process_id,
         )
-        return WatchLibraries(watcher)
+        return WatchLibraries(watcher, self.database, self.process_id)
 
     def watch_health(self) -> list[WatchHealth]:
         """How this worker watches each library's folder; ``[]`` when it does not watch."""

@@ -43,6 +43,8 @@ from shisho_jobs.scope_lock import lock_scope
 from shisho_jobs.validation import require_id, require_progress, require_status, require_trigger
 from shisho_jobs.visibility import can_see
 from shisho_jobs.waiting import refresh_waiting_of_pending_jobs
+from shisho_jobs.watch.health import WatchHealth
+from shisho_jobs.watch.health_store import list_watch_health
 from shisho_jobs.workers import WorkerInfo, list_live_workers, live_workers
 
 if TYPE_CHECKING:
@@ -410,6 +412,16 @@ class JobService(JobLogs):
         """The live workers (rows not expired), oldest first."""
         with self.database.read_connection() as connection:
             return list_live_workers(connection)
+
+    def list_watchers(
+        self, *, visible_library_ids: Collection[int] | None = None
+    ) -> list[WatchHealth]:
+        """How the live workers watch the library folders, by library then worker.
+
+        Args:
+            visible_library_ids: the libraries the reader may see; ``None``: all.
+        """
+        return list_watch_health(self.database, visible_library_ids=visible_library_ids)
 
     def refresh_waiting(self) -> list[Job]:
         """Delete expired worker rows; bring every pending job's ``waiting`` in line.

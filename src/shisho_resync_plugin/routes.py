@@ -26,7 +26,7 @@ from shisho_jobs.dto import CreateJobPayload, Job, ListJobLogsResponse, ListJobs
 from shisho_jobs.enums import JobStatus
 from shisho_jobs.filters import ListJobsFilter, ListJobsQuery
 from shisho_jobs.visibility import Visibility
-from shisho_jobs.watch.health_store import ListWatchersResponse, list_watch_health
+from shisho_jobs.watch.health_store import ListWatchersResponse
 from shisho_jobs.workers import ListWorkersResponse
 from shisho_resync_plugin.auth import REQUIRES, Caller, Permission, authorization_guard, caller_of
 from shisho_resync_plugin.errors import (
@@ -337,9 +337,9 @@ async def list_workers(context: Injected[RequestContext[None]]) -> ListWorkersRe
 )
 async def list_watchers(context: Injected[RequestContext[None]]) -> ListWatchersResponse:
     """Each library as each live worker watches it, for the libraries the user may see."""
-    runtime, visible = context.runtime, context.caller.visible_library_ids
+    service, visible = context.runtime.service, context.caller.visible_library_ids
     watchers = await anyio.to_thread.run_sync(
-        lambda: list_watch_health(runtime.database, visible_library_ids=visible)
+        lambda: service.list_watchers(visible_library_ids=visible)
     )
     return ListWatchersResponse(watchers=watchers)
 

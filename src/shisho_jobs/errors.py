@@ -60,6 +60,15 @@ class RecentJobExists(ShishoJobsError):
         """The recent job."""
 
 
+class InvalidSetting(ShishoJobsError, ValueError):
+    """A setting (an environment variable) has a value that cannot be used."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name} {reason}")
+        self.name = name
+        """The setting at fault."""
+
+
 class JobNotFound(ShishoJobsError):
     """The job does not exist."""
 

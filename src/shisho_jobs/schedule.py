@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from shisho_jobs.errors import ShishoJobsError
+from shisho_jobs.config import env_number
+from shisho_jobs.errors import InvalidSetting
 
 SCAN_INTERVAL_MINUTES: Final = 60.0  # default minutes between two scheduled global scans
 CHECK_SECONDS: Final = 60.0  # seconds between two looks at the schedule, at most
@@ -25,15 +26,6 @@ INTERVAL_VARIABLE: Final = "SHISHO_SCAN_INTERVAL_MINUTES"
 DEPRECATED_VARIABLE: Final = "SHISHO_GLOBAL_SCAN_INTERVAL"
 
 _logger = logging.getLogger("shisho_jobs.worker")
-
-
-class InvalidScheduleSetting(ShishoJobsError, ValueError):
-    """A schedule setting has a value that cannot be used."""
-
-    def __init__(self, name: str, reason: str) -> None:
-        super().__init__(f"{name} {reason}")
-        self.name = name
-        """The setting (environment variable) at fault."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +45,7 @@ class ScheduleSettings:
     def __post_init__(self) -> None:
         seconds = self.global_interval_seconds
         if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
-            raise InvalidScheduleSetting(INTERVAL_VARIABLE, "must be a positive number of minutes")
+            raise InvalidSetting(INTERVAL_VARIABLE, "must be a positive number of minutes")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ScheduleSettings:
@@ -64,7 +56,7 @@ class ScheduleSettings:
         read and a warning logged.
 
         Raises:
-            InvalidScheduleSetting: a value that is not a number, by variable.
+            InvalidSetting: a value that is not a number, by variable.
         """
         env = os.environ if environ is None else environ
         minutes = env.get(INTERVAL_VARIABLE, "").strip()
@@ -76,7 +68,7 @@ class ScheduleSettings:
                     DEPRECATED_VARIABLE,
                     INTERVAL_VARIABLE,
                 )
-            value = _number(INTERVAL_VARIABLE, minutes, "minutes")
+            value = _number(env, INTERVAL_VARIABLE, "minutes")
             return cls(None if value == 0 else value * 60)
         if deprecated:
             _logger.warning(
@@ -86,15 +78,11 @@ class ScheduleSettings:
             )
             if deprecated.lower() in {"off", "none", "never", "0"}:
                 return cls(None)
-            return cls(_number(DEPRECATED_VARIABLE, deprecated, "seconds"))
+            return cls(_number(env, DEPRECATED_VARIABLE, "seconds"))
         return cls()
 
 
-def _number(name: str, raw: str, unit: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidScheduleSetting(name, f"must be a number of {unit}, got {raw!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise InvalidScheduleSetting(name, f"must be 0 or more {unit}, got {raw!r}")
+def _number(env: Mapping[str, str], name: str, unit: str) -> float:
+    value = env_number(env, name, unit)
+    assert value is not None  # only called for a variable that is set
     return value

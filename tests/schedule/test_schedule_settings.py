@@ -6,7 +6,8 @@ import logging
 
 import pytest
 
-from shisho_jobs.schedule import InvalidScheduleSetting, ScheduleSettings
+from shisho_jobs.errors import InvalidSetting
+from shisho_jobs.schedule import ScheduleSettings
 
 
 def test_a_scheduled_global_scan_every_hour_by_default() -> None:
@@ -55,6 +56,6 @@ def test_minutes_win_over_the_old_setting(caplog: pytest.LogCaptureFixture) -> N
     ],
 )
 def test_bad_values_name_the_variable(environ: dict[str, str], name: str) -> None:
-    with pytest.raises(InvalidScheduleSetting) as raised:
+    with pytest.raises(InvalidSetting) as raised:
         ScheduleSettings.from_env(environ)
     assert raised.value.name == name

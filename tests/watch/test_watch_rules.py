@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shisho_jobs.watch import InvalidWatchSetting, WatchSettings
+from shisho_jobs.errors import InvalidSetting
+from shisho_jobs.watch import WatchSettings
 from shisho_jobs.watch.batch import ChangeBatch
 from shisho_jobs.watch.ignore import is_ignored_path
 from shisho_jobs.watch.paths import compact, covers, merge
@@ -134,7 +135,7 @@ def test_settings_from_the_environment() -> None:
     ],
 )
 def test_bad_settings_name_the_variable(environ: dict[str, str], name: str) -> None:
-    with pytest.raises(InvalidWatchSetting) as raised:
+    with pytest.raises(InvalidSetting) as raised:
         WatchSettings.from_env(environ)
     assert raised.value.name == name
     assert name in str(raised.value)

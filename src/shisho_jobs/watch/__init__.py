@@ -10,12 +10,11 @@ targeted scan of what changed (``JobScanData.paths``).
 from __future__ import annotations
 
 from shisho_jobs.watch.health import WatchHealth, WatchMode, WatchState
-from shisho_jobs.watch.settings import InvalidWatchSetting, WatchSettings
+from shisho_jobs.watch.settings import WatchSettings
 from shisho_jobs.watch.starter import ScanAnswer, ScanStarter, WorkerScanStarter
 from shisho_jobs.watch.watcher import LibraryWatcher, ListLibraries
 
 __all__ = [
-    "InvalidWatchSetting",
     "LibraryWatcher",
     "ListLibraries",
     "ScanAnswer",

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from shisho_jobs.errors import ShishoJobsError
+from shisho_jobs.config import env_number
+from shisho_jobs.errors import InvalidSetting
 
 DEBOUNCE_SECONDS: Final = 15.0  # quiet time after a library's last change before its scan
 MAX_WAIT_SECONDS: Final = 120.0  # longest a change waits while changes keep coming
 POLL_SECONDS: Final = 30.0  # seconds between two looks at a polled library (notify's default)
 REFRESH_SECONDS: Final = 60.0  # seconds between two re-reads of the library list
 SETTLE_SECONDS: Final = 1.0  # a change younger than this is still in progress at a cap flush
-
-
-class InvalidWatchSetting(ShishoJobsError, ValueError):
-    """A watch setting has a value that cannot be used."""
-
-    def __init__(self, name: str, reason: str) -> None:
-        super().__init__(f"{name} {reason}")
-        self.name = name
-        """The setting (environment variable) at fault."""
 
 
 @dataclass(frozen=True)
@@ -48,16 +39,16 @@ class WatchSettings:
 
     def __post_init__(self) -> None:
         if self.debounce_seconds < 0:
-            raise InvalidWatchSetting("SHISHO_WATCH_DEBOUNCE_SECONDS", "must be 0 or more")
+            raise InvalidSetting("SHISHO_WATCH_DEBOUNCE_SECONDS", "must be 0 or more")
         if self.max_wait_seconds < self.debounce_seconds:
-            raise InvalidWatchSetting(
+            raise InvalidSetting(
                 "SHISHO_WATCH_MAX_WAIT_SECONDS",
                 "must be at least SHISHO_WATCH_DEBOUNCE_SECONDS",
             )
         if self.poll_seconds <= 0:
-            raise InvalidWatchSetting("SHISHO_WATCH_POLL_SECONDS", "must be more than 0")
+            raise InvalidSetting("SHISHO_WATCH_POLL_SECONDS", "must be more than 0")
         if self.refresh_seconds <= 0:
-            raise InvalidWatchSetting("refresh_seconds", "must be more than 0")
+            raise InvalidSetting("refresh_seconds", "must be more than 0")
 
     @property
     def settle_seconds(self) -> float:
@@ -69,7 +60,7 @@ class WatchSettings:
         """The settings from ``SHISHO_WATCH*`` variables; unset ones take their defaults.
 
         Raises:
-            InvalidWatchSetting: a variable that is not a number (or ``0``/``1``), by name.
+            InvalidSetting: a variable that is not a number (or ``0``/``1``), by name.
         """
         env = os.environ if environ is None else environ
         return cls(
@@ -92,17 +83,9 @@ def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
         return True
     if raw in _FALSE:
         return False
-    raise InvalidWatchSetting(name, f"must be 0 or 1, got {raw!r}")
+    raise InvalidSetting(name, f"must be 0 or 1, got {raw!r}")
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidWatchSetting(name, f"must be a number of seconds, got {raw!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise InvalidWatchSetting(name, f"must be 0 or more seconds, got {raw!r}")
-    return value
+    value = env_number(env, name, "seconds")
+    return default if value is None else value

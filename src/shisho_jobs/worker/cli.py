@@ -22,9 +22,8 @@ from collections.abc import Sequence
 from types import FrameType
 
 from shisho_jobs.config import DEFAULT_STALL_SECONDS
+from shisho_jobs.errors import InvalidSetting
 from shisho_jobs.plugins import get_plugin_manager
-from shisho_jobs.schedule import InvalidScheduleSetting
-from shisho_jobs.watch import InvalidWatchSetting
 from shisho_jobs.worker.worker import (
     GRACE_PERIOD,
     LEASE_SECONDS,
@@ -90,7 +89,7 @@ def run_worker_command(
         return 2
     try:
         worker = _worker(database_url, concurrency, plugins, lease_seconds, poll_interval)
-    except (InvalidWatchSetting, InvalidScheduleSetting) as error:
+    except InvalidSetting as error:
         print(error, file=sys.stderr)
         return 2
     signals_seen = 0

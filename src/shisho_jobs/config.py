@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
+
+from shisho_jobs.errors import InvalidSetting
 
 DEFAULT_DATA_DIR = "./var"
 DATABASE_FILE_NAME = "shisho.db"
@@ -40,4 +44,22 @@ def stall_seconds() -> float:
         raise ValueError(message) from None
     if value <= 0:
         raise ValueError(f"SHISHO_STALL_SECONDS must be positive, not {text!r}")
+    return value
+
+
+def env_number(env: Mapping[str, str], name: str, unit: str) -> float | None:
+    """The number ``env[name]`` holds (0 or more, finite); ``None`` when unset or empty.
+
+    Raises:
+        InvalidSetting: the value is not such a number (naming ``name`` and ``unit``).
+    """
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidSetting(name, f"must be a number of {unit}, got {raw!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise InvalidSetting(name, f"must be 0 or more {unit}, got {raw!r}")
     return value

@@ -51,6 +51,24 @@ class LibraryNotFound(InvalidJobInput):
         super().__init__(field, f"no library with id {library_id}")
 
 
+class RecentJobExists(ShishoJobsError):
+    """A job of this type, scope and trigger was created a moment ago; no second one."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(f"Job {job.id} of the same kind was created recently.")
+        self.job = job
+        """The recent job."""
+
+
+class InvalidSetting(ShishoJobsError, ValueError):
+    """A setting (an environment variable) has a value that cannot be used."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name} {reason}")
+        self.name = name
+        """The setting at fault."""
+
+
 class JobNotFound(ShishoJobsError):
     """The job does not exist."""
 

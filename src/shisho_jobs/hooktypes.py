@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
@@ -24,6 +24,13 @@ class Library(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     path: str | None = None
     """Folder of the library's files, if it has one on this machine."""
+    watch: Literal["events", "poll", "off"] = "events"
+    """How workers notice changes in ``path``: ``events`` (the OS's notifications),
+    ``poll`` (stat the folders now and then; for NFS, SMB, rclone, which send no events),
+    or ``off`` (no watcher at all; only manual and scheduled scans)."""
+    scan_interval: float | None = None
+    """Minutes between scheduled scans of this library on top of the global schedule;
+    ``None``: only the global schedule (``SHISHO_SCAN_INTERVAL_MINUTES``)."""
 
 
 JobHandler = Callable[["JobContext"], Any]

@@ -254,6 +254,24 @@ class WorkerRow(Base):
     __table_args__ = (sa.Index("ix_workers_expires_at", "expires_at"),)
 
 
+class LibraryWatchRow(Base):
+    """How one live worker watches one library's folder, for admins (``/api/jobs/watchers``).
+
+    Written by the worker's watch duty when something changed, deleted with the worker's
+    row (a worker that stops, or whose row expired, watches nothing).
+    """
+
+    __tablename__ = "library_watches"
+
+    worker_id: Mapped[str] = mapped_column(
+        sa.String(255), sa.ForeignKey("workers.id", ondelete="CASCADE"), primary_key=True
+    )
+    library_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    """Not a foreign key: the host's library may go first; the next refresh drops the row."""
+    health: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    """The :class:`~shisho_jobs.watch.WatchHealth` as JSON."""
+
+
 class JobScopeCountRow(Base):
     """How many jobs of a type a library has (``library_key`` 0: global jobs).
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shisho_jobs.cancel import cancel_job
-from shisho_jobs.clock import now_on
+from shisho_jobs.clock import database_time_from_now, now_on
 from shisho_jobs.db import Database
 from shisho_jobs.dto import Job
 from shisho_jobs.enums import FINISHED_STATUSES, JobStatus, JobTrigger
@@ -22,6 +22,7 @@ from shisho_jobs.errors import (
     InvalidJobInput,
     JobNotFound,
     LibraryNotFound,
+    RecentJobExists,
     UnknownJobType,
 )
 from shisho_jobs.filters import ListJobsFilter, ListJobsOptions, validated
@@ -43,6 +44,8 @@ from shisho_jobs.scope_lock import lock_scope
 from shisho_jobs.validation import require_id, require_progress, require_status, require_trigger
 from shisho_jobs.visibility import can_see
 from shisho_jobs.waiting import refresh_waiting_of_pending_jobs
+from shisho_jobs.watch.health import WatchHealth
+from shisho_jobs.watch.health_store import list_watch_health
 from shisho_jobs.workers import WorkerInfo, list_live_workers, live_workers
 
 if TYPE_CHECKING:
@@ -100,6 +103,7 @@ class JobService(JobLogs):
         status: JobStatus | str = JobStatus.PENDING,
         trigger: JobTrigger | str = JobTrigger.MANUAL,
         retry_of: int | None = None,
+        unless_created_within: float | None = None,
     ) -> Job:
         """Create a job, atomically refusing a second active job of an exclusive type.
 
@@ -115,6 +119,10 @@ class JobService(JobLogs):
             status: normally ``pending``; other values are for imports and tests.
             trigger: what started the job (``manual``, ``watch``, ``schedule``, ``retry``).
             retry_of: the finished job this one runs again (with ``trigger="retry"``).
+            unless_created_within: seconds; refuse when a job of this type and trigger was
+                created that recently for this scope (a library's: the library or global),
+                by the database's clock, checked under the scope's lock (schedules: once
+                per interval across every worker and host).
 
         Returns:
             The new job.
@@ -125,6 +133,7 @@ class JobService(JobLogs):
                 ``retry_of``.
             LibraryNotFound: no library has ``library_id``.
             ActiveJobExists: an active job blocks this one; carries that job.
+            RecentJobExists: ``unless_created_within`` found a recent job; carries it.
         """
         spec = self.job_types.get(job_type)
         payload = self.job_types.validate_payload(job_type, {} if data is None else data)
@@ -147,6 +156,10 @@ class JobService(JobLogs):
                 ).first()
                 if blocking is not None:
                     raise ActiveJobExists(self._to_job(blocking))
+            if unless_created_within is not None:
+                recent = _recent_job(session, job_type, library_id, trigger, unless_created_within)
+                if recent is not None:
+                    raise RecentJobExists(self._to_job(recent))
             now = now_on(session.connection())
             # Read in the same transaction: a worker registering meanwhile refreshes it.
             waiting = (
@@ -189,6 +202,7 @@ class JobService(JobLogs):
         library_id: int | None = None,
         trigger: JobTrigger | str = JobTrigger.MANUAL,
         retry_of: int | None = None,
+        unless_created_within: float | None = None,
     ) -> tuple[Job, bool]:
         """Create a pending job, or return the active job that blocks it.
 
@@ -199,17 +213,23 @@ class JobService(JobLogs):
             trigger: what starts the job (``manual``, ``watch``, ``schedule``, ``retry``);
                 a joined job keeps its own.
             retry_of: the finished job this one runs again (with ``trigger="retry"``).
+            unless_created_within: see :meth:`create_job`; the recent job is returned.
 
         Returns:
             ``(job, created)``: the new job and ``True``, or the blocking
-            active job and ``False``.
+            active (or recent) job and ``False``.
         """
         try:
             job = self.create_job(
-                job_type, data, library_id=library_id, trigger=trigger, retry_of=retry_of
+                job_type,
+                data,
+                library_id=library_id,
+                trigger=trigger,
+                retry_of=retry_of,
+                unless_created_within=unless_created_within,
             )
             return job, True
-        except ActiveJobExists as exists:
+        except (ActiveJobExists, RecentJobExists) as exists:
             return exists.job, False
 
     # --- reading --------------------------------------------------------------------------
@@ -394,6 +414,16 @@ class JobService(JobLogs):
         with self.database.read_connection() as connection:
             return list_live_workers(connection)
 
+    def list_watchers(
+        self, *, visible_library_ids: Collection[int] | None = None
+    ) -> list[WatchHealth]:
+        """How the live workers watch the library folders, by library then worker.
+
+        Args:
+            visible_library_ids: the libraries the reader may see; ``None``: all.
+        """
+        return list_watch_health(self.database, visible_library_ids=visible_library_ids)
+
     def refresh_waiting(self) -> list[Job]:
         """Delete expired worker rows; bring every pending job's ``waiting`` in line.
 
@@ -450,6 +480,31 @@ def _record_event(session: Session, job: Job, event: str) -> None:
     # The session's pending changes go first, as before the event.
     session.flush()
     record_event(session.connection(), job, event)
+
+
+def _recent_job(
+    session: Session, job_type: str, library_id: int | None, trigger: JobTrigger, seconds: float
+) -> JobRow | None:
+    """The newest job of this type and trigger created within ``seconds`` for the scope."""
+    # One clock for every host: the database's (see shisho_jobs.clock).
+    cutoff = database_time_from_now(session.get_bind().dialect.name, -seconds)
+    scope = (
+        JobRow.library_id.is_(None)
+        if library_id is None
+        else sa.or_(JobRow.library_id == library_id, JobRow.library_id.is_(None))
+    )
+    query = (
+        sa.select(JobRow)
+        .where(
+            JobRow.type == job_type,
+            JobRow.trigger == trigger.value,
+            scope,
+            JobRow.created_at > cutoff,
+        )
+        .order_by(JobRow.id.desc())
+        .limit(1)
+    )
+    return session.execute(query).scalars().first()
 
 
 def _library_exists(session: Session, library_id: int) -> bool:

@@ -26,6 +26,7 @@ from shisho_jobs.dto import CreateJobPayload, Job, ListJobLogsResponse, ListJobs
 from shisho_jobs.enums import JobStatus
 from shisho_jobs.filters import ListJobsFilter, ListJobsQuery
 from shisho_jobs.visibility import Visibility
+from shisho_jobs.watch.health_store import ListWatchersResponse
 from shisho_jobs.workers import ListWorkersResponse
 from shisho_resync_plugin.auth import REQUIRES, Caller, Permission, authorization_guard, caller_of
 from shisho_resync_plugin.errors import (
@@ -55,6 +56,7 @@ ROUTE_EVENTS: Final = "shisho_jobs:events"
 ROUTE_CANCEL: Final = "shisho_jobs:cancel"
 ROUTE_RETRY: Final = "shisho_jobs:retry"
 ROUTE_WORKERS: Final = "shisho_jobs:workers"
+ROUTE_WATCHERS: Final = "shisho_jobs:watchers"
 
 Q = TypeVar("Q")
 T = TypeVar("T")
@@ -316,6 +318,32 @@ async def list_workers(context: Injected[RequestContext[None]]) -> ListWorkersRe
     return ListWorkersResponse(workers=workers)
 
 
+@get(
+    "/jobs/watchers",
+    name=ROUTE_WATCHERS,
+    opt=_READS,
+    summary="How the live workers watch the library folders",
+    description=(
+        "Needs `jobs:read` or `jobs:write`. One entry per library and live worker that "
+        "watches it: by OS events or by polling (also when events could not be set up, "
+        "with the reason in `error`), or `failed` (a missing folder, say). Libraries the "
+        "user cannot access are left out."
+    ),
+    responses={
+        200: ResponseSpec(ListWatchersResponse, description="The watches, by library."),
+        401: _UNAUTHENTICATED,
+        403: _FORBIDDEN,
+    },
+)
+async def list_watchers(context: Injected[RequestContext[None]]) -> ListWatchersResponse:
+    """Each library as each live worker watches it, for the libraries the user may see."""
+    service, visible = context.runtime.service, context.caller.visible_library_ids
+    watchers = await anyio.to_thread.run_sync(
+        lambda: service.list_watchers(visible_library_ids=visible)
+    )
+    return ListWatchersResponse(watchers=watchers)
+
+
 def build_jobs_router(runtime: ResyncRuntime) -> Router:
     """The ``{api_prefix}/jobs`` routes, reaching ``runtime`` through their context dependency."""
     config = runtime.config
@@ -341,6 +369,7 @@ def build_jobs_router(runtime: ResyncRuntime) -> Router:
             list_jobs,
             job_events,
             list_workers,
+            list_watchers,
             retrieve_job,
             list_job_logs,
             cancel_job,

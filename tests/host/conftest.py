@@ -25,6 +25,7 @@ from shisho_jobs.dto import Job, JobLog
 from shisho_jobs.enums import JobStatus, LogLevel
 from shisho_jobs.outbox import EVENT_PROGRESS
 from shisho_jobs.schema import JobEventRow
+from shisho_jobs.watch import WatchSettings
 
 DEADLINE = 30.0  # seconds a scan job gets to finish (or to stop)
 FALLBACK_POLL = 0.5  # seconds between two looks at the job if no commit woke the test
@@ -123,7 +124,14 @@ class Scans:
     @contextmanager
     def worker(self) -> Iterator[Worker]:
         """A worker running on a background thread until the block ends (then stopped)."""
-        worker = Worker(self.database, plugin_manager=self.plugin_manager, poll_interval=0.05)
+        # Not watching: these tests start each scan themselves (test_watching_worker.py
+        # is about the watch scans).
+        worker = Worker(
+            self.database,
+            plugin_manager=self.plugin_manager,
+            poll_interval=0.05,
+            watch=WatchSettings(enabled=False),
+        )
         worker.start()
         try:
             yield worker

@@ -1,5 +1,5 @@
 """Each maintenance duty of the worker on its own, on both engines: rescue, retention, the
-periodic global scan."""
+scheduled scans."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from worker_support import row_of
 from polling import wait_until
 from shisho_jobs import Database, Job, JobService, JobStatus, get_plugin_manager
 from shisho_jobs.plugins import job_type_registry
+from shisho_jobs.schedule import ScheduleSettings
 from shisho_jobs.schema import JobRow, utcnow
-from shisho_jobs.worker.maintenance.global_scan import PeriodicGlobalScan
 from shisho_jobs.worker.maintenance.rescue import RescueExpiredLeases
 from shisho_jobs.worker.maintenance.retention import Retention
+from shisho_jobs.worker.maintenance.scheduled_scans import ScheduledScans
 from shisho_jobs.worker.store import ClaimRequest, WorkerStore
 
 
@@ -84,26 +85,59 @@ def test_retention_deletes_old_finished_jobs_and_old_events_only(
     assert service.outbox.oldest_id() is None  # every event is older than 0 seconds
 
 
-def test_periodic_global_scan_enqueues_one_when_due_and_never_a_second(
-    database: Database, service: JobService, store: WorkerStore
+class _Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_scheduled_global_scan_waits_one_interval_then_runs_once_per_interval(
+    database: Database, service: JobService
 ) -> None:
-    duty = PeriodicGlobalScan(service, store, scan_interval=3600)
-    assert duty.interval == 60.0  # checks at least every minute
+    clock = _Clock()
+    duty = ScheduledScans(service, lambda: [], ScheduleSettings(3600), clock=clock)
+    assert duty.interval == 60.0  # looks at least every minute
 
+    duty.run()  # at start-up: never
+    assert service.list_jobs() == []
+
+    clock.now += 3600
     duty.run()
-    duty.run()
+    duty.run()  # due again by this worker's clock, but one was just created
 
-    scans = service.list_jobs_with_total()[0]
-    assert [(job.type, job.library_id) for job in scans] == [("scan", None)]
+    scans = service.list_jobs()
+    assert [(job.library_id, job.trigger) for job in scans] == [(None, "schedule")]
 
 
-def test_periodic_global_scan_joins_an_active_library_scan(
-    database: Database, service: JobService, store: WorkerStore
+def test_the_schedule_counts_from_the_last_scheduled_run_in_the_database(
+    database: Database, service: JobService
 ) -> None:
-    last = service.create_job("scan", status=JobStatus.COMPLETED)
+    last = service.create_job("scan", status=JobStatus.COMPLETED, trigger="schedule")
+    clock = _Clock()
+    duty = ScheduledScans(service, lambda: [], ScheduleSettings(3600), clock=clock)
+    duty.run()  # the worker's start
+    clock.now += 3600
+    duty.run()  # another worker's scheduled scan a moment ago counts
+    assert [job.id for job in service.list_jobs()] == [last.id]
+
     _age(database, last, days=1)
+    duty.run()
+    assert len(service.list_jobs()) == 2
+
+
+def test_the_scheduled_global_scan_joins_an_active_library_scan(
+    database: Database, service: JobService
+) -> None:
     running = service.create_job("scan", library_id=2)
+    clock = _Clock()
+    duty = ScheduledScans(service, lambda: [], ScheduleSettings(60), clock=clock)
+    duty.run()  # the worker's start
+    clock.now += 60
 
-    PeriodicGlobalScan(service, store, scan_interval=60).run()
+    duty.run()
 
-    assert {job.id for job in service.list_jobs()} == {last.id, running.id}
+    assert [job.id for job in service.list_jobs()] == [running.id]

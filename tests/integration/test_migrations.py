@@ -25,10 +25,11 @@ SEED = "20260113000000"
 LEASES = "20261129000000"
 RESULTS = "20261201000000"
 NEWEST_BY_ID = "20261201100000"
-REVISIONS = (ROOT, SEED, LEASES, RESULTS, NEWEST_BY_ID)
+WATCHES = "20261201150000"
+REVISIONS = (ROOT, SEED, LEASES, RESULTS, NEWEST_BY_ID, WATCHES)
 """Every revision, oldest first."""
 HEAD = REVISIONS[-1]
-OUR_TABLES = {"jobs", "job_logs", "job_events", "job_scope_counts", "workers"}
+OUR_TABLES = {"jobs", "job_logs", "job_events", "job_scope_counts", "workers", "library_watches"}
 
 
 def _make_libraries(url: str | sa.URL) -> None:

@@ -43,11 +43,14 @@ from shisho_jobs.enums import LogLevel
 from shisho_jobs.payloads import JobScanData
 from shisho_jobs.plugins import job_type_registry
 from shisho_jobs.schema import JobRow, utcnow
+from shisho_jobs.watch import WatchSettings
 from shisho_jobs.worker.store import Claim, ClaimRequest, LogLine, Outcome, WorkerStore
 
 
 def _fast_worker(database: Database, manager: pluggy.PluginManager, **options: Any) -> Worker:
-    """A worker with a short lease and poll, so that tests finish quickly."""
+    """A worker with a short lease and poll, so that tests finish quickly; it watches no
+    folder (the test host's libraries have none; the watch tests are in tests/watch)."""
+    options.setdefault("watch", WatchSettings(enabled=False))
     return Worker(database, plugin_manager=manager, lease_seconds=2.0, poll_interval=0.1, **options)
 
 

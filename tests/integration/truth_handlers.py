@@ -15,6 +15,7 @@ import pluggy
 
 from shisho_jobs import Database, JobTypeSpec, Worker, get_plugin_manager, hookimpl
 from shisho_jobs.context import JobContext, JobFailed
+from shisho_jobs.watch import WatchSettings
 
 STEP = 0.01  # seconds between two steps of a handler's loop
 GIVE_UP = 60.0  # seconds after which a stuck handler returns anyway (never while a test runs)
@@ -122,7 +123,9 @@ class TruthJobs:
 
 
 def fast_worker(database: Database, manager: pluggy.PluginManager, **options: Any) -> Worker:
-    """A worker with a short lease and poll, so that tests finish quickly."""
+    """A worker with a short lease and poll, so that tests finish quickly; it watches no
+    folder (the test host's libraries have none; the watch tests are in tests/watch)."""
+    options.setdefault("watch", WatchSettings(enabled=False))
     return Worker(database, plugin_manager=manager, lease_seconds=2.0, poll_interval=0.1, **options)
 
 

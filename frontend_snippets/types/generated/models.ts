@@ -40,6 +40,12 @@ export type LogLevel = (typeof LogLevel)[keyof typeof LogLevel];
 export interface JobScanData {
   /** Re-read every file, even those whose size and modification time are unchanged. Default: `false`. */
   force?: boolean;
+  /**
+   * Only these files and folders (POSIX, relative to the library's folder), each with
+   * everything below it; removal is decided only inside them. `None`: the whole library.
+   * Watch scans carry the changed paths here.
+   */
+  paths?: string[];
 }
 
 /** Payload of an `export` job: writes the catalogue of the libraries in scope as JSON. */

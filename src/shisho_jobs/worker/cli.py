@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from shisho_jobs.config import DEFAULT_STALL_SECONDS
+from shisho_jobs.errors import InvalidSetting
 from shisho_jobs.plugins import get_plugin_manager
 from shisho_jobs.worker.worker import (
     GRACE_PERIOD,
@@ -86,21 +87,11 @@ def run_worker_command(
     if concurrency < 1:
         print("--concurrency must be 1 or more", file=sys.stderr)
         return 2
-    worker = Worker(
-        database_url,
-        plugin_manager=get_plugin_manager(load_entry_points=True, plugins=plugins),
-        concurrency=concurrency,
-        lease_seconds=lease_seconds
-        or _required(_env_seconds("SHISHO_WORKER_LEASE_SECONDS", LEASE_SECONDS), "lease"),
-        poll_interval=poll_interval
-        or _required(_env_seconds("SHISHO_WORKER_POLL_INTERVAL", POLL_INTERVAL), "poll"),
-        grace_period=_required(_env_seconds("SHISHO_WORKER_GRACE_SECONDS", GRACE_PERIOD), "grace"),
-        retention_days=_env_seconds("SHISHO_JOB_RETENTION_DAYS", RETENTION_DAYS),
-        global_scan_interval=_env_seconds("SHISHO_GLOBAL_SCAN_INTERVAL", None),
-        stall_seconds=_required(
-            _env_seconds("SHISHO_STALL_SECONDS", DEFAULT_STALL_SECONDS), "stall"
-        ),
-    )
+    try:
+        worker = _worker(database_url, concurrency, plugins, lease_seconds, poll_interval)
+    except InvalidSetting as error:
+        print(error, file=sys.stderr)
+        return 2
     signals_seen = 0
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -118,3 +109,27 @@ def run_worker_command(
     print(f"worker {worker.process_id} running; stop with Ctrl-C or SIGTERM", file=sys.stderr)
     worker.run()
     return 0
+
+
+def _worker(
+    database_url: str,
+    concurrency: int,
+    plugins: Sequence[str],
+    lease_seconds: float | None,
+    poll_interval: float | None,
+) -> Worker:
+    """The worker the command runs, tuned from the environment."""
+    return Worker(
+        database_url,
+        plugin_manager=get_plugin_manager(load_entry_points=True, plugins=plugins),
+        concurrency=concurrency,
+        lease_seconds=lease_seconds
+        or _required(_env_seconds("SHISHO_WORKER_LEASE_SECONDS", LEASE_SECONDS), "lease"),
+        poll_interval=poll_interval
+        or _required(_env_seconds("SHISHO_WORKER_POLL_INTERVAL", POLL_INTERVAL), "poll"),
+        grace_period=_required(_env_seconds("SHISHO_WORKER_GRACE_SECONDS", GRACE_PERIOD), "grace"),
+        retention_days=_env_seconds("SHISHO_JOB_RETENTION_DAYS", RETENTION_DAYS),
+        stall_seconds=_required(
+            _env_seconds("SHISHO_STALL_SECONDS", DEFAULT_STALL_SECONDS), "stall"
+        ),
+    )

@@ -147,8 +147,13 @@ _HOST_TIMES: Final = {"now": "?", "shifted": "?"}
 _LATER: Final = {"now": "{now}", "shifted": "{shifted}"}
 """Keeps the time placeholders through the first ``format`` (filled in last)."""
 
-_LAST_GLOBAL_CREATED: Final = (
-    "SELECT created_at FROM jobs WHERE type = ? AND library_id IS NULL ORDER BY id DESC LIMIT 1"
+# The watcher's look at a scan it may join, and its paths merged into a scan that has not
+# started: the row is locked (PostgreSQL) or the database is (SQLite) between the two,
+# and the pending guard lets a claim in between win.
+_JOB_STATE: Final = "SELECT status, data, created_at{read_now} FROM jobs WHERE id = ?{lock}"
+_PENDING_DATA: Final = (
+    f"UPDATE jobs SET data = ?, updated_at = {{now}} WHERE id = ? AND status = 'pending'"
+    f" RETURNING {_ALL}"
 )
 
 
@@ -193,8 +198,13 @@ class WorkerStatements:
     attempt)``."""
     rescue_fail: str
     """Fail a lost job: ``(error, *now, crash_count, *now, job_id, attempt)``."""
-    last_global_created: str
-    """When the newest global job of a type was created: ``(type,)``."""
+    job_state: str
+    """A job's status, data and creation time (and the database's time on PostgreSQL):
+    ``(job_id,)``."""
+    job_state_locked: str
+    """:attr:`job_state`, the row locked for an update: ``(job_id,)``."""
+    pending_data: str
+    """Rewrite a still-pending job's data: ``(data, *now, job_id)``."""
 
     @classmethod
     def of(cls, dialect: str, job_types: Sequence[str] | None = None) -> WorkerStatements:
@@ -216,6 +226,8 @@ class WorkerStatements:
         # INSERT ... SELECT gives PostgreSQL no column to infer the parameters' types from.
         fenced_log = _FENCED_LOG.format(text="?::text" if postgres else "?", **_LATER)
         expired = _EXPIRED.format(lock=" FOR UPDATE SKIP LOCKED" if postgres else "", **_LATER)
+        # One clock for every host: PostgreSQL's. SQLite lives on one host.
+        read_now = f", {POSTGRES_NOW}" if postgres else ""
         texts = {
             "has_pending": _HAS_PENDING.format(types=types),
             "claim": claim,
@@ -235,7 +247,11 @@ class WorkerStatements:
             "rescue_requeue": _RESCUE_REQUEUE,
             "rescue_cancel": _RESCUE_CANCEL,
             "rescue_fail": _RESCUE_FAIL,
-            "last_global_created": _LAST_GLOBAL_CREATED,
+            "job_state": _JOB_STATE.format(read_now=read_now, lock=""),
+            "job_state_locked": _JOB_STATE.format(
+                read_now=read_now, lock=" FOR UPDATE" if postgres else ""
+            ),
+            "pending_data": _PENDING_DATA,
         }
         times = _DATABASE_TIMES if postgres else _HOST_TIMES
         texts = {name: sql.format(**times) for name, sql in texts.items()}

@@ -122,6 +122,17 @@ class _Times:
         return (self.stamp(self.base + timedelta(seconds=seconds)),)
 
 
+class JobState(NamedTuple):
+    """A job as a watcher looks at it before joining it."""
+
+    status: JobStatus
+    data: str
+    """The payload as stored (JSON text)."""
+    created_at: datetime
+    now: datetime
+    """The database's time when it was read (PostgreSQL's clock; SQLite's host's)."""
+
+
 class _Expired(NamedTuple):
     id: int
     attempt: int
@@ -406,14 +417,48 @@ class WorkerStore:
         assert job is not None  # the row is locked (or the database is) since it was read
         return job
 
-    def last_global_job_created_at(self, job_type: str) -> datetime | None:
-        """When the newest global job of ``job_type`` was created, or ``None``."""
+    # --- joining scans (the folder watcher) --------------------------------------------------
+
+    def job_state(self, job_id: int) -> JobState | None:
+        """The job's status, stored data and creation time, with the database's time."""
         with self._database.read_connection() as connection:
-            row = connection.exec_driver_sql(self._sql.last_global_created, (job_type,)).first()
-        if row is None:
-            return None
-        value = row[0] if self._read_timestamp is None else self._read_timestamp(row[0])
-        return cast(datetime, value)
+            row = connection.exec_driver_sql(self._sql.job_state, (job_id,)).first()
+        return None if row is None else self._job_state(tuple(row))
+
+    def update_pending_data(self, job_id: int, update: Callable[[str], str | None]) -> bool:
+        """Rewrite the stored data of a job that has not started yet.
+
+        Args:
+            job_id: the job.
+            update: gets the stored data (JSON text); returns the new text, or ``None``
+                to leave it as it is.
+
+        Returns:
+            ``True`` when the job was still pending (and updated, unless ``update`` said
+            ``None``); ``False`` when it was claimed, finished or deleted meanwhile.
+        """
+        with self._cursor(notify=True) as cursor:
+            cursor.execute(self._sql.job_state_locked, (job_id,))
+            raw = cursor.fetchone()
+            if raw is None or raw[0] != JobStatus.PENDING.value:
+                return False
+            new_data = update(raw[1])
+            if new_data is None:
+                return True
+            job = self._job(cursor, self._sql.pending_data, (new_data, *self._now().now, job_id))
+            if job is None:
+                return False
+            # The job's JSON changed (its data): the live streams hear of it.
+            self._record(cursor, [job], EVENT_PROGRESS)
+        return True
+
+    def _job_state(self, raw: tuple[Any, ...]) -> JobState:
+        created = raw[2] if self._read_timestamp is None else self._read_timestamp(raw[2])
+        if len(raw) > 3:
+            now = raw[3] if self._read_timestamp is None else self._read_timestamp(raw[3])
+        else:
+            now = utcnow()
+        return JobState(JobStatus(raw[0]), raw[1], cast(datetime, created), cast(datetime, now))
 
     def runs_in_chain(self, job_id: int, *, limit: int) -> int:
         """How many runs the job's chain of retries has, counting up to ``limit``."""

@@ -30,15 +30,18 @@ from shisho_jobs.db import Database, is_connection_lost
 from shisho_jobs.dto import Job
 from shisho_jobs.errors import LeaseLost
 from shisho_jobs.plugins import get_plugin_manager, job_type_registry
+from shisho_jobs.schedule import ScheduleSettings
 from shisho_jobs.service import JobService
+from shisho_jobs.watch import LibraryWatcher, WatchHealth, WatchSettings, WorkerScanStarter
 from shisho_jobs.worker.maintenance import Duty, Maintenance
-from shisho_jobs.worker.maintenance.global_scan import PeriodicGlobalScan
 from shisho_jobs.worker.maintenance.hard_limits import StopTimedOutJobs
 from shisho_jobs.worker.maintenance.presence import KeepWorkerRegistered
 from shisho_jobs.worker.maintenance.rescue import RescueExpiredLeases
 from shisho_jobs.worker.maintenance.retention import Retention
 from shisho_jobs.worker.maintenance.retries import RetryFailedJobs
+from shisho_jobs.worker.maintenance.scheduled_scans import ScheduledScans
 from shisho_jobs.worker.maintenance.stalls import FlagStalledJobs
+from shisho_jobs.worker.maintenance.watch import WatchLibraries
 from shisho_jobs.worker.runner import JobRun, call_hook
 from shisho_jobs.worker.store import MAX_CRASHES, Claim, ClaimRequest, WorkerStore
 from shisho_jobs.worker.wakeup import Wakeup, connect_wakeups
@@ -82,8 +85,8 @@ class Worker:
         poll_interval: seconds between looks at the queue when nothing woke the
             worker (at most 1 s).
         retention_days: delete finished jobs older than this; ``None`` keeps them.
-        global_scan_interval: seconds between automatic global scans; ``None`` (the
-            default) never enqueues one.
+        global_scan_interval: deprecated (use ``schedule``): seconds between scheduled
+            global scans; when given, it sets the schedule.
         grace_period: seconds running handlers get to stop on shutdown before
             their jobs are re-queued anyway.
         max_crashes: lost workers a job survives before it fails as "worker lost".
@@ -91,6 +94,10 @@ class Worker:
             (see :mod:`shisho_jobs.worker.maintenance`).
         stall_seconds: seconds without progress before a running job is marked stalled,
             for job types without their own; default ``SHISHO_STALL_SECONDS`` (600).
+        watch: how the worker watches the folders of the libraries it can scan;
+            default :meth:`WatchSettings.from_env` (``SHISHO_WATCH=0``: not at all).
+        schedule: when scans start by themselves; default
+            :meth:`ScheduleSettings.from_env` (``SHISHO_SCAN_INTERVAL_MINUTES``, 60).
     """
 
     def __init__(
@@ -108,6 +115,8 @@ class Worker:
         max_crashes: int = MAX_CRASHES,
         duties: Iterable[Duty] = (),
         stall_seconds: float | None = None,
+        watch: WatchSettings | None = None,
+        schedule: ScheduleSettings | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be 1 or more")
@@ -128,7 +137,9 @@ class Worker:
         self.lease_seconds = lease_seconds
         self.poll_interval = min(poll_interval, MAX_POLL_INTERVAL)
         self.retention_days = retention_days
-        self.global_scan_interval = global_scan_interval
+        if global_scan_interval is not None:
+            schedule = ScheduleSettings(global_interval_seconds=global_scan_interval)
+        self.schedule = ScheduleSettings.from_env() if schedule is None else schedule
         self.grace_period = grace_period
         self.max_crashes = max_crashes
         self.stall_seconds = config.stall_seconds() if stall_seconds is None else stall_seconds
@@ -159,6 +170,7 @@ class Worker:
             lease_seconds=self.lease_seconds,
             interval=self.lease_seconds / 3,
         )
+        self._watch = self._watch_duty(WatchSettings.from_env() if watch is None else watch)
         self.maintenance = Maintenance([*self._built_in_duties(), *duties])
 
     def _built_in_duties(self) -> list[Duty]:
@@ -187,9 +199,28 @@ class Worker:
             )
         if self.retention_days is not None:
             duties.append(Retention(self.service, self.service.outbox, self.retention_days))
-        if self.global_scan_interval is not None:
-            duties.append(PeriodicGlobalScan(self.service, self.store, self.global_scan_interval))
+        duties.append(
+            ScheduledScans(self.service, self.plugin_manager.hook.list_libraries, self.schedule)
+        )
+        if self._watch is not None:
+            duties.append(self._watch)
         return duties
+
+    def _watch_duty(self, settings: WatchSettings) -> WatchLibraries | None:
+        """The folder watch, unless watching is off (then no watcher exists at all)."""
+        if not settings.enabled:
+            return None
+        watcher = LibraryWatcher(
+            list_libraries=self.plugin_manager.hook.list_libraries,
+            starter=WorkerScanStarter(self.service, self.store),
+            settings=settings,
+            process_id=self.process_id,
+        )
+        return WatchLibraries(watcher, self.database, self.process_id)
+
+    def watch_health(self) -> list[WatchHealth]:
+        """How this worker watches each library's folder; ``[]`` when it does not watch."""
+        return [] if self._watch is None else self._watch.health()
 
     def add_duty(self, duty: Duty) -> None:
         """Run one more maintenance duty (before :meth:`run`, or while running)."""
@@ -221,6 +252,8 @@ class Worker:
                 self._shut_down(slots)
                 self._deregister()
             finally:
+                if self._watch is not None:
+                    self._watch.close()
                 disconnect()
                 if self._owns_database:
                     self.database.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Literal
 
 import sqlalchemy as sa
 
@@ -11,6 +12,9 @@ from library_host.models import books, libraries
 from shisho_jobs import Database, Library
 
 BOOKS_PAGE_SIZE = 500
+
+WatchMode = Literal["events", "poll", "off"]
+"""``Library.watch``: how workers notice changes in a library's folder."""
 
 
 @dataclass(frozen=True)
@@ -25,13 +29,24 @@ class Book:
     size: int
 
 
-def _library(library_id: int, name: str, path: str) -> Library:
-    return Library(id=library_id, name=name, path=path)
+_LIBRARY_COLUMNS = (
+    libraries.c.id,
+    libraries.c.name,
+    libraries.c.path,
+    libraries.c.watch,
+    libraries.c.scan_interval_minutes,
+)
+
+
+def _library(
+    library_id: int, name: str, path: str, watch: WatchMode, scan_interval: float | None
+) -> Library:
+    return Library(id=library_id, name=name, path=path, watch=watch, scan_interval=scan_interval)
 
 
 def list_libraries(database: Database, ids: Collection[int] | None = None) -> list[Library]:
     """Libraries by id, all or only those in ``ids``."""
-    query = sa.select(libraries.c.id, libraries.c.name, libraries.c.path).order_by(libraries.c.id)
+    query = sa.select(*_LIBRARY_COLUMNS).order_by(libraries.c.id)
     if ids is not None:
         query = query.where(libraries.c.id.in_(list(ids)))
     with database.read() as session:
@@ -40,20 +55,38 @@ def list_libraries(database: Database, ids: Collection[int] | None = None) -> li
 
 def get_library(database: Database, library_id: int) -> Library | None:
     """The library with this id, or ``None``."""
-    query = sa.select(libraries.c.id, libraries.c.name, libraries.c.path).where(
-        libraries.c.id == library_id
-    )
+    query = sa.select(*_LIBRARY_COLUMNS).where(libraries.c.id == library_id)
     with database.read() as session:
         row = session.execute(query).one_or_none()
     return None if row is None else _library(*row)
 
 
-def ensure_library(database: Database, library_id: int, name: str, path: str) -> None:
-    """Create library ``library_id`` unless it exists (an existing one is kept as it is)."""
+def ensure_library(
+    database: Database,
+    library_id: int,
+    name: str,
+    path: str,
+    *,
+    watch: WatchMode | None = None,
+) -> None:
+    """Create library ``library_id`` unless it exists (an existing one is kept as it is).
+
+    Args:
+        watch: how workers watch its folder (``events`` when created); given for an
+            existing library, it changes (a network share is polled, say).
+    """
     with database.write() as session:
         exists = session.scalar(sa.select(libraries.c.id).where(libraries.c.id == library_id))
         if exists is None:
-            session.execute(sa.insert(libraries).values(id=library_id, name=name, path=path))
+            session.execute(
+                sa.insert(libraries).values(
+                    id=library_id, name=name, path=path, watch=watch or "events"
+                )
+            )
+        elif watch is not None:
+            session.execute(
+                sa.update(libraries).where(libraries.c.id == library_id).values(watch=watch)
+            )
 
 
 def list_books(

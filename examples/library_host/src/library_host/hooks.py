@@ -13,8 +13,11 @@ from library_host import catalog
 from library_host.database import get_database
 from library_host.scanner import scan_library_folder
 from library_host.users import User
-from shisho_jobs import ActorAccess, Library, hookimpl
+from shisho_jobs import ActorAccess, JobTrigger, Library, hookimpl
 from shisho_jobs.context import JobContext
+
+AUTOMATIC_TRIGGERS = frozenset({JobTrigger.WATCH, JobTrigger.SCHEDULE})
+"""Triggers of scans nobody asked for by hand (``Job.trigger``)."""
 
 
 @hookimpl
@@ -32,8 +35,17 @@ def get_library(library_id: int) -> Library | None:
 @hookimpl
 def scan_library(library: Library, context: JobContext) -> dict[str, Any]:
     """Scan the library's folder into the ``books`` table; returns what the scan did."""
-    force = bool(getattr(context.job.data, "force", False))
-    return scan_library_folder(get_database(), library, context, force=force).as_dict()
+    data = context.job.data
+    # Scans that started by themselves never remove more than half of a library.
+    started_by_itself = context.job.trigger in AUTOMATIC_TRIGGERS
+    return scan_library_folder(
+        get_database(),
+        library,
+        context,
+        force=bool(getattr(data, "force", False)),
+        paths=getattr(data, "paths", None),
+        guard_removals=started_by_itself,
+    ).as_dict()
 
 
 @hookimpl

@@ -18,6 +18,19 @@ libraries = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("name", sa.String(255), nullable=False, unique=True),
     sa.Column("path", sa.Text, nullable=False, doc="Folder holding the library's files."),
+    sa.Column(
+        "watch",
+        sa.String(8),
+        nullable=False,
+        server_default="events",
+        doc="How workers notice changes: events, poll (network shares) or off (Library.watch).",
+    ),
+    sa.Column(
+        "scan_interval_minutes",
+        sa.Float,
+        doc="Minutes between scheduled scans of this library; null: the global schedule only.",
+    ),
+    sa.CheckConstraint("watch IN ('events', 'poll', 'off')", name="watch_known"),
 )
 
 books = sa.Table(

@@ -244,6 +244,7 @@ def jobs_page(
         pages=max(1, -(-total // JOBS_PAGE_SIZE)),
         job_types=service.job_types.names,
         statuses=list(_STATUSES),
+        watchers=service.list_watchers(visible_library_ids=user.library_ids),
         filters={
             "type": type_filter or "",
             "status": status_filter or "",

@@ -16,7 +16,14 @@ import sqlalchemy as sa
 
 from library_host.bookfiles import UnreadableBookFile, read_metadata
 from library_host.models import books
-from library_host.walk import FolderScan, KnownBook, find_changed_files, shown_path
+from library_host.scan_scope import load_known_books_under, refuse_mass_removal
+from library_host.walk import (
+    FolderScan,
+    KnownBook,
+    find_changed_files,
+    outermost_paths,
+    shown_path,
+)
 from shisho_jobs import Database, Library
 from shisho_jobs.context import JobContext, JobFailed
 from shisho_jobs.schema import utcnow
@@ -54,7 +61,13 @@ class ScanSummary:
 
 
 def scan_library_folder(
-    database: Database, library: Library, context: JobContext, *, force: bool = False
+    database: Database,
+    library: Library,
+    context: JobContext,
+    *,
+    force: bool = False,
+    paths: list[str] | None = None,
+    guard_removals: bool = False,
 ) -> ScanSummary:
     """Bring the catalogue of ``library`` in line with the files in its folder.
 
@@ -63,6 +76,11 @@ def scan_library_folder(
         library: the library to scan; its ``path`` is the folder.
         context: the running job: progress, logs, cancellation.
         force: re-read every file, even unchanged ones.
+        paths: scan only these files and folders (relative to the library's folder),
+            each with all below it; books elsewhere are neither read nor removed.
+            ``None``: the whole library.
+        guard_removals: remove nothing when that would remove more than half of the
+            library's books (scans that started by themselves: watch, schedule).
 
     Returns:
         What the scan did. A cancelled scan keeps what it wrote and removes nothing.
@@ -73,8 +91,12 @@ def scan_library_folder(
     root = Path(library.path) if library.path else None
     if root is None or not root.is_dir():
         raise LibraryFolderMissing(library)
-    known = _load_known_books(database, library.id)
-    folder_scan = find_changed_files(root, known, force=force)
+    if paths is None:
+        known = _load_known_books(database, library.id)
+    else:
+        paths = outermost_paths(paths)
+        known = load_known_books_under(database, library.id, paths)
+    folder_scan = find_changed_files(root, known, force=force, paths=paths)
     _report_skipped(folder_scan, known, context)
     to_read, total = folder_scan.changed, folder_scan.count
     summary = ScanSummary(library_id=library.id, files=total)
@@ -117,6 +139,12 @@ def scan_library_folder(
         context.progress(done, total)
     writer.flush()
     removed_ids.extend(book_id for book_id, _, _ in known.values())
+    if (
+        guard_removals
+        and removed_ids
+        and refuse_mass_removal(database, library, len(removed_ids), context)
+    ):
+        removed_ids = []
     summary.removed = _delete_books(database, removed_ids, context)
     context.log.info(
         f"Scanned {summary.files} files: {summary.added} added, {summary.updated} updated, "

@@ -9,6 +9,10 @@ anything there), so the walk decides what it reads:
 - anything else with a book's name that is not a regular file (a FIFO, a socket,
   a device, a broken link, a link loop) and every ``OSError`` on one entry is one
   unreadable entry the scan reports, never a failure of the whole walk.
+
+A targeted walk (``paths``, from a watch scan) visits only those files and folders,
+each with everything below it, under the same rules: a path through a link or a hidden
+folder is not walked, so it finds nothing there, as the full walk would not.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import os
 import stat as stat_module
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from library_host.bookfiles import FORMATS_BY_EXTENSION, file_kind
 
@@ -142,8 +146,64 @@ def _unreadable(path: str, error: Exception, known: dict[str, KnownBook]) -> Unr
     return UnreadableEntry(path, reason, book_kept=kept)
 
 
+_Start = tuple[str, str, str | None]
+"""Where a walk begins: ``(folder, its relative prefix, only this entry name or None)``."""
+
+
+def outermost_paths(paths: list[str]) -> list[str]:
+    """``paths`` without those inside another one (each is walked with all below it)."""
+    kept: list[str] = []
+    for path in sorted(
+        {str(PurePosixPath(path)) for path in paths}, key=lambda p: (p.count("/"), p)
+    ):
+        if not any(path == outer or path.startswith(f"{outer}/") for outer in kept):
+            kept.append(path)
+    return kept
+
+
+def _targeted_start(root: Path, path: str) -> _Start | None:
+    """Where the walk of one targeted ``path`` begins; ``None`` when nothing there is walked.
+
+    The folders on the way must be real folders (no links, nothing hidden), as the full
+    walk would descend them; the path itself is walked as a folder, or found as one
+    entry of its folder (a file, a link, or nothing any more).
+    """
+    parts = PurePosixPath(path).parts
+    if not parts or any(part.startswith(".") for part in parts):
+        return None
+    folder = root
+    for part in parts[:-1]:
+        folder = folder / part
+        try:
+            mode = folder.lstat().st_mode
+        except OSError:
+            return None  # gone (or unknowable): nothing below it is found
+        if not stat_module.S_ISDIR(mode):
+            return None  # a link or a file on the way: the full walk would not go there
+    prefix = "".join(f"{part}/" for part in parts[:-1])
+    target = root / path
+    try:
+        is_folder = stat_module.S_ISDIR(target.lstat().st_mode)
+    except OSError:
+        is_folder = False  # gone: its folder's listing tells, as in a full walk
+    if is_folder:
+        return (str(target), f"{prefix}{parts[-1]}/", None)
+    return (str(folder), prefix, parts[-1])
+
+
+def _starts(root: Path, paths: list[str] | None) -> list[_Start]:
+    if paths is None:
+        return [(str(root), "", None)]
+    starts = (_targeted_start(root, path) for path in outermost_paths(paths))
+    return [start for start in starts if start is not None]
+
+
 def find_changed_files(
-    root: Path, known: dict[str, KnownBook], *, force: bool = False
+    root: Path,
+    known: dict[str, KnownBook],
+    *,
+    force: bool = False,
+    paths: list[str] | None = None,
 ) -> FolderScan:
     """Walk ``root`` and sort its book files out against the ``known`` catalogue.
 
@@ -152,8 +212,11 @@ def find_changed_files(
 
     Args:
         root: the library's folder.
-        known: the catalogued books by relative path; emptied of those found.
+        known: the catalogued books by relative path; emptied of those found. For a
+            targeted walk, only the books inside ``paths``.
         force: treat every file as changed.
+        paths: walk only these files and folders (relative, ``/``-separated), each
+            with everything below it; ``None``: the whole library.
 
     Returns:
         The new or changed files, how many book files there are, what could not be
@@ -169,16 +232,16 @@ def find_changed_files(
     pop_known = known.pop
     formats = FORMATS_BY_EXTENSION
     real_root = os.path.realpath(root)
-    pending: list[tuple[str, str]] = [(str(root), "")]
+    pending = _starts(root, paths)
     while pending:
-        folder, prefix = pending.pop()
+        folder, prefix, only_name = pending.pop()
         entries = _list_folder(folder, prefix, scan)
         if entries is None:
             continue
         with entries:
             for entry in entries:
                 name = entry.name
-                if name.startswith("."):
+                if name.startswith(".") or (only_name is not None and name != only_name):
                     continue
                 # bookfiles.book_format(), inlined: this line runs for every file.
                 dot = name.rfind(".")
@@ -190,7 +253,7 @@ def find_changed_files(
                             continue
                         absolute = entry.path
                     elif entry.is_dir(follow_symlinks=False):
-                        pending.append((entry.path, f"{path}/"))
+                        pending.append((entry.path, f"{path}/", None))
                         continue
                     else:
                         target = _other_entry(entry, path, file_format, real_root, scan)

@@ -10,8 +10,9 @@ Built in:
 
 - :class:`~shisho_jobs.worker.maintenance.rescue.RescueExpiredLeases`: jobs of lost workers;
 - :class:`~shisho_jobs.worker.maintenance.retention.Retention`: old jobs and outbox rows;
-- :class:`~shisho_jobs.worker.maintenance.global_scan.PeriodicGlobalScan`: a global scan
-  every so often.
+- :class:`~shisho_jobs.worker.maintenance.scheduled_scans.ScheduledScans`: the scheduled
+  global and per-library scans, once per interval across workers;
+- :class:`~shisho_jobs.worker.maintenance.watch.WatchLibraries`: the folder watch.
 """
 
 from __future__ import annotations

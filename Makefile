@@ -9,7 +9,7 @@ export SHISHO_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/
 export SHISHO_CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: install browser demo test lint typecheck typegen-check test-python test-frontend \
-        test-e2e bench clean
+        test-e2e bench clean react-host react-host-preview
 
 install: $(STAMP)
 
@@ -46,8 +46,17 @@ test-python: $(STAMP) browser
 test-frontend: $(NPM_STAMP)
 	cd frontend_snippets && npm run --silent check
 
-test-e2e: $(STAMP) browser
+# e2e/test_react_host.py builds the demo React host (frontend_snippets/demo) with the snippets' packages.
+test-e2e: $(STAMP) browser $(NPM_STAMP)
 	$(BIN)/pytest e2e
+
+# The demo React host, built as a fresh Vite app builds (`tsc -b && vite build`); `make react-host-preview`
+# serves it in front of a reference host on SHISHO_HOST_URL (default http://127.0.0.1:8000).
+react-host: $(NPM_STAMP)
+	cd frontend_snippets && npm run --silent demo:build
+
+react-host-preview: react-host
+	cd frontend_snippets && npm run --silent demo:preview
 
 test: lint typecheck typegen-check test-python test-frontend test-e2e
 

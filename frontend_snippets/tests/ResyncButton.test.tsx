@@ -1,12 +1,21 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
 import { act, fireEvent, screen, waitFor } from "@testing-library/react";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 
 import { ResyncButton } from "../components/library/ResyncButton";
+import { ApiError } from "../lib/api";
 import type { Job } from "../types/generated";
 import { FakeEventSource } from "./support/fakeEventSource";
 import { FakeJobsApi, json, makeJob } from "./support/fakeApi";
-import { renderInHost } from "./support/render";
+import { Providers, newQueryClient, renderInHost } from "./support/render";
 
+// Vitest does not load stylesheets into jsdom: the rules are checked as text.
+const resyncButtonCss = readFileSync(
+  join(import.meta.dirname, "../components/library/ResyncButton.css"),
+  "utf8",
+);
 const MINUTE = 60_000;
 const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * MINUTE).toISOString();
 
@@ -32,7 +41,7 @@ async function idleButton(): Promise<HTMLElement> {
 
 function spins(button: HTMLElement): boolean {
   const icon = button.querySelector("svg");
-  return icon?.classList.contains("animate-spin") === true;
+  return icon?.classList.contains("shisho-resync-button__icon--spinning") === true;
 }
 
 describe("ResyncButton states and tooltips", () => {
@@ -85,9 +94,9 @@ describe("ResyncButton states and tooltips", () => {
     const button = await buttonNamed("Scan started 5 minutes ago");
     expect(stateOf(button)).toBe("active");
     expect(spins(button)).toBe(true);
-    // Reduced motion: the spin is switched off by the motion-reduce variant.
-    expect(button.querySelector("svg")?.classList.contains("motion-reduce:animate-none")).toBe(
-      true,
+    // Reduced motion: the stylesheet only animates the spinning class without that preference.
+    expect(resyncButtonCss).toMatch(
+      /@media \(prefers-reduced-motion: no-preference\) \{\s*\.shisho-resync-button__icon--spinning \{\s*animation:/,
     );
     expect(screen.getByTestId("resync-progress").textContent).toBe("42%");
   });
@@ -214,6 +223,25 @@ describe("ResyncButton clicks", () => {
       ),
     );
     expect(stateOf(screen.getByRole("button", { name: "Resync library" }))).toBe("idle");
+  });
+
+  it("shows why on the button for a few seconds, tells onError, then returns", async () => {
+    api.onCreate = () => json({ status_code: 401, detail: "Sign in to use the jobs API." }, 401);
+    const onError = vi.fn<(error: Error) => void>();
+    renderInHost(<ResyncButton libraryId={1} onError={onError} startErrorDisplayMs={300} />);
+    fireEvent.click(await idleButton());
+
+    const reason = await screen.findByTestId("resync-error");
+    expect(reason.textContent).toBe("Could not start the scan: Sign in to use the jobs API.");
+    expect(reason.closest("button")?.title).toBe(
+      "Could not start the scan: Sign in to use the jobs API.",
+    );
+    expect(onError).toHaveBeenCalledTimes(1);
+    expect(onError.mock.calls[0]?.[0]).toBeInstanceOf(ApiError);
+    expect((onError.mock.calls[0]?.[0] as ApiError).status).toBe(401);
+    expect(stateOf(screen.getByRole("button", { name: "Resync library" }))).toBe("idle");
+    await waitFor(() => expect(screen.queryByTestId("resync-error")).toBeNull());
+    expect(screen.getByRole("button", { name: "Resync library" }).title).toBe("Resync library");
   });
 
   it("says so when the server does not answer", async () => {
@@ -380,5 +408,57 @@ describe("ResyncButton when the scan finishes before the start request answers",
     // The stream was down (or not listening yet): the refetch right after the answer tells.
     const race = await scanFinishingBeforeTheAnswer(createdAnswer, { deliverEvents: false });
     await expectCompleted(race);
+  });
+});
+
+describe("ResyncButton moved to another library", () => {
+  it("starts afresh: no loading announcement, nothing of the previous library", async () => {
+    api.jobs = [
+      makeJob({ status: "completed", finished_at: minutesAgo(2), library_id: 1 }),
+      makeJob({ status: "failed", library_id: 2 }),
+    ];
+    api.onCreate = () => json({ status_code: 403, detail: "You may not access library 1." }, 403);
+    api.listLatencyMs = 50;
+    const { rerender } = renderInHost(<ResyncButton libraryId={1} />);
+    fireEvent.click(await buttonNamed("Last synced 2 minutes ago"));
+    expect((await screen.findByTestId("resync-error")).textContent).toBe(
+      "Could not start the scan: You may not access library 1.",
+    );
+
+    rerender(
+      <Providers client={newQueryClient()}>
+        <ResyncButton libraryId={2} />
+      </Providers>,
+    );
+
+    const failed = await buttonNamed("Last scan failed - view logs");
+    expect(stateOf(failed)).toBe("failed");
+    expect(screen.queryByTestId("resync-error")).toBeNull();
+    // Like a page load: the new library's first answer is in the label, not announced.
+    expect(screen.getByRole("status").textContent).toBe("");
+  });
+
+  it("never announces 'Loading scan status' while the new library loads", async () => {
+    api.jobs = [makeJob({ status: "completed", finished_at: minutesAgo(2), library_id: 1 })];
+    api.listLatencyMs = 50;
+    const client = newQueryClient();
+    const { rerender } = renderInHost(<ResyncButton libraryId={1} />, client);
+    await buttonNamed("Last synced 2 minutes ago");
+    const announced: string[] = [];
+    const observer = new MutationObserver(() =>
+      announced.push(screen.getByRole("status").textContent ?? ""),
+    );
+    observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+
+    rerender(
+      <Providers client={client}>
+        <ResyncButton libraryId={2} />
+      </Providers>,
+    );
+    expect(screen.getByRole("button", { name: "Loading scan status" })).toBeTruthy();
+    await buttonNamed("Resync library");
+    observer.disconnect();
+
+    expect(announced.filter((text) => text !== "")).toEqual([]);
   });
 });

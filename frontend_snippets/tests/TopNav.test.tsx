@@ -1,8 +1,8 @@
-import { screen, waitFor } from "@testing-library/react";
-import { beforeEach, describe, expect, it } from "vitest";
+import { fireEvent, screen, waitFor } from "@testing-library/react";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 
 import { TopNav, type HasPermission } from "../components/library/TopNav.snippet";
-import { FakeJobsApi } from "./support/fakeApi";
+import { FakeJobsApi, json } from "./support/fakeApi";
 import { renderInHost } from "./support/render";
 
 const switcher = <button data-testid="library-switcher">Books</button>;
@@ -11,8 +11,10 @@ const grants =
   (resource, operation) =>
     granted.includes(`${resource}:${operation}`);
 
+let api: FakeJobsApi;
+
 beforeEach(() => {
-  new FakeJobsApi().install();
+  api = new FakeJobsApi().install();
 });
 
 describe("TopNav integration", () => {
@@ -57,5 +59,21 @@ describe("TopNav integration", () => {
       />,
     );
     expect(screen.queryByRole("button", { name: "Resync library" })).toBeNull();
+  });
+
+  it("passes onResyncError on to the button", async () => {
+    api.onCreate = () => json({ status_code: 403, detail: "CSRF token verification failed" }, 403);
+    const onResyncError = vi.fn<(error: Error) => void>();
+    renderInHost(
+      <TopNav
+        hasPermission={grants("jobs:write")}
+        libraryId={1}
+        librarySwitcher={switcher}
+        onResyncError={onResyncError}
+      />,
+    );
+    fireEvent.click(await screen.findByRole("button", { name: "Resync library" }));
+    await waitFor(() => expect(onResyncError).toHaveBeenCalledTimes(1));
+    expect(onResyncError.mock.calls[0]?.[0]?.message).toBe("CSRF token verification failed");
   });
 });

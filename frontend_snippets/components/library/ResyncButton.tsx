@@ -1,25 +1,32 @@
 // The resync button of the top nav (CONTRACT section 5), for React hosts.
 //
-// Self-contained on purpose: a plain <button> with a native `title` tooltip and Tailwind class
-// names. A host with its own Button/Tooltip components (shadcn/ui in Shisho) swaps them in; see
-// the README.
+// Self-contained on purpose: a plain <button> with a native `title` tooltip, styled by
+// ResyncButton.css (plain CSS in a cascade layer, no Tailwind needed; every part has a class the
+// host can restyle). A host with its own Button/Tooltip components (shadcn/ui in Shisho) swaps
+// them in; see the README. The states, texts and click rules are in resyncButtonState.ts.
 
-import { formatDistance } from "date-fns";
+import "./ResyncButton.css";
+
 import { AlertTriangle, RefreshCw } from "lucide-react";
 import { useEffect, useRef, useState } from "react";
 import { useNavigate } from "react-router";
 
-import { isActiveJob, useCreateJob, useLatestScanJob } from "../../hooks/queries/jobs";
-import { ApiError } from "../../lib/api";
+import { useCreateJob, useLatestScanJob } from "../../hooks/queries/jobs";
 import { useJobEvents } from "../../hooks/useJobEvents";
-import { JobStatus, JobType, type Job } from "../../types/generated";
-
-export type ResyncState = "loading" | "idle" | "starting" | "active" | "failed" | "completed";
-
-/** How often the relative time of the tooltip is refreshed, in milliseconds. */
-export const CLOCK_INTERVAL_MS = 15_000;
-
-export const defaultJobPageUrl = (jobId: number): string => `/settings/jobs/${jobId}`;
+import { JobType } from "../../types/generated";
+import {
+  BUSY_STATES,
+  CLICK_ACTIONS,
+  CLOCK_INTERVAL_MS,
+  SPINNING_STATES,
+  START_ERROR_DISPLAY_MS,
+  defaultJobPageUrl,
+  resyncAnnouncement,
+  resyncState,
+  resyncTooltip,
+  startFailure,
+  type ResyncState,
+} from "./resyncButtonState";
 
 export interface ResyncButtonProps {
   /** The selected library. */
@@ -30,71 +37,44 @@ export interface ResyncButtonProps {
   liveEvents?: boolean;
   /** How often the relative time is refreshed, in milliseconds. */
   clockIntervalMs?: number;
-}
-
-/** The button's state from the latest scan and whether a scan is being created. */
-export function resyncState(
-  latest: Job | undefined,
-  { loading, starting }: { loading: boolean; starting: boolean },
-): ResyncState {
-  if (starting) return "starting";
-  if (loading) return "loading";
-  if (latest === undefined) return "idle";
-  if (isActiveJob(latest)) return "active";
-  return latest.status === JobStatus.Failed ? "failed" : "completed";
-}
-
-/** The tooltip (and aria-label) of a state, with times relative to `now`. */
-export function resyncTooltip(state: ResyncState, latest: Job | undefined, now: number): string {
-  // formatDistanceToNow against an explicit `now`, so the text follows the refresh clock. A time
-  // after `now` (server clock ahead, or a job newer than the last tick) still reads as past.
-  const ago = (timestamp: string | undefined) => {
-    const then = timestamp === undefined ? now : Math.min(Date.parse(timestamp), now);
-    return formatDistance(then, now, { addSuffix: true });
-  };
-  switch (state) {
-    case "loading":
-      return "Loading scan status";
-    case "starting":
-      return "Starting scan...";
-    case "active":
-      return `Scan started ${ago(latest?.started_at ?? latest?.created_at)}`;
-    case "failed":
-      return "Last scan failed - view logs";
-    case "completed":
-      return `Last synced ${ago(latest?.finished_at ?? latest?.updated_at)}`;
-    default:
-      return "Resync library";
-  }
+  /**
+   * Called when a click could not start a scan: an `ApiError` (401 signed out, 403 no
+   * permission or a refused CSRF token, ...) or the `TypeError` of a request that got no answer.
+   * The button shows the reason itself for `startErrorDisplayMs`; use this to sign in again,
+   * report, or show a toast.
+   */
+  onError?: (error: Error) => void;
+  /** How long the reason a click failed stays visible on the button, in milliseconds. */
+  startErrorDisplayMs?: number;
+  /** Extra class names for the `<button>` (the host's own styles). */
+  className?: string;
 }
 
 /**
- * What the live region says when the button moves into a state: the tooltip, with the progress
- * while a scan runs (the same words as the plugin's custom element).
+ * The resync button of one library. Moving it to another library starts afresh, as a new mount
+ * does: nothing of the previous library (a failure shown, a scan being started, the live
+ * region's last words) carries over, and the new library's first status is not announced
+ * (the same rule as on page load; its tooltip says it to whoever focuses the button).
  */
-export function resyncAnnouncement(state: ResyncState, tooltip: string, latest: Job | undefined) {
-  return state === "active" && latest !== undefined
-    ? `${tooltip}, ${latest.progress}% done`
-    : tooltip;
+export function ResyncButton(props: ResyncButtonProps) {
+  return <LibraryResyncButton key={props.libraryId} {...props} />;
 }
 
-/** Why a scan could not be started, for the live region. */
-export function startFailure(error: Error): string {
-  const reason = error instanceof ApiError ? error.message : "the server did not answer";
-  return `Could not start the scan: ${reason}`;
-}
-
-export function ResyncButton({
+function LibraryResyncButton({
   libraryId,
   jobPageUrl = defaultJobPageUrl,
   liveEvents = true,
   clockIntervalMs = CLOCK_INTERVAL_MS,
+  onError,
+  startErrorDisplayMs = START_ERROR_DISPLAY_MS,
+  className,
 }: ResyncButtonProps) {
   const navigate = useNavigate();
   const latestScan = useLatestScanJob(libraryId);
   const createJob = useCreateJob();
   useJobEvents(liveEvents ? libraryId : undefined);
   const now = useNow(clockIntervalMs);
+  const [startError, showStartError] = useShownFor(startErrorDisplayMs);
 
   const latest = latestScan.data?.jobs[0];
   const state = resyncState(latest, {
@@ -106,42 +86,62 @@ export function ResyncButton({
   const announcement = useAnnouncement(
     state,
     resyncAnnouncement(state, tooltip, latest),
-    createJob.error,
+    startError,
   );
-  const spinning = state === "starting" || state === "active";
-  const busy = state === "loading" || state === "starting";
+  const spinning = SPINNING_STATES.has(state);
+  const busy = BUSY_STATES.has(state);
 
   const handleClick = () => {
-    if ((state === "active" || state === "failed") && latest !== undefined) {
+    const action = CLICK_ACTIONS[state];
+    if (action === "open" && latest !== undefined) {
       void navigate(jobPageUrl(latest.id));
-    } else if (state === "idle" || state === "completed") {
-      createJob.mutate({ type: JobType.Scan, data: {}, library_id: libraryId });
+    } else if (action === "start") {
+      showStartError(undefined);
+      createJob.mutate(
+        { type: JobType.Scan, data: {}, library_id: libraryId },
+        {
+          onError: (error) => {
+            showStartError(startFailure(error));
+            onError?.(error);
+          },
+        },
+      );
     }
   };
 
   return (
-    <span
-      className="shisho-resync-button relative inline-flex"
-      data-job-id={latest?.id}
-      data-state={state}
-    >
+    <span className="shisho-resync-button" data-job-id={latest?.id} data-state={state}>
       {/* aria-disabled, not disabled: a disabled button drops the keyboard focus on Enter. */}
       <button
         aria-busy={busy || state === "active"}
         aria-disabled={busy}
         aria-label={tooltip}
-        className="relative inline-flex h-9 min-w-9 items-center justify-center gap-1 rounded-md px-2 hover:bg-accent aria-disabled:cursor-progress aria-disabled:opacity-50"
+        className={
+          className === undefined
+            ? "shisho-resync-button__button"
+            : `shisho-resync-button__button ${className}`
+        }
         data-state={state}
         onClick={handleClick}
-        title={tooltip}
+        title={startError ?? tooltip}
         type="button"
       >
+        {/* Sizes as attributes too: without the stylesheet the icons are 16 and 12 px, not 24. */}
         <RefreshCw
           aria-hidden="true"
-          className={`h-4 w-4${spinning ? " shisho-resync-spin animate-spin motion-reduce:animate-none" : ""}`}
+          className={
+            spinning
+              ? "shisho-resync-button__icon shisho-resync-button__icon--spinning"
+              : "shisho-resync-button__icon"
+          }
+          size={16}
         />
         {state === "active" && latest !== undefined ? (
-          <span aria-hidden="true" className="text-xs tabular-nums" data-testid="resync-progress">
+          <span
+            aria-hidden="true"
+            className="shisho-resync-button__progress"
+            data-testid="resync-progress"
+          >
             {latest.progress}%
           </span>
         ) : null}
@@ -149,14 +149,30 @@ export function ResyncButton({
           <>
             <AlertTriangle
               aria-hidden="true"
-              className="absolute -right-0.5 -top-0.5 h-3 w-3 text-yellow-500"
+              className="shisho-resync-button__badge"
               data-testid="resync-warning-badge"
+              size={12}
             />
-            <span className="sr-only">Last scan failed</span>
+            <span className="shisho-resync-button__sr-only">Last scan failed</span>
           </>
         ) : null}
+        {startError !== undefined ? (
+          // Visible, not only announced (CONTRACT section 5); the live region says it as well.
+          <span
+            aria-hidden="true"
+            className="shisho-resync-button__error"
+            data-testid="resync-error"
+          >
+            {startError}
+          </span>
+        ) : null}
       </button>
-      <span aria-atomic="true" aria-live="polite" className="sr-only" role="status">
+      <span
+        aria-atomic="true"
+        aria-live="polite"
+        className="shisho-resync-button__sr-only"
+        role="status"
+      >
         {announcement}
       </span>
     </span>
@@ -173,11 +189,25 @@ function useNow(intervalMs: number): number {
   return now;
 }
 
+/** A text shown for `durationMs` after it is set (undefined: nothing shown). */
+function useShownFor(durationMs: number): [string | undefined, (text: string | undefined) => void] {
+  const [shown, setShown] = useState<{ text: string } | undefined>(undefined);
+  useEffect(() => {
+    if (shown === undefined) {
+      return undefined;
+    }
+    const timer = setTimeout(() => setShown(undefined), durationMs);
+    return () => clearTimeout(timer);
+  }, [shown, durationMs]);
+  // A new object each time: the same failure twice in a row restarts its timer.
+  return [shown?.text, (text) => setShown(text === undefined ? undefined : { text })];
+}
+
 /**
  * The live region's text: `message` when the state changes after the first answer (not on page
  * load, which would be noise), or why a scan could not be started.
  */
-function useAnnouncement(state: ResyncState, message: string, error: Error | null) {
+function useAnnouncement(state: ResyncState, message: string, startError: string | undefined) {
   const [announcement, setAnnouncement] = useState("");
   const previous = useRef<ResyncState>(state);
   useEffect(() => {
@@ -187,11 +217,11 @@ function useAnnouncement(state: ResyncState, message: string, error: Error | nul
       setAnnouncement(message);
     }
   }, [state, message]);
-  // Keyed on the error object: a quick failure may never render "starting" at all.
+  // Set after the state's own announcement: a quick failure may never render "starting" at all.
   useEffect(() => {
-    if (error !== null) {
-      setAnnouncement(startFailure(error));
+    if (startError !== undefined) {
+      setAnnouncement(startError);
     }
-  }, [error]);
+  }, [startError]);
   return announcement;
 }

@@ -23,6 +23,8 @@ export interface ResyncNavItemProps {
   hasPermission: HasPermission;
   /** Whether the user may see this library; defaults to yes (the switcher lists only those). */
   canAccessLibrary?: (libraryId: number) => boolean;
+  /** Told when a click could not start a scan (the button shows the reason itself). */
+  onResyncError?: (error: Error) => void;
 }
 
 /** The resync button when the user may start a scan of the selected library, else nothing. */
@@ -30,11 +32,16 @@ export function ResyncNavItem({
   libraryId,
   hasPermission,
   canAccessLibrary = () => true,
+  onResyncError,
 }: ResyncNavItemProps) {
   if (libraryId === undefined || !hasPermission("jobs", "write") || !canAccessLibrary(libraryId)) {
     return null;
   }
-  return <ResyncButton libraryId={libraryId} />;
+  return onResyncError === undefined ? (
+    <ResyncButton libraryId={libraryId} />
+  ) : (
+    <ResyncButton libraryId={libraryId} onError={onResyncError} />
+  );
 }
 
 export interface TopNavProps extends ResyncNavItemProps {

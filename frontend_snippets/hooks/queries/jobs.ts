@@ -19,12 +19,15 @@ import {
   type ListJobsResponse,
 } from "../../types/generated";
 
-export enum QueryKey {
-  RetrieveJob = "RetrieveJob",
-  ListJobs = "ListJobs",
-  ListJobLogs = "ListJobLogs",
-  LatestScanJob = "LatestScanJob",
-}
+// A const object, not an enum: Vite's react-ts template sets `erasableSyntaxOnly`, which refuses
+// enums (TS1294). `QueryKey.LatestScanJob` reads the same; `QueryKey` is also the type of a key.
+export const QueryKey = {
+  RetrieveJob: "RetrieveJob",
+  ListJobs: "ListJobs",
+  ListJobLogs: "ListJobLogs",
+  LatestScanJob: "LatestScanJob",
+} as const;
+export type QueryKey = (typeof QueryKey)[keyof typeof QueryKey];
 
 /** How often the latest scan is re-read while it is pending or running, in milliseconds. */
 export const ACTIVE_REFETCH_INTERVAL_MS = 2_000;

@@ -18,15 +18,16 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Annotated, Any, ClassVar, Final, TypeVar
 
 import msgspec
+from litestar import Request
 from litestar.di import Provide
 from litestar.dto import AbstractDTO, DTOConfig, DTOFieldDefinition
 from litestar.dto._backend import DTOBackend
 from litestar.openapi.spec import Reference, Schema
-from litestar.params import HeaderParameter, PathParameter, QueryParameter, QueryParams
+from litestar.params import HeaderParameter, PathParameter, QueryParameter
 from litestar.typing import FieldDefinition
 
 from shisho_jobs.enums import LogLevel
@@ -73,12 +74,15 @@ class EventsQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
 # --- query strings ---------------------------------------------------------------------------
 
 
-def query_dependency(struct: type[S]) -> Provide:
-    """A dependency that gives the handler the query string as ``struct``.
+def query_dependency(
+    struct: type[S], derive: Callable[[S, Request[Any, Any, Any]], Any]
+) -> Provide:
+    """A dependency whose value is what a route makes of its query string.
 
-    Litestar parses each field as a query parameter (a repeatable one for a tuple or list
-    field) and documents it in the OpenAPI schema with the field's type, default,
-    constraints and description.
+    Litestar parses each field of ``struct`` as a query parameter (a repeatable one for a
+    tuple or list field) and documents it in the OpenAPI schema with the field's type,
+    default, constraints and description. The dependency's value is
+    ``derive(query, request)``.
 
     Raises:
         TypeError: a field has a constraint Litestar cannot be given (a programming error,
@@ -87,8 +91,10 @@ def query_dependency(struct: type[S]) -> Provide:
     fields = msgspec.structs.fields(struct)
     info = msgspec.inspect.type_info(struct)
     assert isinstance(info, msgspec.inspect.StructType)
+    keyword = inspect.Parameter.KEYWORD_ONLY
     parameters = [
-        inspect.Parameter("query", inspect.Parameter.KEYWORD_ONLY, annotation=QueryParams)
+        # The request, not the reserved ``query``: Litestar would convert that MultiDict again.
+        inspect.Parameter("request", keyword, annotation=Request[Any, Any, Any]),
     ]
     repeatable: set[str] = set()
     for field, described in zip(fields, info.fields, strict=True):
@@ -98,28 +104,25 @@ def query_dependency(struct: type[S]) -> Provide:
         default = (
             field.default if field.default is not msgspec.NODEFAULT else field.default_factory()
         )
+        annotation = Annotated[field.type, QueryParameter(name=field.name, **settings)]  # type: ignore[name-defined]
         parameters.append(
-            inspect.Parameter(
-                field.name,
-                inspect.Parameter.KEYWORD_ONLY,
-                annotation=Annotated[field.type, QueryParameter(name=field.name, **settings)],
-                default=default,
-            )
+            inspect.Parameter(field.name, keyword, annotation=annotation, default=default)
         )
     names = frozenset(field.name for field in fields)
 
-    def from_query(query: QueryParams, **values: Any) -> S:
+    def from_query(request: Request[Any, Any, Any], **values: Any) -> Any:
+        query = request.query_params
         for key in query:
             if key not in names:
                 raise InvalidJobInput(key, "is not a parameter of this route")
             if key not in repeatable and len(query.getall(key)) > 1:
                 raise InvalidJobInput(key, "given more than once")
-        return struct(**values)
+        return derive(struct(**values), request)
 
     from_query.__name__ = f"{struct.__name__}_from_query"
     # Litestar reads the parameters from the signature and the types from the annotations.
-    from_query.__dict__["__signature__"] = inspect.Signature(parameters, return_annotation=struct)
-    from_query.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": struct}
+    from_query.__dict__["__signature__"] = inspect.Signature(parameters)
+    from_query.__annotations__ = {p.name: p.annotation for p in parameters}
     return Provide(from_query, sync_to_thread=False)
 
 

@@ -10,14 +10,15 @@ thread in one hop, so the event loop never waits on SQL.
 
 from __future__ import annotations
 
-from typing import Final, TypeAlias, TypeVar
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
 
 import anyio.to_thread
 import msgspec
-from litestar import MediaType, Response, Router, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import MediaType, Request, Response, Router, get, post
+from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import JSONBody, SkipValidation
+from litestar.params import JSONBody
 from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_201_CREATED
 
@@ -41,7 +42,7 @@ from shisho_resync_plugin.inputs import (
     query_dependency,
     row_id,
 )
-from shisho_resync_plugin.runtime import ResyncRuntime
+from shisho_resync_plugin.runtime import Injected, RequestContext, ResyncRuntime
 from shisho_resync_plugin.stream import event_stream, resume_messages
 
 ROUTE_CREATE: Final = "shisho_jobs:create"
@@ -50,10 +51,9 @@ ROUTE_RETRIEVE: Final = "shisho_jobs:retrieve"
 ROUTE_LOGS: Final = "shisho_jobs:logs"
 ROUTE_EVENTS: Final = "shisho_jobs:events"
 
+Q = TypeVar("Q")
 T = TypeVar("T")
-Injected: TypeAlias = NamedDependency[SkipValidation[T]]
-"""A dependency injected by its parameter's name, as it is: the plugin built it (the runtime,
-the caller, a query struct Litestar has just checked), so it is not validated again."""
+AnyRequest = Request[Any, Any, Any]
 
 _READS: Final = {REQUIRES: Permission.READ}
 _WRITES: Final = {REQUIRES: Permission.WRITE}
@@ -88,20 +88,34 @@ _READ_ERRORS = {400: _BAD_INPUT, 401: _UNAUTHENTICATED, 403: _FORBIDDEN}
     },
 )
 async def create_job(
-    data: JSONBody[CreateJobPayload], caller: Injected[Caller], runtime: Injected[ResyncRuntime]
+    data: JSONBody[CreateJobPayload], context: Injected[RequestContext[None]]
 ) -> Job:
     """Create a job; a second scan for the same scope gets 409 with the active one."""
-    caller.require_library(data.library_id)
+    context.caller.require_library(data.library_id)
+    service = context.runtime.service
     return await anyio.to_thread.run_sync(
-        lambda: runtime.service.create_job(data.type, data.data, library_id=data.library_id)
+        lambda: service.create_job(data.type, data.data, library_id=data.library_id)
     )
+
+
+def _reader_filter(query: ListJobsQuery, caller: Caller) -> ListJobsFilter:
+    # Hashable and complete (the query plus the libraries the caller may see): the list
+    # cache's key too.
+    return ListJobsFilter.for_reader(query, visible_library_ids=caller.visible_library_ids)
+
+
+def _reader_visibility(query: EventsQuery, caller: Caller) -> Visibility:
+    return Visibility.of(caller.visible_library_ids, query.library_id)
+
+
+def _as_given(query: LogsQuery, _caller: Caller) -> LogsQuery:
+    return query
 
 
 @get(
     "/jobs",
     name=ROUTE_LIST,
     opt=_READS,
-    dependencies={"filters": query_dependency(ListJobsQuery)},
     summary="List jobs, newest first",
     description="Needs `jobs:read` or `jobs:write`; jobs of other libraries are left out.",
     responses={
@@ -109,16 +123,9 @@ async def create_job(
         **_READ_ERRORS,
     },
 )
-async def list_jobs(
-    filters: Injected[ListJobsQuery],
-    caller: Injected[Caller],
-    runtime: Injected[ResyncRuntime],
-) -> Response[bytes]:
+async def list_jobs(list_context: Injected[RequestContext[ListJobsFilter]]) -> Response[bytes]:
     """One page of the jobs the user may see, and how many match."""
-    # Hashable and complete (the query plus the libraries the caller may see): the cache key.
-    reader_filter = ListJobsFilter.for_reader(
-        filters, visible_library_ids=caller.visible_library_ids
-    )
+    runtime, reader_filter = list_context.runtime, list_context.query
     body = runtime.list_cache.get(reader_filter)
     if body is None:
         body = await anyio.to_thread.run_sync(_read_page, runtime, reader_filter)
@@ -139,7 +146,6 @@ def _read_page(runtime: ResyncRuntime, reader_filter: ListJobsFilter) -> bytes:
     "/jobs/events",
     name=ROUTE_EVENTS,
     opt=_READS,
-    dependencies={"filters": query_dependency(EventsQuery)},
     summary="Live job events (Server-Sent Events)",
     description=(
         "Events `job.created`, `job.status_changed`, `job.progress` (and `job.snapshot` "
@@ -150,15 +156,12 @@ def _read_page(runtime: ResyncRuntime, reader_filter: ListJobsFilter) -> bytes:
     responses=_READ_ERRORS,
 )
 async def job_events(
-    filters: Injected[EventsQuery],
-    caller: Injected[Caller],
-    runtime: Injected[ResyncRuntime],
-    last_event: LastEventIdHeader = None,
+    events_context: Injected[RequestContext[Visibility]], last_event: LastEventIdHeader = None
 ) -> ServerSentEvent:
     """A stream of the job events the user may see."""
     resume_after = last_event_id(last_event)
-    visibility = Visibility.of(caller.visible_library_ids, filters.library_id)
-    subscription = await runtime.hub.subscribe(visibility)
+    runtime = events_context.runtime
+    subscription = await runtime.hub.subscribe(events_context.query)
     return ServerSentEvent(
         event_stream(
             runtime.hub,
@@ -184,15 +187,12 @@ async def job_events(
     summary="One job",
     responses={**_READ_ERRORS, 404: _NOT_FOUND},
 )
-async def retrieve_job(
-    job_id: JobIdPath, caller: Injected[Caller], runtime: Injected[ResyncRuntime]
-) -> Job:
+async def retrieve_job(job_id: JobIdPath, context: Injected[RequestContext[None]]) -> Job:
     """The job, or 404 when it does not exist or is of a library the user cannot access."""
     job_number = row_id(job_id, "job_id")
+    service, visible = context.runtime.service, context.caller.visible_library_ids
     return await anyio.to_thread.run_sync(
-        lambda: runtime.service.retrieve_job(
-            job_number, visible_library_ids=caller.visible_library_ids
-        )
+        lambda: service.retrieve_job(job_number, visible_library_ids=visible)
     )
 
 
@@ -200,24 +200,20 @@ async def retrieve_job(
     "/jobs/{job_id:str}/logs",
     name=ROUTE_LOGS,
     opt=_READS,
-    dependencies={"filters": query_dependency(LogsQuery)},
     summary="A job's log lines, oldest first",
     responses={**_READ_ERRORS, 404: _NOT_FOUND},
 )
 async def list_job_logs(
-    job_id: JobIdPath,
-    filters: Injected[LogsQuery],
-    caller: Injected[Caller],
-    runtime: Injected[ResyncRuntime],
+    job_id: JobIdPath, logs_context: Injected[RequestContext[LogsQuery]]
 ) -> ListJobLogsResponse:
     """Log lines of a job the user may see."""
     job_number = row_id(job_id, "job_id")
+    service, visible = logs_context.runtime.service, logs_context.caller.visible_library_ids
+    filters = logs_context.query
 
     def list_logs() -> ListJobLogsResponse:
-        job = runtime.service.retrieve_job(
-            job_number, visible_library_ids=caller.visible_library_ids
-        )
-        logs = runtime.service.list_job_logs(
+        job = service.retrieve_job(job_number, visible_library_ids=visible)
+        logs = service.list_job_logs(
             job.id, after_id=filters.after_id, levels=filters.level, limit=filters.limit
         )
         return ListJobLogsResponse(logs=logs)
@@ -226,20 +222,32 @@ async def list_job_logs(
 
 
 def build_jobs_router(runtime: ResyncRuntime) -> Router:
-    """The ``{api_prefix}/jobs`` routes, reaching ``runtime`` through their dependencies."""
+    """The ``{api_prefix}/jobs`` routes, reaching ``runtime`` through their context dependency."""
     config = runtime.config
 
-    def provide_runtime() -> ResyncRuntime:
-        # A function, not a bound method: Litestar deep-copies a router when it registers
-        # it, and copies functions by reference, so every request sees these live objects.
-        return runtime
+    # Closures, not bound methods: Litestar deep-copies a router when it registers it and
+    # copies functions by reference, so every request shares these live objects.
+    def context(request: Request[Any, Any, Any]) -> RequestContext[None]:
+        return RequestContext(runtime=runtime, caller=caller_of(request), query=None)
+
+    def with_query(
+        derive: Callable[[Q, Caller], T],
+    ) -> Callable[[Q, Request[Any, Any, Any]], RequestContext[T]]:
+        def build(query: Q, request: Request[Any, Any, Any]) -> RequestContext[T]:
+            caller = caller_of(request)
+            return RequestContext(runtime=runtime, caller=caller, query=derive(query, caller))
+
+        return build
 
     return Router(
         path=config.api_prefix,
         route_handlers=[create_job, list_jobs, job_events, retrieve_job, list_job_logs],
+        # One dependency per route (see RequestContext), named after what uses it.
         dependencies={
-            "runtime": Provide(provide_runtime, use_cache=True, sync_to_thread=False),
-            "caller": Provide(caller_of, sync_to_thread=False),
+            "context": Provide(context, sync_to_thread=False),
+            "list_context": query_dependency(ListJobsQuery, with_query(_reader_filter)),
+            "events_context": query_dependency(EventsQuery, with_query(_reader_visibility)),
+            "logs_context": query_dependency(LogsQuery, with_query(_as_given)),
         },
         # The host's guards first, as before the plugin's own checks.
         guards=[

@@ -38,7 +38,7 @@ from shisho_jobs.rows import job_from_row
 from shisho_jobs.schema import MAX_ID, JobRow, libraries_stub, utcnow
 from shisho_jobs.scope_lock import lock_scope
 from shisho_jobs.validation import require_id, require_progress, require_status
-from shisho_jobs.visibility import can_see
+from shisho_jobs.visibility import can_see, shown_job
 
 if TYPE_CHECKING:
     import pluggy
@@ -184,7 +184,9 @@ class JobService:
 
         Args:
             job_id: the job's id.
-            visible_library_ids: if given, a job of another library counts as absent.
+            visible_library_ids: the reader's libraries, if given: a job of another library
+                counts as absent, and the job is as that reader may receive it
+                (:func:`shisho_jobs.visibility.shown_job`).
 
         Raises:
             JobNotFound: no such job (or not visible).
@@ -195,7 +197,7 @@ class JobService:
             row = session.get(JobRow, job_id)
             if row is None or not can_see(visible_library_ids, row.library_id):
                 raise JobNotFound(job_id)
-            return self._to_job(row)
+            return shown_job(self._to_job(row), visible_library_ids)
 
     def list_jobs(self, options: ListJobsOptions | ListJobsFilter | None = None) -> list[Job]:
         """Jobs matching ``options``, newest first.
@@ -241,7 +243,8 @@ class JobService:
         with self.database.read_connection() as connection:
             rows = connection.execute(page, params).all()
             total = int(connection.execute(count, params).scalar() or 0) if with_total else 0
-        return [self._to_job(row) for row in rows], total
+        visible = checked.visible_library_ids
+        return [shown_job(self._to_job(row), visible) for row in rows], total
 
     def list_job_logs(
         self,
@@ -250,9 +253,36 @@ class JobService:
         after_id: int | None = None,
         levels: Sequence[str] = (),
         limit: int | None = None,
+        visible_library_ids: Collection[int] | None = None,
     ) -> list[JobLog]:
-        """Log lines of a job, oldest first (see :meth:`JobLogs.list`)."""
-        return self.logs.list(job_id, after_id=after_id, levels=levels, limit=limit)
+        """Log lines of a job, oldest first (see :meth:`JobLogs.list`); with
+        ``visible_library_ids``, only those that reader may receive."""
+        return self.logs.list(
+            job_id,
+            after_id=after_id,
+            levels=levels,
+            limit=limit,
+            visible_library_ids=visible_library_ids,
+        )
+
+    def page_job_logs(
+        self,
+        job_id: int,
+        *,
+        after_id: int | None = None,
+        levels: Sequence[str] = (),
+        limit: int,
+        visible_library_ids: Collection[int] | None = None,
+    ) -> tuple[list[JobLog], bool]:
+        """One page of a job's log lines the reader may receive, and whether more follow
+        (see :meth:`JobLogs.page`)."""
+        return self.logs.page(
+            job_id,
+            after_id=after_id,
+            levels=levels,
+            limit=limit,
+            visible_library_ids=visible_library_ids,
+        )
 
     def add_job_log(
         self,
@@ -263,10 +293,17 @@ class JobService:
         plugin: str | None = None,
         data: dict[str, Any] | None = None,
         stack_trace: str | None = None,
+        library_id: int | None = None,
     ) -> JobLog:
         """Append a log line to a job (see :meth:`JobLogs.add`)."""
         return self.logs.add(
-            job_id, level, message, plugin=plugin, data=data, stack_trace=stack_trace
+            job_id,
+            level,
+            message,
+            plugin=plugin,
+            data=data,
+            stack_trace=stack_trace,
+            library_id=library_id,
         )
 
     # --- changing -------------------------------------------------------------------------

@@ -126,3 +126,12 @@ def caller_of(request: ASGIConnection[Any, Any, Any, Any]) -> Caller:
     """Who :func:`authorization_guard` let in."""
     caller: Caller = request.scope["state"][_CALLER_STATE]
     return caller
+
+
+def visible_library_ids_of(
+    connection: ASGIConnection[Any, Any, Any, Any],
+) -> Collection[int] | None:
+    """The libraries the request's caller may see; none when the guard let nobody in yet
+    (an answer made then shows what a reader of no library may receive)."""
+    caller = connection.scope.get("state", {}).get(_CALLER_STATE)
+    return caller.visible_library_ids if isinstance(caller, Caller) else frozenset()

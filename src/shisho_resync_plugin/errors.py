@@ -25,6 +25,8 @@ from litestar.types import ExceptionHandlersMap
 
 from shisho_jobs.dto import Job
 from shisho_jobs.errors import ActiveJobExists, InvalidJobInput, JobNotFound, ShishoJobsError
+from shisho_jobs.visibility import shown_job
+from shisho_resync_plugin.auth import visible_library_ids_of
 
 
 class ErrorBody(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -71,8 +73,12 @@ def invalid_input_response(field: str, detail: str) -> Response[Any]:
     return Response(body, status_code=HTTP_400_BAD_REQUEST, media_type=MediaType.JSON)
 
 
-def shisho_error_handler(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
-    """Map a ``ShishoJobsError`` to its HTTP answer (400, 404 or 409)."""
+def shisho_error_handler(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """Map a ``ShishoJobsError`` to its HTTP answer (400, 404 or 409).
+
+    A 409 carries the active job as the caller may see it (the visibility rule: a reader of
+    only some libraries gets a global job without its details or the worker's name).
+    """
     if isinstance(error, InvalidJobInput):
         return invalid_input_response(error.field, error.message)
     if isinstance(error, JobNotFound):
@@ -86,7 +92,7 @@ def shisho_error_handler(_: Request[Any, Any, Any], error: Exception) -> Respons
             ConflictBody(
                 status_code=HTTP_409_CONFLICT,
                 detail=error.message,
-                extra=ConflictExtra(job=error.job),
+                extra=ConflictExtra(job=shown_job(error.job, visible_library_ids_of(request))),
             ),
             status_code=HTTP_409_CONFLICT,
             media_type=MediaType.JSON,

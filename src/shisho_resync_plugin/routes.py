@@ -200,7 +200,13 @@ async def retrieve_job(job_id: JobIdPath, context: Injected[RequestContext[None]
     "/jobs/{job_id:str}/logs",
     name=ROUTE_LOGS,
     opt=_READS,
-    summary="A job's log lines, oldest first",
+    summary="A job's log lines, oldest first, one page at a time",
+    description=(
+        "At most `limit` lines (default 200, at most 1000) after `after_id`; `has_more` says "
+        "whether more follow. Lines of a global job about a library the user cannot access "
+        "are left out; stack traces and server paths only for users with access to every "
+        "library."
+    ),
     responses={**_READ_ERRORS, 404: _NOT_FOUND},
 )
 async def list_job_logs(
@@ -213,10 +219,14 @@ async def list_job_logs(
 
     def list_logs() -> ListJobLogsResponse:
         job = service.retrieve_job(job_number, visible_library_ids=visible)
-        logs = service.list_job_logs(
-            job.id, after_id=filters.after_id, levels=filters.level, limit=filters.limit
+        logs, more = service.page_job_logs(
+            job.id,
+            after_id=filters.after_id,
+            levels=filters.level,
+            limit=filters.limit,
+            visible_library_ids=visible,
         )
-        return ListJobLogsResponse(logs=logs)
+        return ListJobLogsResponse(logs=logs, has_more=more)
 
     return await anyio.to_thread.run_sync(list_logs)
 

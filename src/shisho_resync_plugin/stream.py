@@ -23,9 +23,11 @@ CatchUp = Callable[[Subscription, int], list[ServerSentEventMessage]]
 """Blocking: the messages a stream resuming after an event id sends before its live events."""
 
 
-def message_of(event: OutboxEvent) -> ServerSentEventMessage:
-    """The SSE message: ``id:`` the event id, ``event:`` its name, ``data:`` the Job JSON."""
-    return ServerSentEventMessage(id=event.id, event=event.event, data=event.job_json)
+def message_of(event: OutboxEvent, subscription: Subscription) -> ServerSentEventMessage:
+    """The SSE message: ``id:`` the event id, ``event:`` its name, ``data:`` the Job JSON as
+    the stream's reader may receive it."""
+    data = event.job_json_for(subscription.visibility)
+    return ServerSentEventMessage(id=event.id, event=event.event, data=data)
 
 
 def missed_events(
@@ -68,7 +70,7 @@ def resume_messages(
     """
     missed = missed_events(outbox, subscription, last_event_id, replay_limit=replay_limit)
     if missed is not None:
-        return [message_of(event) for event in missed]
+        return [message_of(event, subscription) for event in missed]
     visibility = subscription.visibility
     jobs = service.list_jobs(
         ListJobsFilter(
@@ -120,6 +122,6 @@ async def event_stream(
                 continue
             if live is None:
                 return
-            yield message_of(live)
+            yield message_of(live, subscription)
     finally:
         hub.unsubscribe(subscription)

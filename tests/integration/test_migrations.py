@@ -22,7 +22,8 @@ from shisho_jobs.schema import LIBRARIES_TABLE, Base
 
 ROOT = "20260101000000"
 SEED = "20260113000000"
-HEAD = "20261129000000"
+WORKER = "20261129000000"
+HEAD = "20261201200000"
 OUR_TABLES = {"jobs", "job_logs", "job_events", "job_scope_counts"}
 
 
@@ -109,7 +110,7 @@ def test_migrations_ship_in_the_package_tree() -> None:
     path = migrate.migrations_path()
 
     assert (path / "env.py").is_file()
-    assert {p.name[:14] for p in migrate.versions_path().glob("*.py")} == {ROOT, SEED, HEAD}
+    assert {p.name[:14] for p in migrate.versions_path().glob("*.py")} == {ROOT, SEED, WORKER, HEAD}
 
 
 def test_downgrade_to_the_branch_base_keeps_rows_and_upgrade_restores_everything(
@@ -199,7 +200,7 @@ def test_cli_upgrade_and_downgrade(url: str | sa.URL) -> None:
     assert cli_main(["db", "upgrade", "--database-url", text_url]) == 0
     assert migrate.current(url) == HEAD
     assert cli_main(["db", "downgrade", "--database-url", text_url]) == 0
-    assert migrate.current(url) == SEED
+    assert migrate.current(url) == WORKER
 
 
 _HOST_ENV = """
@@ -331,12 +332,12 @@ def _snapshot(url: str | sa.URL) -> dict[str, Any]:
 
 def test_every_downgrade_restores_the_schema_its_upgrade_started_from(url: str | sa.URL) -> None:
     before: dict[str, dict[str, Any]] = {"base": _snapshot(url)}
-    for revision in (ROOT, SEED, HEAD):
+    for revision in (ROOT, SEED, WORKER, HEAD):
         migrate.upgrade(url, revision)
         before[revision] = _snapshot(url)
     assert before[HEAD]["triggers"], "the counting triggers exist at head"
-    assert len({repr(snapshot) for snapshot in before.values()}) == 4, "each revision changes it"
+    assert len({repr(snapshot) for snapshot in before.values()}) == 5, "each revision changes it"
 
-    for revision in (SEED, ROOT, "base"):
+    for revision in (WORKER, SEED, ROOT, "base"):
         migrate.downgrade(url, revision)
         assert _snapshot(url) == before[revision], revision

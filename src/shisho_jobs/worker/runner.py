@@ -33,6 +33,7 @@ from shisho_jobs.dto import Job
 from shisho_jobs.enums import JobStatus, LogLevel
 from shisho_jobs.errors import JobFailed, LeaseLost, UnknownJobTypeFailure
 from shisho_jobs.hooktypes import JobTypeSpec
+from shisho_jobs.visibility import ALL_LIBRARIES
 from shisho_jobs.worker.store import Claim, ClaimRequest, LogLine, Outcome, WorkerStore
 
 CANCELLED_ERROR: Final = "Cancelled"
@@ -65,8 +66,9 @@ class _FencedSink:
         data: dict[str, Any] | None,
         plugin: str | None,
         stack_trace: str | None,
+        library_id: int | None = None,
     ) -> None:
-        line = LogLine(level, message, data, plugin, stack_trace)
+        line = LogLine(level, message, data, plugin, stack_trace, library_id)
         try:
             written = self._run.store.write_log(self._run.claim, line)
         except sa.exc.SQLAlchemyError:
@@ -146,15 +148,27 @@ class JobRun:
                 )
             self.spec.handler(self.context)
         except JobFailed as failure:
-            return LogLine(LogLevel.ERROR, failure.message, plugin=self.context.log.plugin)
+            return LogLine(
+                LogLevel.ERROR,
+                failure.message,
+                plugin=self.context.log.plugin,
+                library_id=self._failure_scope,
+            )
         except Exception as error:
             return LogLine(
                 LogLevel.ERROR,
                 f"Job failed: {type(error).__name__}: {error}",
                 plugin=self.context.log.plugin,
                 stack_trace=traceback.format_exc(),
+                library_id=self._failure_scope,
             )
         return None
+
+    @property
+    def _failure_scope(self) -> int | None:
+        # The failure of a global job is its `error`, which may name any library: the line
+        # saying it is about every library (shown where the error is, see visibility.py).
+        return ALL_LIBRARIES if self.job.library_id is None else None
 
     def settle(
         self, failure: LogLine | None, *, claim_next: ClaimRequest | None = None

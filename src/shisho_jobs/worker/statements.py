@@ -75,14 +75,14 @@ _PROGRESS: Final = (
     f" WHERE {FENCE} AND progress <> ? RETURNING {_ALL}"
 )
 _OWNED: Final = f"SELECT {_ALL} FROM jobs WHERE {FENCE}"
-_LOG_COLUMNS: Final = "created_at, job_id, level, message, plugin, data, stack_trace"
+_LOG_COLUMNS: Final = "created_at, job_id, level, message, plugin, data, stack_trace, library_id"
 # INSERT ... SELECT from the fenced job row: checked and written in one statement.
 _FENCED_LOG: Final = (
     f"INSERT INTO job_logs ({_LOG_COLUMNS})"
-    " SELECT {timestamp}, id, {text}, {text}, {text}, {text}, {text}"
+    " SELECT {timestamp}, id, {text}, {text}, {text}, {text}, {text}, {integer}"
     f" FROM jobs WHERE {FENCE} RETURNING id"
 )
-_LOG: Final = f"INSERT INTO job_logs ({_LOG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_LOG: Final = f"INSERT INTO job_logs ({_LOG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 
 # A job set in_progress without a lease (by hand, or by an old version) has no owner
 # either: it expires one lease length after its last update.
@@ -134,9 +134,10 @@ class WorkerStatements:
     """The job while this run owns it: ``(*fence)``."""
     fenced_log: str
     """A log line while this run owns the job: ``(created, level, message, plugin, data,
-    stack_trace, *fence)``."""
+    stack_trace, library_id, *fence)``."""
     log: str
-    """A log line of any job: ``(created, job_id, level, message, plugin, data, stack_trace)``."""
+    """A log line of any job: ``(created, job_id, level, message, plugin, data, stack_trace,
+    library_id)``."""
     any_expired: str
     """Has any lease expired? ``(now, now - lease)`` (a read: rescue rarely has work)."""
     expired: str
@@ -161,6 +162,7 @@ class WorkerStatements:
         fenced_log = _FENCED_LOG.format(
             timestamp="?::timestamptz" if postgres else "?",
             text="?::text" if postgres else "?",
+            integer="?::integer" if postgres else "?",
         )
         expired = _EXPIRED.format(lock=" FOR UPDATE SKIP LOCKED" if postgres else "")
         texts = {

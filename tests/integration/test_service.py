@@ -131,7 +131,8 @@ def test_an_active_global_scan_blocks_every_library_scan(service: JobService) ->
         with pytest.raises(ActiveJobExists) as blocked:
             service.create_job(SCAN, library_id=library_id)
         assert blocked.value.job == global_scan
-    assert service.create_job(EXPORT, library_id=1).status == JobStatus.PENDING  # not exclusive
+    # Another type: a scan never blocks an export.
+    assert service.create_job(EXPORT, library_id=1).status == JobStatus.PENDING
 
 
 def test_a_finished_scan_does_not_block(service: JobService) -> None:

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Annotated
 
 import msgspec
@@ -84,6 +84,9 @@ class ListJobsOptions:
     """Only global jobs and jobs of these libraries (``None``: no restriction)."""
 
 
+_OPTION_FIELDS = tuple(option.name for option in fields(ListJobsOptions))
+
+
 def validated(options: ListJobsOptions | ListJobsFilter) -> ListJobsFilter:
     """``options`` checked against :class:`ListJobsFilter`'s types and limits.
 
@@ -95,7 +98,11 @@ def validated(options: ListJobsOptions | ListJobsFilter) -> ListJobsFilter:
         values = msgspec.structs.asdict(options)
         rename: dict[str, str] = {}
     else:
-        values = {name: value for name, value in asdict(options).items() if value is not None}
+        # Shallow on purpose (dataclasses.asdict deep-copies, costlier than the list query
+        # itself on SQLite); convert() builds fresh tuples and frozensets anyway.
+        values = {
+            name: value for name in _OPTION_FIELDS if (value := getattr(options, name)) is not None
+        }
         if isinstance(values.get("statuses"), str):
             # A string is a sequence of letters; msgspec would say "expected array".
             raise InvalidJobInput("statuses", "must be a list of statuses, not a string")

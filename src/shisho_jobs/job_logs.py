@@ -6,7 +6,6 @@ A running job's own lines are written by the worker, fenced by its claim
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -24,16 +23,16 @@ from shisho_jobs.visibility import log_visible_sql, shown_log
 
 
 class JobLogs:
-    """Log lines of the jobs in one database.
+    """Log lines of the jobs in one database (part of :class:`~shisho_jobs.service.JobService`).
 
     Args:
         database: where the jobs live.
     """
 
     def __init__(self, database: Database) -> None:
-        self._database = database
+        self.database = database
 
-    def list(
+    def list_job_logs(
         self,
         job_id: int,
         *,
@@ -53,7 +52,7 @@ class JobLogs:
                 lines it may receive, as it may receive them (:mod:`shisho_jobs.visibility`).
                 The caller has checked that the reader may see the job itself.
         """
-        return self.page(
+        return self.page_job_logs(
             job_id,
             after_id=after_id,
             levels=levels,
@@ -61,7 +60,7 @@ class JobLogs:
             visible_library_ids=visible_library_ids,
         )[0]
 
-    def page(
+    def page_job_logs(
         self,
         job_id: int,
         *,
@@ -69,11 +68,12 @@ class JobLogs:
         levels: Sequence[str] = (),
         limit: int | None = None,
         visible_library_ids: Collection[int] | None = None,
-    ) -> tuple[builtins.list[JobLog], bool]:
-        """Like :meth:`list`, and whether more lines follow the last one (``limit`` given).
+    ) -> tuple[list[JobLog], bool]:
+        """Like :meth:`list_job_logs`, and whether more lines follow the last one.
 
         Returns:
-            The lines, oldest first, and ``True`` when the reader has more after them.
+            The lines, oldest first, and ``True`` when the reader has more after them
+            (only ever with a ``limit``).
         """
         query = sa.select(JobLogRow).where(JobLogRow.job_id == job_id)
         if after_id is not None:
@@ -84,13 +84,13 @@ class JobLogs:
         query = query.order_by(JobLogRow.id)
         if limit is not None:
             query = query.limit(limit + 1)  # one more tells whether there is more
-        with self._database.read() as session:
+        with self.database.read() as session:
             rows = list(session.scalars(query))
         more = limit is not None and len(rows) > limit
         lines = rows[:limit] if more else rows
         return [shown_log(log_from_row(row), visible_library_ids) for row in lines], more
 
-    def add(
+    def add_job_log(
         self,
         job_id: int,
         level: LogLevel | str,
@@ -103,15 +103,15 @@ class JobLogs:
     ) -> JobLog:
         """Append a log line to a job.
 
-        ``library_id`` is the library the line is about (see :class:`JobLogger.about
-        <shisho_jobs.context.JobLogger.about>`).
+        ``library_id`` is the library the line is about (see
+        :meth:`shisho_jobs.context.JobLogger.about`).
 
         Raises:
             InvalidJobInput: an unknown ``level``.
             JobNotFound: the job does not exist (any more).
         """
         level = require_level(level)
-        with self._database.write() as session:
+        with self.database.write() as session:
             if session.get(JobRow, job_id) is None:
                 raise JobNotFound(job_id)
             row = JobLogRow(

@@ -187,38 +187,6 @@ class Outbox:
         with self._database.read_connection() as connection:
             return [OutboxEvent(*row) for row in connection.execute(query)]
 
-    def missed_events(
-        self,
-        last_event_id: int,
-        *,
-        up_to: int,
-        limit: int,
-        visibility: Visibility | None = None,
-    ) -> list[OutboxEvent] | None:
-        """What a reader who had every event up to ``last_event_id`` missed, up to ``up_to``.
-
-        Both questions (still kept? which ones?) are answered from one snapshot.
-
-        Returns:
-            The events, oldest first; or ``None`` when they cannot all be given: more than
-            ``limit``, some already pruned, or ``last_event_id`` is beyond ``up_to`` (an id
-            this database never gave out).
-        """
-        if last_event_id > up_to:
-            return None
-        with self._database.read() as session:
-            oldest = session.scalar(sa.select(sa.func.min(JobEventRow.id)))
-            if oldest is not None and last_event_id < oldest - 1:
-                return None
-            query = sa.select(*_EVENT_FIELDS).where(
-                JobEventRow.id > last_event_id, JobEventRow.id <= up_to
-            )
-            if visibility is not None:
-                query = query.where(*visibility.sql(JobEventRow.library_id))
-            query = query.order_by(JobEventRow.id).limit(limit + 1)
-            events = [OutboxEvent(*row) for row in session.execute(query)]
-        return None if len(events) > limit else events
-
     def latest_id(self) -> int:
         """The newest event id (0 when the outbox is empty)."""
         with self._database.read_connection() as connection:

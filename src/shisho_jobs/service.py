@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shisho_jobs.db import Database
-from shisho_jobs.dto import Job, JobLog
-from shisho_jobs.enums import FINISHED_STATUSES, JobStatus, LogLevel
+from shisho_jobs.dto import Job
+from shisho_jobs.enums import FINISHED_STATUSES, JobStatus
 from shisho_jobs.errors import (
     ActiveJobExists,
     InvalidJobInput,
@@ -49,8 +49,8 @@ UPDATABLE_COLUMNS: Final = frozenset(
 )
 
 
-class JobService:
-    """Jobs in one database.
+class JobService(JobLogs):
+    """Jobs in one database (their log lines: see :class:`~shisho_jobs.job_logs.JobLogs`).
 
     Args:
         database: where the jobs live.
@@ -66,7 +66,7 @@ class JobService:
         job_types: JobTypeRegistry | None = None,
         plugin_manager: pluggy.PluginManager | None = None,
     ) -> None:
-        self.database = database
+        super().__init__(database)
         if job_types is None:
             plugin_manager = plugin_manager or get_plugin_manager()
             job_types = job_type_registry(plugin_manager)
@@ -74,8 +74,6 @@ class JobService:
         self.plugin_manager = plugin_manager
         self.outbox = Outbox(database)
         """The ``job_events`` outbox of this database (what live streams read)."""
-        self.logs = JobLogs(database)
-        """The jobs' log lines."""
 
     @property
     def job_type_names(self) -> list[str]:
@@ -245,66 +243,6 @@ class JobService:
             total = int(connection.execute(count, params).scalar() or 0) if with_total else 0
         visible = checked.visible_library_ids
         return [shown_job(self._to_job(row), visible) for row in rows], total
-
-    def list_job_logs(
-        self,
-        job_id: int,
-        *,
-        after_id: int | None = None,
-        levels: Sequence[str] = (),
-        limit: int | None = None,
-        visible_library_ids: Collection[int] | None = None,
-    ) -> list[JobLog]:
-        """Log lines of a job, oldest first (see :meth:`JobLogs.list`); with
-        ``visible_library_ids``, only those that reader may receive."""
-        return self.logs.list(
-            job_id,
-            after_id=after_id,
-            levels=levels,
-            limit=limit,
-            visible_library_ids=visible_library_ids,
-        )
-
-    def page_job_logs(
-        self,
-        job_id: int,
-        *,
-        after_id: int | None = None,
-        levels: Sequence[str] = (),
-        limit: int,
-        visible_library_ids: Collection[int] | None = None,
-    ) -> tuple[list[JobLog], bool]:
-        """One page of a job's log lines the reader may receive, and whether more follow
-        (see :meth:`JobLogs.page`)."""
-        return self.logs.page(
-            job_id,
-            after_id=after_id,
-            levels=levels,
-            limit=limit,
-            visible_library_ids=visible_library_ids,
-        )
-
-    def add_job_log(
-        self,
-        job_id: int,
-        level: LogLevel | str,
-        message: str,
-        *,
-        plugin: str | None = None,
-        data: dict[str, Any] | None = None,
-        stack_trace: str | None = None,
-        library_id: int | None = None,
-    ) -> JobLog:
-        """Append a log line to a job (see :meth:`JobLogs.add`)."""
-        return self.logs.add(
-            job_id,
-            level,
-            message,
-            plugin=plugin,
-            data=data,
-            stack_trace=stack_trace,
-            library_id=library_id,
-        )
 
     # --- changing -------------------------------------------------------------------------
 

@@ -134,11 +134,6 @@ class EventHub:
         """Open streams."""
         return len(self._subscribers)
 
-    @property
-    def running(self) -> bool:
-        """Whether the hub has started and not stopped."""
-        return self._task is not None and not self._stopping
-
     # --- life cycle ----------------------------------------------------------------------
 
     async def start(self) -> None:

@@ -1,11 +1,12 @@
 """The worker's store: every read and write the worker makes, on the driver's cursor.
 
 The worker only calls this class. Its statements are in
-:mod:`shisho_jobs.worker.statements` (one style, one fence); each runs on the cursor of
-the SQLAlchemy connection that holds the transaction (same transaction, same commit),
-and values go through the column types' own SQLAlchemy processors, so they are stored
-and read exactly as everywhere else. (Being driver calls, they do not pass through
-SQLAlchemy's statement events or echo log.)
+:mod:`shisho_jobs.worker.statements` (one style, one fence); each write transaction runs
+on a pooled driver connection (:meth:`~shisho_jobs.db.Database.driver_write`: the same
+``BEGIN IMMEDIATE``, commit and rollback as every other write), and values go through the
+column types' own SQLAlchemy processors, so they are stored and read exactly as
+everywhere else. (Being driver calls, they do not pass through SQLAlchemy's statement
+events or echo log.)
 
 Each status or progress change appends its ``job_events`` outbox row in the same
 transaction (:mod:`shisho_jobs.outbox`), so live streams in every process see it.

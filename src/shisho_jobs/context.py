@@ -59,8 +59,12 @@ class JobSink(Protocol):
         data: dict[str, Any] | None,
         plugin: str | None,
         stack_trace: str | None,
+        library_id: int | None = None,
     ) -> None:
-        """Persist one log line of the job (dropped if the worker no longer owns it)."""
+        """Persist one log line of the job (dropped if the worker no longer owns it).
+
+        ``library_id`` is the library the line is about (``None``: none in particular;
+        :data:`shisho_jobs.visibility.ALL_LIBRARIES`: every library at once)."""
 
     def write_progress(self, percent: int) -> None:
         """Persist the job's progress (dropped if the worker no longer owns it)."""
@@ -117,22 +121,43 @@ class Cancellation:
 class JobLogger:
     """Logs of one job: saved to ``job_logs`` and sent to Python logging.
 
+    A global job's lines about one library must say so (:meth:`about`): only users with
+    access to that library receive them (CONTRACT section 4).
+
     Args:
         job: the job the lines belong to.
         sink: where lines are persisted.
         plugin: the plugin name shown beside each line.
+        library_id: the library every line of this logger is about (``None``: none in
+            particular; :data:`shisho_jobs.visibility.ALL_LIBRARIES`: all of them at once).
     """
 
-    def __init__(self, job: Job, sink: JobSink, plugin: str | None) -> None:
+    def __init__(
+        self, job: Job, sink: JobSink, plugin: str | None, library_id: int | None = None
+    ) -> None:
         self._job = job
         self._sink = sink
         self.plugin = plugin
+        self.library_id = library_id
         self._tally = _WarnTally()
 
     @property
     def warnings_logged(self) -> int:
-        """How many ``warn`` lines this run logged so far."""
+        """How many ``warn`` lines this run logged so far (through this logger or its
+        :meth:`about` siblings: they share one tally)."""
         return self._tally.count
+
+    def about(self, library_id: int | None) -> JobLogger:
+        """A logger of the same job whose lines are about ``library_id``.
+
+        Args:
+            library_id: a library's id; :data:`shisho_jobs.visibility.ALL_LIBRARIES` for
+                lines about every library at once (a summary naming several of them);
+                ``None`` for lines about none in particular.
+        """
+        sibling = JobLogger(self._job, self._sink, self.plugin, library_id)
+        sibling._tally = self._tally
+        return sibling
 
     def debug(self, message: str, data: dict[str, Any] | None = None) -> None:
         """Log a detail useful when investigating."""
@@ -185,6 +210,7 @@ class JobLogger:
             data=_jsonable(data),
             plugin=self.plugin,
             stack_trace=stack_trace,
+            library_id=self.library_id,
         )
 
 
@@ -330,6 +356,14 @@ class JobContext:
         if self._sink is None:
             raise LeaseLost()
         self._sink.hold_claim(connection)
+
+    def about_library(self, library_id: int | None) -> JobContext:
+        """A context whose log lines are about ``library_id`` (see :meth:`JobLogger.about`).
+
+        The global scan hands each library's ``scan_library`` such a context, so whatever
+        the scanner logs reaches only the users who may see that library.
+        """
+        return replace(self, log=self.log.about(library_id))
 
     def part(self, index: int, count: int) -> JobContext:
         """A context whose ``progress`` covers only part ``index`` of ``count`` equal parts.

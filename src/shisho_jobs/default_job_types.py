@@ -46,7 +46,9 @@ def job_types() -> list[JobTypeSpec]:
             name=JobType.EXPORT.value,
             payload_type=JobExportData,
             handler=run_export,
-            exclusive=False,
+            # Each export writes a file: one at a time per scope, joined like a scan, so
+            # nobody can queue them without end.
+            exclusive=True,
             plugin=PLUGIN_NAME,
         ),
     ]

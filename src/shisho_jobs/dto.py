@@ -98,6 +98,8 @@ class ListJobsResponse(msgspec.Struct, frozen=True):
 
 
 class ListJobLogsResponse(msgspec.Struct, frozen=True):
-    """Answer of ``GET /api/jobs/{id}/logs``: oldest first."""
+    """Answer of ``GET /api/jobs/{id}/logs``: one page of lines, oldest first."""
 
     logs: list[JobLog]
+    has_more: bool = False
+    """More lines follow the last one: ask again with ``after_id`` its id."""

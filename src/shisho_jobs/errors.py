@@ -82,7 +82,8 @@ class ActiveJobExists(ShishoJobsError):
 
     def __init__(self, job: Job) -> None:
         self.job = job
-        super().__init__(f"A {job.type} job is already running or pending.")
+        article = "An" if job.type[:1].lower() in "aeiou" else "A"
+        super().__init__(f"{article} {job.type} job is already running or pending.")
 
 
 class JobAlreadyFinished(ShishoJobsError):

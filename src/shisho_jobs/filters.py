@@ -27,13 +27,16 @@ from shisho_jobs.validation import Id, field_of, reason_of
 
 MAX_LIST_LIMIT = 100
 DEFAULT_LIST_LIMIT = 10
+MAX_LIST_OFFSET = MAX_ID - MAX_LIST_LIMIT
+"""The largest ``offset``: ``limit + offset`` (how far a list reads) stays a 32-bit integer,
+which PostgreSQL would otherwise overflow on (a 500 instead of a page)."""
 
 
 class ListJobsQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Query of ``GET /api/jobs``."""
 
     limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_LIST_LIMIT)] = DEFAULT_LIST_LIMIT
-    offset: Annotated[int, msgspec.Meta(ge=0, le=MAX_ID)] = 0
+    offset: Annotated[int, msgspec.Meta(ge=0, le=MAX_LIST_OFFSET)] = 0
     status: tuple[JobStatus, ...] = ()
     type: str | None = None
     library_id_or_global: Id | None = None

@@ -14,6 +14,7 @@ Readers (the plugin's event hub and its resume of a reconnecting stream) use
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from shisho_jobs.clock import POSTGRES_NOW, now_on
 from shisho_jobs.db import Database
 from shisho_jobs.dto import Job
 from shisho_jobs.schema import JobEventRow, UTCDateTime, utcnow
-from shisho_jobs.visibility import Visibility
+from shisho_jobs.visibility import Visibility, shown_job_json
 
 NOTIFY_CHANNEL: Final = "shisho_jobs"
 """PostgreSQL channel that carries a notification for every job event."""
@@ -130,6 +131,18 @@ class OutboxEvent:
     event: str
     library_id: int | None
     job_json: str
+    """The Job JSON as readers of every library receive it."""
+
+    def job_json_for(self, visibility: Visibility) -> str:
+        """The Job JSON as a reader with ``visibility`` receives it (which it may see:
+        :meth:`Visibility.matches` first)."""
+        return self.job_json if visibility.sees_every_library else self._limited_json
+
+    @functools.cached_property
+    def _limited_json(self) -> str:
+        # The same for every reader of only some libraries: made once per event, however
+        # many streams send it.
+        return shown_job_json(self.job_json, frozenset())
 
 
 _EVENT_FIELDS: Final = (

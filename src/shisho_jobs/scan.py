@@ -17,6 +17,7 @@ import msgspec
 from shisho_jobs.errors import LibrariesFailed, LibraryGone, NoLibraryProvider, NoScanner
 from shisho_jobs.hooktypes import Library
 from shisho_jobs.results import ScanResult
+from shisho_jobs.visibility import ALL_LIBRARIES
 
 if TYPE_CHECKING:
     from shisho_jobs.context import JobContext
@@ -50,6 +51,7 @@ def _scan_one_library(context: JobContext, library_id: int) -> ScanResult:
     if library is None:
         message = f"Library {library_id} no longer exists; there is nothing to scan."
         raise LibraryGone(message)
+    context = context.about_library(library.id)
     context.log.info(f"Scanning library {library.name!r}", {"library_id": library.id})
     result, answer = _scan(context, library)
     if not context.cancelled:
@@ -64,27 +66,31 @@ def _scan_all_libraries(context: JobContext) -> ScanResult:
         message = "No plugin lists the libraries, so there is nothing to scan."
         raise NoLibraryProvider(message)
     unique = list({library.id: library for library in libraries}.values())
-    context.log.info(f"Scanning all {len(unique)} libraries", {"count": len(unique)})
+    # How many libraries there are is itself something of the others: said to readers
+    # of every library only. Each library's lines go to that library's readers.
+    context.log.about(ALL_LIBRARIES).info(
+        f"Scanning all {len(unique)} libraries", {"count": len(unique)}
+    )
     failed: list[Library] = []
     total = _zero()
     for index, library in enumerate(unique):
         if context.cancelled:
             context.log.info("Stopping before the remaining libraries: the scan was interrupted.")
             return total
-        context.log.info(f"Scanning library {library.name!r}", {"library_id": library.id})
+        library_context = context.part(index, len(unique)).about_library(library.id)
+        log = library_context.log
+        log.info(f"Scanning library {library.name!r}", {"library_id": library.id})
         try:
-            result, answer = _scan(context.part(index, len(unique)), library)
+            result, answer = _scan(library_context, library)
         except NoScanner:
             raise
         except Exception:
             # One broken library must not keep the others from being scanned.
-            context.log.exception(
-                f"Scan of library {library.name!r} failed", {"library_id": library.id}
-            )
+            log.exception(f"Scan of library {library.name!r} failed", {"library_id": library.id})
             failed.append(library)
             continue
         total = total.plus(result)
-        context.log.info(f"Scanned library {library.name!r}", _summary(library, result, answer))
+        log.info(f"Scanned library {library.name!r}", _summary(library, result, answer))
     context.progress(1, 1)
     if failed:
         names = ", ".join(repr(library.name) for library in failed)

@@ -196,6 +196,9 @@ class JobLogRow(Base):
     plugin: Mapped[str | None] = mapped_column(sa.String(255))
     data: Mapped[str | None] = mapped_column(sa.Text)
     stack_trace: Mapped[str | None] = mapped_column(sa.Text)
+    library_id: Mapped[int | None] = mapped_column(sa.Integer)
+    """The library the line is about: ``None`` no library in particular, 0 every library
+    (see :mod:`shisho_jobs.visibility`). Readers get only the lines they may see."""
 
     __table_args__ = (sa.Index("ix_job_logs_job_id_id", "job_id", "id"),)
 

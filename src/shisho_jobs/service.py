@@ -42,7 +42,7 @@ from shisho_jobs.rows import job_from_row
 from shisho_jobs.schema import MAX_ID, JobRow, libraries_stub
 from shisho_jobs.scope_lock import lock_scope
 from shisho_jobs.validation import require_id, require_progress, require_status, require_trigger
-from shisho_jobs.visibility import can_see
+from shisho_jobs.visibility import can_see, shown_job
 from shisho_jobs.waiting import refresh_waiting_of_pending_jobs
 from shisho_jobs.watch.health import WatchHealth
 from shisho_jobs.watch.health_store import list_watch_health
@@ -241,7 +241,9 @@ class JobService(JobLogs):
 
         Args:
             job_id: the job's id.
-            visible_library_ids: if given, a job of another library counts as absent.
+            visible_library_ids: the reader's libraries, if given: a job of another library
+                counts as absent, and the job is as that reader may receive it
+                (:func:`shisho_jobs.visibility.shown_job`).
 
         Raises:
             JobNotFound: no such job (or not visible).
@@ -252,7 +254,7 @@ class JobService(JobLogs):
             row = session.get(JobRow, job_id)
             if row is None or not can_see(visible_library_ids, row.library_id):
                 raise JobNotFound(job_id)
-            return self._to_job(row)
+            return shown_job(self._to_job(row), visible_library_ids)
 
     def list_jobs(self, options: ListJobsOptions | ListJobsFilter | None = None) -> list[Job]:
         """Jobs matching ``options``, newest first.
@@ -298,7 +300,8 @@ class JobService(JobLogs):
         with self.database.read_connection() as connection:
             rows = connection.execute(page, params).all()
             total = int(connection.execute(count, params).scalar() or 0) if with_total else 0
-        return [self._to_job(row) for row in rows], total
+        visible = checked.visible_library_ids
+        return [shown_job(self._to_job(row), visible) for row in rows], total
 
     # --- changing -------------------------------------------------------------------------
 

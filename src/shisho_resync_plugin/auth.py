@@ -11,7 +11,8 @@ dependency finds it (:func:`caller_of`).
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection
+import inspect
+from collections.abc import Awaitable, Callable, Collection, Hashable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -126,3 +127,61 @@ def caller_of(request: ASGIConnection[Any, Any, Any, Any]) -> Caller:
     """Who :func:`authorization_guard` let in."""
     caller: Caller = request.scope["state"][_CALLER_STATE]
     return caller
+
+
+def visible_library_ids_of(
+    connection: ASGIConnection[Any, Any, Any, Any],
+) -> Collection[int] | None:
+    """The libraries the request's caller may see; none when the guard let nobody in yet
+    (an answer made then shows what a reader of no library may receive)."""
+    caller = connection.scope.get("state", {}).get(_CALLER_STATE)
+    return caller.visible_library_ids if isinstance(caller, Caller) else frozenset()
+
+
+CurrentActor = Callable[[ASGIConnection[Any, Any, Any, Any]], Awaitable[Any] | Any]
+"""The host's answer to "who does this request sign in as now?" (``None``: nobody)."""
+
+
+def default_actor_key(actor: Any) -> Hashable:
+    """Who an actor is, for counting its event streams: its ``id`` when it has one, else the
+    actor itself (when hashable), else its ``repr``."""
+    key = getattr(actor, "id", None)
+    if key is not None and isinstance(key, Hashable):
+        return ("id", key)
+    return actor if isinstance(actor, Hashable) else repr(actor)
+
+
+async def still_allowed(
+    connection: ASGIConnection[Any, Any, Any, Any],
+    caller: Caller,
+    plugin_manager: pluggy.PluginManager,
+    *,
+    current_actor: CurrentActor | None,
+    hook_is_fast: bool,
+) -> bool:
+    """Whether the caller of a long-lived request (an event stream) may still receive it.
+
+    ``False`` once its session ended (``current_actor`` answers ``None`` or someone else)
+    or its access changed in any way (permissions or libraries): the stream ends, and the
+    client's reconnect is answered with the rights it has now.
+
+    Args:
+        connection: the stream's request, as it was opened (its cookies, its headers).
+        caller: who opened it, with the access it had then.
+        plugin_manager: whose ``actor_access`` hook answers.
+        current_actor: the host's check of the request's credentials now; ``None``: the
+            actor is taken as still signed in, and only its access is checked again.
+        hook_is_fast: ``actor_access`` may run on the event loop.
+    """
+    actor = caller.actor
+    if current_actor is not None:
+        answer = current_actor(connection)
+        actor = await answer if inspect.isawaitable(answer) else answer
+        if actor is None or default_actor_key(actor) != default_actor_key(caller.actor):
+            return False
+    access = (
+        access_of(actor, plugin_manager)
+        if hook_is_fast
+        else await anyio.to_thread.run_sync(access_of, actor, plugin_manager)
+    )
+    return access == caller.access

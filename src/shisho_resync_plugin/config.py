@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +12,8 @@ from shisho_jobs import Database
 
 if TYPE_CHECKING:
     import pluggy
+
+    from shisho_resync_plugin.auth import CurrentActor
 
 DEFAULT_STATIC_PATH = "/static/shisho-resync"
 
@@ -103,6 +105,21 @@ class ResyncConfig:
     ``waiting``, so a job says "No worker is running." soon after the last worker died
     (workers do it themselves while any runs)."""
 
+    max_streams_per_user: int = 8
+    """Open event streams one user may have at once; the next one gets 429. (A browser
+    shares one stream among its tabs, so a person rarely needs more than a few.)"""
+
+    actor_key: Callable[[Any], Hashable] | None = None
+    """Who an actor is, for counting its streams. Default: the actor's ``id`` attribute when
+    it has one, else the actor itself (see ``auth.default_actor_key``)."""
+
+    current_actor: CurrentActor | None = None
+    """Who an open event stream's request signs in as now (the host reads its session
+    again), sync or async; ``None`` when nobody (the session ended). Asked at least once
+    every ``keepalive_interval``: a stream whose session ended, or whose user's access
+    changed, ends then. Without it only the access is checked again (``actor_access``
+    with the actor the stream opened with), so a logout is not noticed."""
+
     close_streams_on_signal: bool = True
     """Close event streams as soon as the server is asked to stop (SIGTERM/SIGINT). Servers
     such as uvicorn wait for open responses before running shutdown hooks, so without this
@@ -110,6 +127,9 @@ class ResyncConfig:
 
     def validate(self) -> None:
         """Raise ``ImproperlyConfiguredException`` naming the first wrong field."""
+        for name in ("actor_key", "current_actor"):
+            if getattr(self, name) is not None and not callable(getattr(self, name)):
+                _fail(name, "must be a callable or None")
         if not isinstance(self.database, Database | str) or (
             isinstance(self.database, str) and not self.database.strip()
         ):
@@ -138,7 +158,7 @@ class ResyncConfig:
         cache = self.list_cache_seconds
         if isinstance(cache, bool) or not isinstance(cache, int | float) or cache < 0:
             _fail("list_cache_seconds", f"must be 0 or a positive number of seconds ({cache!r})")
-        for name in ("replay_limit", "snapshot_size", "max_body_size"):
+        for name in ("replay_limit", "snapshot_size", "max_body_size", "max_streams_per_user"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 _fail(name, f"must be a positive integer ({value!r})")

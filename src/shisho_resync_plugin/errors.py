@@ -36,6 +36,8 @@ from shisho_jobs.errors import (
     JobNotFound,
     ShishoJobsError,
 )
+from shisho_jobs.visibility import shown_job
+from shisho_resync_plugin.auth import visible_library_ids_of
 
 DATABASE_UNREACHABLE = "The jobs database cannot be reached right now; try again in a moment."
 RETRY_AFTER_SECONDS = 2
@@ -85,10 +87,14 @@ def invalid_input_response(field: str, detail: str) -> Response[Any]:
     return Response(body, status_code=HTTP_400_BAD_REQUEST, media_type=MediaType.JSON)
 
 
-def shisho_error_handler(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+def shisho_error_handler(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     """Map a ``ShishoJobsError`` to its HTTP answer (400, 404 or 409: an active job that
     blocks the request, or a finished job that can no longer be cancelled), and a database
-    that cannot be reached (restart, network blip) to 503."""
+    that cannot be reached (restart, network blip) to 503.
+
+    A 409 carries the active job as the caller may see it (the visibility rule: a reader of
+    only some libraries gets a global job without its details or the worker's name).
+    """
     if is_connection_lost(error):
         # Retry-After: the pool reconnects on the next request once the database is back.
         return Response(
@@ -110,7 +116,7 @@ def shisho_error_handler(_: Request[Any, Any, Any], error: Exception) -> Respons
             ConflictBody(
                 status_code=HTTP_409_CONFLICT,
                 detail=error.message,
-                extra=ConflictExtra(job=error.job),
+                extra=ConflictExtra(job=shown_job(error.job, visible_library_ids_of(request))),
             ),
             status_code=HTTP_409_CONFLICT,
             media_type=MediaType.JSON,

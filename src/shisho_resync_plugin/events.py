@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -46,6 +46,14 @@ MAX_QUEUED_EVENTS: Final = 10_000
 UNCLAIMED_TIMEOUT: Final = 30.0  # seconds a subscription may wait for its stream to start
 
 
+class TooManyStreams(Exception):
+    """The owner already has as many open streams as allowed."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} open event streams per user")
+        self.limit = limit
+
+
 @dataclass(eq=False)
 class Subscription:
     """One open event stream's mailbox. ``None`` in the queue means: close the stream."""
@@ -60,6 +68,8 @@ class Subscription:
     claimed: bool = False
     """Set when its stream starts sending; see :meth:`EventHub.drop_unclaimed`."""
     subscribed_at: float = field(default_factory=time.monotonic)
+    owner: Hashable = None
+    """Whose stream it is (streams per owner are limited; ``None``: nobody's, unlimited)."""
 
     def offer(self, event: OutboxEvent) -> None:
         """Queue ``event`` if this stream may see it; close the stream when it lags too far."""
@@ -184,21 +194,44 @@ class EventHub:
 
     # --- subscribing ---------------------------------------------------------------------
 
-    async def subscribe(self, visibility: Visibility) -> Subscription:
-        """Register a stream; it receives every event it may see after ``start_id``."""
+    async def subscribe(
+        self,
+        visibility: Visibility,
+        *,
+        owner: Hashable = None,
+        max_per_owner: int | None = None,
+    ) -> Subscription:
+        """Register a stream; it receives every event it may see after ``start_id``.
+
+        Args:
+            visibility: what the stream's reader may receive.
+            owner: whose stream it is (a user), for ``max_per_owner``.
+            max_per_owner: how many open streams one owner may have (``None``: no limit).
+
+        Raises:
+            TooManyStreams: ``owner`` already has ``max_per_owner`` open streams.
+        """
         assert self._lock is not None, "EventHub.start() was not called"
+        if owner is not None and max_per_owner is not None:
+            self.drop_unclaimed()
+            if self.streams_of(owner) >= max_per_owner:
+                raise TooManyStreams(max_per_owner)
         async with self._lock:
             if self._cursor is None or not (self._subscribers or self.always_watch):
                 # Nobody listened, so the cursor may be stale: start from the newest event.
                 self._set_cursor(await anyio.to_thread.run_sync(self.outbox.latest_id))
             start_id = self._cursor
             assert start_id is not None
-            subscription = Subscription(visibility=visibility, start_id=start_id)
+            subscription = Subscription(visibility=visibility, start_id=start_id, owner=owner)
             if self._stopping:
                 subscription.close()
             else:
                 self._subscribers.add(subscription)
             return subscription
+
+    def streams_of(self, owner: Hashable) -> int:
+        """How many open (or opening) streams ``owner`` has."""
+        return sum(1 for subscription in self._subscribers if subscription.owner == owner)
 
     def drop_unclaimed(self, older_than: float = UNCLAIMED_TIMEOUT) -> None:
         """Forget subscriptions whose stream never started (the client left before it)."""

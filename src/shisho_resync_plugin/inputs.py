@@ -39,6 +39,9 @@ S = TypeVar("S", bound=msgspec.Struct)
 T = TypeVar("T")
 
 MAX_LOGS_LIMIT: Final = 1000
+"""Most log lines one ``GET /api/jobs/{id}/logs`` answers with."""
+DEFAULT_LOGS_LIMIT: Final = 200
+"""Log lines per answer when the request does not say (``has_more`` tells of the rest)."""
 ID_PATTERN: Final = r"^[0-9]{1,12}$"
 """A row id as text: digits only (the range is checked after, see :func:`row_id`)."""
 _DIGITS: Final = re.compile(ID_PATTERN)
@@ -55,12 +58,15 @@ class LogsQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     level: Annotated[
         tuple[LogLevel, ...], msgspec.Meta(description="Only lines of these levels (repeatable).")
     ] = ()
-    limit: (
-        Annotated[
-            int, msgspec.Meta(ge=1, le=MAX_LOGS_LIMIT, description="At most this many lines.")
-        ]
-        | None
-    ) = None
+    limit: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1,
+            le=MAX_LOGS_LIMIT,
+            description=f"At most this many lines (default {DEFAULT_LOGS_LIMIT}); "
+            "`has_more` says whether more follow: ask again with `after_id` the last id.",
+        ),
+    ] = DEFAULT_LOGS_LIMIT
 
 
 class EventsQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

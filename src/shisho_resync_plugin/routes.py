@@ -17,6 +17,7 @@ import anyio.to_thread
 import msgspec
 from litestar import MediaType, Request, Response, Router, get, post
 from litestar.di import Provide
+from litestar.exceptions import TooManyRequestsException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 from litestar.response import ServerSentEvent
@@ -28,13 +29,23 @@ from shisho_jobs.filters import ListJobsFilter, ListJobsQuery
 from shisho_jobs.visibility import Visibility
 from shisho_jobs.watch.health_store import ListWatchersResponse
 from shisho_jobs.workers import ListWorkersResponse
-from shisho_resync_plugin.auth import REQUIRES, Caller, Permission, authorization_guard, caller_of
+from shisho_resync_plugin.auth import (
+    REQUIRES,
+    Caller,
+    Permission,
+    authorization_guard,
+    caller_of,
+    default_actor_key,
+    still_allowed,
+)
 from shisho_resync_plugin.errors import (
     EXCEPTION_HANDLERS,
     ConflictBody,
     ErrorBody,
     InvalidInputBody,
 )
+from shisho_resync_plugin.events import TooManyStreams
+from shisho_resync_plugin.headers import plugin_response_headers
 from shisho_resync_plugin.inputs import (
     EventsQuery,
     JobIdPath,
@@ -159,17 +170,46 @@ def _read_page(runtime: ResyncRuntime, reader_filter: ListJobsFilter) -> bytes:
         "Events `job.created`, `job.status_changed`, `job.progress` (and `job.snapshot` "
         "after a reconnect whose missed events are no longer kept); `data:` is the Job "
         "JSON, `id:` the event id. Send `Last-Event-ID` to resume. Keep-alive comments "
-        "every few seconds. Jobs of libraries the user cannot access are left out."
+        "every few seconds. Jobs of libraries the user cannot access are left out. The "
+        "stream ends when the user's session ends or access changes; more than 8 open "
+        "streams of one user: 429."
     ),
-    responses=_READ_ERRORS,
+    responses={
+        **_READ_ERRORS,
+        429: ResponseSpec(ErrorBody, description="Too many open event streams of this user."),
+    },
 )
 async def job_events(
-    events_context: Injected[RequestContext[Visibility]], last_event: LastEventIdHeader = None
+    events_context: Injected[RequestContext[Visibility]],
+    request: AnyRequest,
+    last_event: LastEventIdHeader = None,
 ) -> ServerSentEvent:
-    """A stream of the job events the user may see."""
+    """A stream of the job events the user may see, while the user may see them."""
     resume_after = last_event_id(last_event)
-    runtime = events_context.runtime
-    subscription = await runtime.hub.subscribe(events_context.query)
+    runtime, caller = events_context.runtime, events_context.caller
+    config = runtime.config
+    actor_key = config.actor_key or default_actor_key
+    try:
+        subscription = await runtime.hub.subscribe(
+            events_context.query,
+            owner=actor_key(caller.actor),
+            max_per_owner=config.max_streams_per_user,
+        )
+    except TooManyStreams as too_many:
+        raise TooManyRequestsException(
+            f"You have {too_many.limit} open event streams, the most allowed; "
+            "close one (a tab) first."
+        ) from None
+
+    async def check_reader() -> bool:
+        return await still_allowed(
+            request,
+            caller,
+            runtime.plugin_manager,
+            current_actor=config.current_actor,
+            hook_is_fast=config.actor_access_is_fast,
+        )
+
     return ServerSentEvent(
         event_stream(
             runtime.hub,
@@ -184,6 +224,7 @@ async def job_events(
                 snapshot_size=runtime.config.snapshot_size,
             ),
             keepalive_interval=runtime.config.keepalive_interval,
+            still_allowed=check_reader,
         )
     )
 
@@ -208,7 +249,13 @@ async def retrieve_job(job_id: JobIdPath, context: Injected[RequestContext[None]
     "/jobs/{job_id:str}/logs",
     name=ROUTE_LOGS,
     opt=_READS,
-    summary="A job's log lines, oldest first",
+    summary="A job's log lines, oldest first, one page at a time",
+    description=(
+        "At most `limit` lines (default 200, at most 1000) after `after_id`; `has_more` says "
+        "whether more follow. Lines of a global job about a library the user cannot access "
+        "are left out; stack traces and server paths only for users with access to every "
+        "library."
+    ),
     responses={**_READ_ERRORS, 404: _NOT_FOUND},
 )
 async def list_job_logs(
@@ -221,10 +268,14 @@ async def list_job_logs(
 
     def list_logs() -> ListJobLogsResponse:
         job = service.retrieve_job(job_number, visible_library_ids=visible)
-        logs = service.list_job_logs(
-            job.id, after_id=filters.after_id, levels=filters.level, limit=filters.limit
+        logs, more = service.page_job_logs(
+            job.id,
+            after_id=filters.after_id,
+            levels=filters.level,
+            limit=filters.limit,
+            visible_library_ids=visible,
         )
-        return ListJobLogsResponse(logs=logs)
+        return ListJobLogsResponse(logs=logs, has_more=more)
 
     return await anyio.to_thread.run_sync(list_logs)
 
@@ -388,6 +439,7 @@ def build_jobs_router(runtime: ResyncRuntime) -> Router:
             authorization_guard(runtime.plugin_manager, hook_is_fast=config.actor_access_is_fast),
         ],
         exception_handlers=dict(EXCEPTION_HANDLERS),
+        middleware=[plugin_response_headers],
         include_in_schema=config.include_in_schema,
         request_max_body_size=config.max_body_size,
         tags=["jobs"],

@@ -4,7 +4,8 @@ events its subscription receives from the :class:`~shisho_resync_plugin.events.E
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Final
 
 import anyio.to_thread
@@ -22,10 +23,19 @@ RETRY_MILLISECONDS: Final = 3000
 CatchUp = Callable[[Subscription, int], list[ServerSentEventMessage]]
 """Blocking: the messages a stream resuming after an event id sends before its live events."""
 
+StillAllowed = Callable[[], Awaitable[bool]]
+"""Whether the stream's reader may still receive it (signed in, same access)."""
 
-def message_of(event: OutboxEvent) -> ServerSentEventMessage:
-    """The SSE message: ``id:`` the event id, ``event:`` its name, ``data:`` the Job JSON."""
-    return ServerSentEventMessage(id=event.id, event=event.event, data=event.job_json)
+
+_SILENCE: Final = OutboxEvent(id=0, event="", library_id=None, job_json="")
+"""Stands for a wait that ended without an event."""
+
+
+def message_of(event: OutboxEvent, subscription: Subscription) -> ServerSentEventMessage:
+    """The SSE message: ``id:`` the event id, ``event:`` its name, ``data:`` the Job JSON as
+    the stream's reader may receive it."""
+    data = event.job_json_for(subscription.visibility)
+    return ServerSentEventMessage(id=event.id, event=event.event, data=data)
 
 
 def missed_events(
@@ -68,7 +78,7 @@ def resume_messages(
     """
     missed = missed_events(outbox, subscription, last_event_id, replay_limit=replay_limit)
     if missed is not None:
-        return [message_of(event) for event in missed]
+        return [message_of(event, subscription) for event in missed]
     visibility = subscription.visibility
     jobs = service.list_jobs(
         ListJobsFilter(
@@ -92,6 +102,7 @@ async def event_stream(
     resume_after: int | None,
     catch_up: CatchUp,
     keepalive_interval: float,
+    still_allowed: StillAllowed | None = None,
 ) -> AsyncIterator[ServerSentEventMessage]:
     """The messages of one stream: replay or snapshot, then live events and keep-alives.
 
@@ -105,8 +116,12 @@ async def event_stream(
         resume_after: the ``Last-Event-ID`` of a reconnecting client.
         catch_up: blocking; what a resuming stream sends first (see :func:`resume_messages`).
         keepalive_interval: seconds of silence before a keep-alive comment.
+        still_allowed: asked at least once every ``keepalive_interval`` (busy or idle): the
+            stream ends as soon as it answers ``False`` (its session ended, its user's
+            access changed), before sending anything more.
     """
     subscription.claimed = True
+    due = time.monotonic() + keepalive_interval  # the next keep-alive and access check
     try:
         yield ServerSentEventMessage(comment="shisho-jobs events", retry=RETRY_MILLISECONDS)
         if resume_after is not None:
@@ -114,12 +129,23 @@ async def event_stream(
                 yield message
         while True:
             try:
-                live = await asyncio.wait_for(subscription.queue.get(), timeout=keepalive_interval)
+                live = await asyncio.wait_for(
+                    subscription.queue.get(), timeout=max(0.0, due - time.monotonic())
+                )
             except TimeoutError:
-                yield ServerSentEventMessage(comment="keep-alive")
+                live = _SILENCE
+            if time.monotonic() >= due:
+                # Busy or idle, the reader is checked once per keep-alive interval.
+                if still_allowed is not None and not await still_allowed():
+                    return
+                due = time.monotonic() + keepalive_interval
+                if live is _SILENCE:
+                    yield ServerSentEventMessage(comment="keep-alive")
+                    continue
+            if live is _SILENCE:
                 continue
             if live is None:
                 return
-            yield message_of(live)
+            yield message_of(live, subscription)
     finally:
         hub.unsubscribe(subscription)

@@ -52,7 +52,8 @@ def test_every_subscriber_hears_a_job_created_anywhere(pg_database: Database) ->
         wait_until(lambda: expected in second.payloads, timeout=10, what="second hears it")
 
         remove_second()
-        later = JobService(pg_database).create_job("export")
+        # Finished at once: the first export, still pending, would block a second active one.
+        later = JobService(pg_database).create_job("export", status="completed")
         wait_until(
             lambda: notify_payload(EVENT_CREATED, later.id) in first.payloads,
             timeout=10,

@@ -131,7 +131,8 @@ def test_an_active_global_scan_blocks_every_library_scan(service: JobService) ->
         with pytest.raises(ActiveJobExists) as blocked:
             service.create_job(SCAN, library_id=library_id)
         assert blocked.value.job == global_scan
-    assert service.create_job(EXPORT, library_id=1).status == JobStatus.PENDING  # not exclusive
+    # Another type: a scan never blocks an export.
+    assert service.create_job(EXPORT, library_id=1).status == JobStatus.PENDING
 
 
 def test_a_finished_scan_does_not_block(service: JobService) -> None:
@@ -154,11 +155,11 @@ class _Seed:
     process_id: str | None = None
 
 
-# Scans: at most one active per scope (libraries 1 and 2 active, no active global scan).
+# Scans and exports: at most one active per scope, and no active global one.
 _DATASET = (
     _Seed(SCAN, JobStatus.COMPLETED, None),
     _Seed(SCAN, JobStatus.FAILED, 1, "worker-a"),
-    _Seed(EXPORT, JobStatus.PENDING, None),
+    _Seed(EXPORT, JobStatus.PENDING, 3),
     _Seed(SCAN, JobStatus.COMPLETED, 2, "worker-b"),
     _Seed(EXPORT, JobStatus.IN_PROGRESS, 1, "worker-a"),
     _Seed(SCAN, JobStatus.COMPLETED, 1),
@@ -167,7 +168,7 @@ _DATASET = (
     _Seed(SCAN, JobStatus.PENDING, 1),
     _Seed(EXPORT, JobStatus.COMPLETED, 2),
     _Seed(SCAN, JobStatus.IN_PROGRESS, 2, "worker-b"),
-    _Seed(EXPORT, JobStatus.PENDING, 1, "worker-a"),
+    _Seed(EXPORT, JobStatus.PENDING, 2, "worker-a"),
     _Seed(SCAN, JobStatus.COMPLETED, 3, "worker-a"),
     _Seed(EXPORT, JobStatus.COMPLETED, None, "worker-b"),
 )
@@ -256,7 +257,7 @@ def test_pages_walk_the_whole_list_with_a_steady_total(
 
 
 def test_default_page_is_ten_newest(service: JobService) -> None:
-    jobs = [service.create_job(EXPORT) for _ in range(12)]
+    jobs = [service.create_job(EXPORT, status=JobStatus.COMPLETED) for _ in range(12)]
 
     listed = service.list_jobs()
 
@@ -264,7 +265,7 @@ def test_default_page_is_ten_newest(service: JobService) -> None:
 
 
 def test_newest_first_breaks_equal_timestamps_by_id(service: JobService) -> None:
-    jobs = [service.create_job(EXPORT, library_id=1) for _ in range(3)]
+    jobs = [service.create_job(EXPORT, library_id=1, status=JobStatus.COMPLETED) for _ in range(3)]
     with service.database.write() as session:
         session.execute(sa.update(JobRow).values(created_at=jobs[0].created_at))
 
@@ -279,7 +280,7 @@ def test_newest_first_breaks_equal_timestamps_by_id(service: JobService) -> None
 def test_typed_payloads_round_trip(service: JobService) -> None:
     scan = service.create_job(SCAN, JobScanData(force=True), library_id=2)
     from_mapping = service.create_job(EXPORT, {"format": "json"})
-    default = service.create_job(EXPORT)
+    default = service.create_job(EXPORT, status=JobStatus.COMPLETED)  # one active per scope
 
     assert service.retrieve_job(scan.id).data == JobScanData(force=True)
     assert service.retrieve_job(from_mapping.id).data == JobExportData(format="json")

@@ -262,9 +262,11 @@ def test_a_lost_job_is_requeued_and_fails_as_worker_lost_after_the_crash_limit(
     assert outcomes == [JobStatus.PENDING, JobStatus.PENDING, JobStatus.FAILED]
     failed = jobs.retrieve_job(job.id)
     assert failed.error == "Worker lost (3 times)"
-    messages = [log.message for log in jobs.list_job_logs(job.id)]
-    assert "re-queued (crash 1 of 3)" in messages[0]
-    assert messages[-1].startswith("Worker lost: the worker running this job (c)")
+    lines = jobs.list_job_logs(job.id)
+    assert "re-queued (crash 1 of 3)" in lines[0].message
+    assert lines[-1].message.startswith("Worker lost: the worker running this job stopped")
+    # The worker's name (its host's) is kept apart, for readers of every library only.
+    assert lines[-1].data == {"process_id": "c"}
 
 
 def test_stop_puts_an_interrupted_scan_back_in_the_queue(

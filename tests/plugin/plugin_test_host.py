@@ -7,6 +7,7 @@ bench/api.py (served by uvicorn).
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import threading
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from typing import Annotated, Any
 import uvicorn
 from litestar import Litestar, MediaType, get
 from litestar.config.csrf import CSRFConfig
+from litestar.connection import ASGIConnection
 from litestar.params import Parameter
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
@@ -52,7 +54,22 @@ ACCESS: dict[str, ActorAccess] = {
     "limited": ActorAccess(permissions=frozenset({"jobs:write"}), library_ids=frozenset({1})),
     # Signed in, but no permissions at all.
     "nobody": ActorAccess(),
+    # The demo's librarian: reads and writes, library 1 only.
+    "librarian": ActorAccess(
+        permissions=frozenset({"jobs:read", "jobs:write"}), library_ids=frozenset({1})
+    ),
 }
+
+SESSION_COOKIE = "test_session"
+SESSIONS: dict[str, str] = {}
+"""Signed-in sessions of the test host: cookie value -> user name (``sign_in_session``)."""
+
+
+def sign_in_session(user: str) -> str:
+    """A new session of ``user``: the value of the ``test_session`` cookie."""
+    token = secrets.token_hex(8)
+    SESSIONS[token] = user
+    return token
 
 
 FAILING_LIBRARY = 3
@@ -76,26 +93,45 @@ class TestHostHooks:
 
     @hookimpl
     def scan_library(self, library: Library, context: Any) -> dict[str, int]:
+        # Like a real scanner: a warning naming a file by its server path.
+        context.log.warn(
+            f"Skipped unreadable file /srv/shisho/library-{library.id}/bad.epub of {library.name}"
+        )
         if library.id == FAILING_LIBRARY:
-            raise RuntimeError("the library's folder is missing")
+            raise RuntimeError(f"the folder /srv/shisho/library-{library.id} is missing")
         return {"books": 0}
 
 
+def user_of(scope: Scope) -> User | None:
+    """Who a request signs in as: the ``x-test-user`` header, the ``test_user`` cookie, or the
+    ``test_session`` cookie of a session that has not ended."""
+    name = None
+    for key, value in scope["headers"]:
+        if key == USER_HEADER.encode():
+            name = value.decode()
+        elif key == b"cookie":
+            for part in value.decode().split(";"):
+                cookie_name, _, cookie_value = part.strip().partition("=")
+                if name is not None:
+                    continue
+                if cookie_name == USER_COOKIE:
+                    name = cookie_value
+                elif cookie_name == SESSION_COOKIE:
+                    name = SESSIONS.get(cookie_value)
+    return User(name) if name else None
+
+
+def current_actor(connection: ASGIConnection[Any, Any, Any, Any]) -> User | None:
+    """The plugin's ``current_actor``: who the stream's request signs in as now."""
+    return user_of(connection.scope)
+
+
 def sign_in_middleware(app: ASGIApp) -> ASGIApp:
-    """Sets ``scope["user"]`` from the ``x-test-user`` header or the ``test_user`` cookie."""
+    """Sets ``scope["user"]`` (see :func:`user_of`)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            name = None
-            for key, value in scope["headers"]:
-                if key == USER_HEADER.encode():
-                    name = value.decode()
-                elif key == b"cookie":
-                    for part in value.decode().split(";"):
-                        cookie_name, _, cookie_value = part.strip().partition("=")
-                        if cookie_name == USER_COOKIE and name is None:
-                            name = cookie_value
-            scope["user"] = User(name) if name else None
+            scope["user"] = user_of(scope)
         await app(scope, receive, send)
 
     return middleware
@@ -129,6 +165,7 @@ def make_app(database: Database | str, **config: Any) -> tuple[Litestar, ResyncP
     """The test host with the plugin; ``config`` overrides ResyncConfig fields."""
     plugin_manager = get_plugin_manager(load_entry_points=False, plugins=[TestHostHooks()])
     config.setdefault("run_worker", False)
+    config.setdefault("current_actor", current_actor)
     plugin = ResyncPlugin(ResyncConfig(database=database, plugin_manager=plugin_manager, **config))
     app = Litestar(
         route_handlers=[ping, library_page, job_page],

@@ -17,7 +17,7 @@ export interface CreateJobPayload {
 export interface ListJobsQuery {
   /** From 1 to 100. Default: `10`. */
   limit?: number;
-  /** From 0 to 2147483647. Default: `0`. */
+  /** From 0 to 2147483547. Default: `0`. */
   offset?: number;
   status?: JobStatus[];
   type?: string | null;
@@ -31,9 +31,11 @@ export interface ListJobsResponse {
   total: number;
 }
 
-/** Answer of `GET /api/jobs/{id}/logs`: oldest first. */
+/** Answer of `GET /api/jobs/{id}/logs`: one page of lines, oldest first. */
 export interface ListJobLogsResponse {
   logs: JobLog[];
+  /** More lines follow the last one: ask again with `after_id` its id. Default: `false`. */
+  has_more?: boolean;
 }
 
 /** A live worker as the API shows it (`GET /api/jobs/workers`). */

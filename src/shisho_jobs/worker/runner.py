@@ -45,6 +45,7 @@ from shisho_jobs.errors import InvalidJobInput, JobFailed, LeaseLost, UnknownJob
 from shisho_jobs.hooktypes import JobTypeSpec
 from shisho_jobs.registry import JobTypeRegistry
 from shisho_jobs.retries import retry_delay
+from shisho_jobs.visibility import ALL_LIBRARIES
 from shisho_jobs.worker.store import Claim, ClaimRequest, LogLine, Outcome, WorkerStore
 
 CONNECTION_LOST_MESSAGE: Final = (
@@ -83,8 +84,9 @@ class _FencedSink:
         data: dict[str, Any] | None,
         plugin: str | None,
         stack_trace: str | None,
+        library_id: int | None = None,
     ) -> None:
-        line = LogLine(level, message, data, plugin, stack_trace)
+        line = LogLine(level, message, data, plugin, stack_trace, library_id)
         try:
             written = self._run.store.write_log(self._run.claim, line)
         except sa.exc.SQLAlchemyError:
@@ -190,7 +192,12 @@ class JobRun:
         except JobFailed as failure:
             if failure.result is not None:
                 self._result = self._failure_result(failure.result)
-            return LogLine(LogLevel.ERROR, failure.message, plugin=self.context.log.plugin)
+            return LogLine(
+                LogLevel.ERROR,
+                failure.message,
+                plugin=self.context.log.plugin,
+                library_id=self._failure_scope,
+            )
         except Exception as error:
             if is_connection_lost(error):
                 # The database went away under the handler's own writes: not the job's
@@ -202,6 +209,7 @@ class JobRun:
                 f"Job failed: {type(error).__name__}: {error}",
                 plugin=self.context.log.plugin,
                 stack_trace=traceback.format_exc(),
+                library_id=self._failure_scope,
             )
         return None
 
@@ -240,6 +248,12 @@ class JobRun:
             _logger.exception("could not count the runs of job %s; no retry", self.job.id)
             return None
         return retry_delay(spec, runs)
+
+    @property
+    def _failure_scope(self) -> int | None:
+        # The failure of a global job is its `error`, which may name any library: the line
+        # saying it is about every library (shown where the error is, see visibility.py).
+        return ALL_LIBRARIES if self.job.library_id is None else None
 
     def settle(
         self,

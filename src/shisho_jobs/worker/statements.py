@@ -96,14 +96,14 @@ _PROGRESS: Final = (
 )
 _OWNED: Final = f"SELECT {_ALL} FROM jobs WHERE {FENCE}"
 _HOLD: Final = f"SELECT id FROM jobs WHERE {FENCE}{{lock}}"
-_LOG_COLUMNS: Final = "created_at, job_id, level, message, plugin, data, stack_trace"
+_LOG_COLUMNS: Final = "created_at, job_id, level, message, plugin, data, stack_trace, library_id"
 # INSERT ... SELECT from the fenced job row: checked and written in one statement.
 _FENCED_LOG: Final = (
     f"INSERT INTO job_logs ({_LOG_COLUMNS})"
-    " SELECT {now}, id, {text}, {text}, {text}, {text}, {text}"
+    " SELECT {now}, id, {text}, {text}, {text}, {text}, {text}, {integer}"
     f" FROM jobs WHERE {FENCE} RETURNING id"
 )
-_LOG: Final = f"INSERT INTO job_logs ({_LOG_COLUMNS}) VALUES ({{now}}, ?, ?, ?, ?, ?, ?)"
+_LOG: Final = f"INSERT INTO job_logs ({_LOG_COLUMNS}) VALUES ({{now}}, ?, ?, ?, ?, ?, ?, ?)"
 
 # A job set in_progress without a lease (by hand, or by an old version) has no owner
 # either: it expires one lease length after its last update.
@@ -184,9 +184,10 @@ class WorkerStatements:
     """The job's id while this run owns it, the row share-locked on PostgreSQL: ``(*fence)``."""
     fenced_log: str
     """A log line while this run owns the job: ``(*now, level, message, plugin, data,
-    stack_trace, *fence)``."""
+    stack_trace, library_id, *fence)``."""
     log: str
-    """A log line of any job: ``(*now, job_id, level, message, plugin, data, stack_trace)``."""
+    """A log line of any job: ``(*now, job_id, level, message, plugin, data, stack_trace,
+    library_id)``."""
     any_expired: str
     """Has any lease expired? ``(*now, *lease_ago)`` (a read: rescue rarely has work)."""
     expired: str
@@ -224,7 +225,11 @@ class WorkerStatements:
             **_LATER,
         )
         # INSERT ... SELECT gives PostgreSQL no column to infer the parameters' types from.
-        fenced_log = _FENCED_LOG.format(text="?::text" if postgres else "?", **_LATER)
+        fenced_log = _FENCED_LOG.format(
+            text="?::text" if postgres else "?",
+            integer="?::integer" if postgres else "?",
+            **_LATER,
+        )
         expired = _EXPIRED.format(lock=" FOR UPDATE SKIP LOCKED" if postgres else "", **_LATER)
         # One clock for every host: PostgreSQL's. SQLite lives on one host.
         read_now = f", {POSTGRES_NOW}" if postgres else ""

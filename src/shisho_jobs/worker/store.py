@@ -87,6 +87,8 @@ class LogLine:
     data: dict[str, Any] | None = None
     plugin: str | None = None
     stack_trace: str | None = None
+    library_id: int | None = None
+    """The library the line is about (see :mod:`shisho_jobs.visibility`)."""
 
 
 @dataclass(frozen=True)
@@ -400,7 +402,7 @@ class WorkerStore:
         elif crashes >= max_crashes:
             level, message = (
                 LogLevel.ERROR,
-                f"{WORKER_LOST_ERROR}: the worker running this job ({owner}) stopped answering "
+                f"{WORKER_LOST_ERROR}: the worker running this job stopped answering "
                 f"and this happened {crashes} times; giving up.",
             )
             error = f"{WORKER_LOST_ERROR} ({crashes} times)"
@@ -408,11 +410,14 @@ class WorkerStore:
         else:
             level, message = (
                 LogLevel.WARN,
-                f"The worker running this job ({owner}) stopped answering; "
+                f"The worker running this job stopped answering; "
                 f"re-queued (crash {crashes} of {max_crashes}).",
             )
             sql, params = self._sql.rescue_requeue, (crashes, *now, row.id, row.attempt)
-        cursor.execute(self._sql.log, (*now, row.id, level.value, message, None, None, None))
+        # The worker's name (its host's) goes in data, which readers of only some libraries
+        # do not receive (shisho_jobs.visibility.HIDDEN_LOG_DATA_KEYS).
+        data = msgspec.json.encode({"process_id": owner}).decode()
+        cursor.execute(self._sql.log, (*now, row.id, level.value, message, None, data, None, None))
         job = self._job(cursor, sql, params)
         assert job is not None  # the row is locked (or the database is) since it was read
         return job
@@ -497,6 +502,7 @@ class WorkerStore:
             line.plugin,
             data,
             line.stack_trace,
+            line.library_id,
             *claim.fence,
         )
         cursor.execute(self._sql.fenced_log, params)

@@ -17,12 +17,17 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
 
-from library_host.auth import SessionUserMiddleware
+from library_host.auth import SessionUserMiddleware, signed_in_user_now
 from library_host.database import get_database
 from library_host.login_throttle import LoginThrottle
 from library_host.pages import auth_router, pages_router
 from library_host.security_headers import add_security_headers
-from library_host.sessions import SESSION_STORE, expired_session_sweeper, session_config
+from library_host.sessions import (
+    SESSION_STORE,
+    RotatingSessionBackend,
+    expired_session_sweeper,
+    session_config,
+)
 from library_host.settings import HostSettings
 from library_host.users import prepare_sign_in
 from shisho_jobs import JobService, get_plugin_manager
@@ -87,6 +92,11 @@ def create_app(settings: HostSettings | None = None) -> Litestar:
                     api_prefix="/api",
                     # Our actor_access hook returns the signed-in user's loaded access.
                     actor_access_is_fast=True,
+                    # Open event streams end after a logout or a change of rights.
+                    current_actor=signed_in_user_now(
+                        RotatingSessionBackend(config=sessions), database
+                    ),
+                    keepalive_interval=settings.keepalive_seconds,
                 )
             )
         ],

@@ -7,6 +7,7 @@ rights applies at once.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio.to_thread
@@ -17,6 +18,7 @@ from litestar.middleware.authentication import (
     AbstractAuthenticationMiddleware,
     AuthenticationResult,
 )
+from litestar.middleware.session.server_side import ServerSideSessionBackend
 
 from library_host.users import User, load_user
 from shisho_jobs import Database
@@ -40,6 +42,26 @@ class SessionUserMiddleware(AbstractAuthenticationMiddleware):
             database: Database = connection.app.state.database
             user = await anyio.to_thread.run_sync(load_user, database, user_id)
         return AuthenticationResult(user=user, auth=None)
+
+
+def signed_in_user_now(
+    backend: ServerSideSessionBackend, database: Database
+) -> Callable[[ASGIConnection[Any, Any, Any, Any]], Awaitable[User | None]]:
+    """The plugin's ``current_actor``: the user a request's session names now.
+
+    An open event stream asks it every keep-alive: after a logout (the session is deleted
+    from the store) or an expiry it answers ``None``, and the stream ends; the user is
+    loaded again, so a change of role or libraries ends it too.
+    """
+
+    async def user_now(connection: ASGIConnection[Any, Any, Any, Any]) -> User | None:
+        session = await backend.load_from_connection(connection)
+        user_id = session.get(SESSION_USER_KEY)
+        if not isinstance(user_id, int):
+            return None
+        return await anyio.to_thread.run_sync(load_user, database, user_id)
+
+    return user_now
 
 
 def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> User | None:

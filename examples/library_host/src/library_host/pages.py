@@ -42,6 +42,13 @@ PageNumber = Annotated[
 """A ``page`` query number: bounded before it reaches SQL (400 above :data:`MAX_PAGE`)."""
 RowId = Annotated[int, PathParameter(ge=1, le=MAX_ID, description=f"A row id, 1 to {MAX_ID}.")]
 """An id in a page's path: bounded before it reaches SQL (400 outside 1 to ``MAX_ID``)."""
+JOB_LOG_PAGE_SIZE = 200
+"""Log lines the job page shows at first; a "load more" control brings the next ones."""
+AfterLogId = Annotated[
+    int,
+    QueryParameter(ge=0, le=MAX_ID, description="Show the log lines after this one."),
+]
+"""The job page's ``after_id``: where its log starts (the "load more" link without script)."""
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -256,16 +263,26 @@ def jobs_page(
 @get(
     "/settings/jobs/{job_id:int}", name="host:job", sync_to_thread=True, guards=[jobs_readers_only]
 )
-def job_page(request: Request[Any, Any, Any], job_id: RowId) -> Template:
+def job_page(request: Request[Any, Any, Any], job_id: RowId, after_id: AfterLogId = 0) -> Template:
     """One job: status, trigger, result, warnings first, then its log; cancel and retry for
-    users who may; all of it updated live while it runs."""
+    users who may; all of it updated live while it runs.
+
+    The log shows :data:`JOB_LOG_PAGE_SIZE` lines from ``after_id`` on, and a "load more"
+    control when more follow; only the lines the user may see (the visibility rule, applied
+    by the service from the user's libraries).
+    """
     user = _user(request)
     service = _service(request)
     try:
         job: Job = service.retrieve_job(job_id, visible_library_ids=user.library_ids)
     except JobNotFound:
         raise NotFoundException(f"No job {job_id}.") from None
-    logs = service.list_job_logs(job_id)
+    logs, more_logs = service.page_job_logs(
+        job_id,
+        after_id=after_id or None,
+        limit=JOB_LOG_PAGE_SIZE,
+        visible_library_ids=user.library_ids,
+    )
     return _page(
         request,
         "job.html",
@@ -278,6 +295,8 @@ def job_page(request: Request[Any, Any, Any], job_id: RowId) -> Template:
         result_text=job_view.result_text(job),
         trigger_label=job_view.TRIGGER_LABELS.get(job.trigger, job.trigger),
         can_act=job_view.can_act_on(user, job),
+        more_logs=more_logs,
+        logs_after_id=after_id,
     )
 
 

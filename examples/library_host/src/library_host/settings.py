@@ -11,6 +11,7 @@ from shisho_jobs.config import data_dir, database_url
 DEFAULT_PORT = 8000
 HOST = "127.0.0.1"
 DEFAULT_SESSION_SWEEP_SECONDS = 3600.0
+DEFAULT_KEEPALIVE_SECONDS = 15.0
 
 
 def _positive_seconds(name: str, default: float) -> float:
@@ -43,6 +44,9 @@ class HostSettings:
     session and CSRF cookies carry ``Secure`` and browsers never send them over plain HTTP."""
     session_sweep_seconds: float = DEFAULT_SESSION_SWEEP_SECONDS
     """``SHISHO_SESSION_SWEEP_SECONDS``: how often expired login sessions are removed."""
+    keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS
+    """``SHISHO_KEEPALIVE_SECONDS``: how often an idle event stream sends a keep-alive; an open
+    stream checks its session and rights as often, so a logout ends it within this time."""
 
     @classmethod
     def from_env(cls) -> HostSettings:
@@ -55,6 +59,9 @@ class HostSettings:
             secure_cookies=os.environ.get("SHISHO_SECURE_COOKIES", "0") == "1",
             session_sweep_seconds=_positive_seconds(
                 "SHISHO_SESSION_SWEEP_SECONDS", DEFAULT_SESSION_SWEEP_SECONDS
+            ),
+            keepalive_seconds=_positive_seconds(
+                "SHISHO_KEEPALIVE_SECONDS", DEFAULT_KEEPALIVE_SECONDS
             ),
         )
 

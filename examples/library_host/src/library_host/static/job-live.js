@@ -197,6 +197,28 @@ function appendLog(log) {
   if (log.level === "warn") appendWarning(log);
 }
 
+// The log is paged (the server renders the first page): one page after the last line shown.
+const moreLogs = document.querySelector('[data-testid="job-logs-more"]');
+async function loadLogs() {
+  const response = await fetch(`${API}/jobs/${jobId}/logs?after_id=${lastLogId}`, {
+    credentials: "same-origin",
+  });
+  if (!response.ok) return;
+  const page = await response.json();
+  for (const log of page.logs) {
+    if (log.id > lastLogId) {
+      appendLog(log);
+      lastLogId = log.id;
+    }
+  }
+  moreLogs.hidden = !page.has_more;
+  moreLogs.href = `/settings/jobs/${jobId}?after_id=${lastLogId}`;
+}
+moreLogs.addEventListener("click", (event) => {
+  event.preventDefault();
+  loadLogs().catch(() => {});
+});
+
 // One refresh at a time; a change arriving meanwhile asks for one more pass.
 let refreshing = false;
 let again = false;
@@ -211,17 +233,9 @@ async function refresh() {
       again = false;
       const jobResponse = await fetch(`${API}/jobs/${jobId}`, { credentials: "same-origin" });
       if (jobResponse.ok) render(await jobResponse.json());
-      const logsResponse = await fetch(`${API}/jobs/${jobId}/logs?after_id=${lastLogId}`, {
-        credentials: "same-origin",
-      });
-      if (logsResponse.ok) {
-        for (const log of (await logsResponse.json()).logs) {
-          if (log.id > lastLogId) {
-            appendLog(log);
-            lastLogId = log.id;
-          }
-        }
-      }
+      // New lines follow live only once every earlier line is shown; until then the
+      // "load more" control brings them, one page per click.
+      if (moreLogs.hidden) await loadLogs();
     } while (again);
   } catch {
     // Offline for a moment: the next event or poll tries again.

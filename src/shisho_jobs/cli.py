@@ -1,4 +1,4 @@
-"""The ``shisho-jobs`` command: ``worker``, ``db upgrade|downgrade`` and ``typegen``."""
+"""The ``shisho-jobs`` command: ``worker``, ``db upgrade|downgrade|current`` and ``typegen``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import sys
 from collections.abc import Sequence
 
 from shisho_jobs.config import database_url
+from shisho_jobs.db_command import run_db_command
+from shisho_jobs.typegen import run_typegen_command
+from shisho_jobs.worker.cli import run_worker_command
 
 
 def _add_database_url(parser: argparse.ArgumentParser) -> None:
@@ -66,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="MODULE",
-        help="import MODULE as a plugin (for hosts that are not installed); repeatable",
+        help="import MODULE as a plugin (for hosts that are not installed; looked for in "
+        "the current folder first, as `python -m` does); repeatable",
     )
 
     db = commands.add_parser("db", help="migrate the jobs tables")
@@ -78,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub = db_commands.add_parser(name, help=helptext)
         _add_database_url(sub)
         sub.add_argument("revision", nargs="?", default=default, metavar="REVISION")
+    current = db_commands.add_parser("current", help="print the revision the database is at")
+    _add_database_url(current)
 
     typegen = commands.add_parser("typegen", help="write TypeScript types of the API")
     typegen.add_argument(
@@ -95,8 +101,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``shisho-jobs`` console script."""
     args = build_parser().parse_args(argv)
     if args.command == "worker":
-        from shisho_jobs.worker.cli import run_worker_command
-
         url = args.database_url or database_url()
         # A host's hook implementations (libraries, scanner) find their database the
         # way the host does, through SHISHO_DATABASE_URL: a URL given here must
@@ -111,22 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             poll_interval=args.poll_interval,
         )
     if args.command == "db":
-        from shisho_jobs import migrate
-        from shisho_jobs.errors import ShishoJobsError
-
         url = args.database_url or database_url()
-        try:
-            if args.db_command == "upgrade":
-                migrate.upgrade(url, args.revision)
-            else:
-                migrate.downgrade(url, args.revision)
-        except ShishoJobsError as error:
-            print(f"shisho-jobs db {args.db_command}: {error.message}", file=sys.stderr)
-            return 1
-        return 0
+        return run_db_command(args.db_command, url, getattr(args, "revision", None))
     if args.command == "typegen":
-        from shisho_jobs.typegen import run_typegen_command
-
         return run_typegen_command(out_dir=args.out, check=args.check)
     raise AssertionError(f"unhandled command {args.command!r}")
 

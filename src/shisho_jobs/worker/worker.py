@@ -26,6 +26,7 @@ from shisho_jobs.db import Database
 from shisho_jobs.dto import Job
 from shisho_jobs.enums import JobType
 from shisho_jobs.errors import LeaseLost
+from shisho_jobs.plugins import SCAN_HOOKS, warn_about_unanswered_hooks
 from shisho_jobs.schema import utcnow
 from shisho_jobs.service import JobService
 from shisho_jobs.worker import claims, housekeeping
@@ -133,6 +134,12 @@ class Worker:
             for index in range(self.concurrency)
         ]
         _logger.info("worker %s started (concurrency %d)", self.process_id, self.concurrency)
+        warn_about_unanswered_hooks(
+            self.plugin_manager,
+            SCAN_HOOKS,
+            who=f"worker {self.process_id}",
+            consequence="scans of the host's libraries will fail",
+        )
         try:
             for slot in slots:
                 slot.start()

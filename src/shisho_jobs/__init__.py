@@ -6,6 +6,7 @@ Never imports a web framework.
 
 from __future__ import annotations
 
+from shisho_jobs.context import JobContext, JobFailed
 from shisho_jobs.db import Database, create_engine
 from shisho_jobs.dto import CreateJobPayload, Job, JobLog, ListJobsQuery
 from shisho_jobs.enums import JobStatus, JobType, LogLevel
@@ -32,7 +33,9 @@ __all__ = [
     "Database",
     "InvalidJobInput",
     "Job",
+    "JobContext",
     "JobExportData",
+    "JobFailed",
     "JobLog",
     "JobNotFound",
     "JobScanData",

@@ -57,7 +57,7 @@ def _unopenable(url: str | sa.URL, error: Exception) -> str:
 
 
 def run_db_command(
-    command: str, url: str, revision: str | None, *, out: TextIO = sys.stdout
+    command: str, url: str, revision: str | None, *, out: TextIO | None = None
 ) -> int:
     """Run ``shisho-jobs db COMMAND`` against ``url``.
 
@@ -65,11 +65,12 @@ def run_db_command(
         command: ``upgrade``, ``downgrade`` or ``current``.
         url: SQLAlchemy URL of the database.
         revision: where to upgrade or downgrade to (ignored by ``current``).
-        out: where the report goes (errors go to stderr).
+        out: where the report goes (default: stdout; errors go to stderr).
 
     Returns:
         The exit status: 0 on success, 1 on failure (one line on stderr says why).
     """
+    out = out or sys.stdout
     print(f"database: {describe_database(url)}", file=out)
     path = sqlite_file(url)
     try:

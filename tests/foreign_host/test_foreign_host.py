@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from bookshelf_site import Bookshelf
+from bookshelf_site import Bookshelf, run_env
 
 from chromium import CHROMIUM, launch_chromium
+from polling import wait_until
 
 SCAN_DEADLINE = 60_000  # milliseconds for a click's scan to show as finished on the button
 
@@ -124,3 +126,38 @@ def test_db_current_names_the_database_and_its_revision(bookshelf: Bookshelf) ->
     database = (bookshelf.folder / "var" / "shisho.db").resolve()
     assert f"database: sqlite:///{database}" in current.stdout
     assert "(head)" in current.stdout
+
+
+def test_a_worker_started_without_the_hosts_module_says_so(bookshelf: Bookshelf) -> None:
+    # The host is not installed (no entry point): without --plugin nothing finds its hooks.
+    log = bookshelf.folder / "worker-without-plugin.log"
+    with log.open("wb") as sink:
+        worker = subprocess.Popen(
+            [bookshelf.venv.bin("shisho-jobs"), "worker"],
+            cwd=bookshelf.folder,
+            env=run_env(bookshelf.venv),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until(
+            lambda: "no plugin answers" in log.read_text() or worker.poll() is not None,
+            timeout=60,
+            what="the worker warns about the host's hooks",
+        )
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    warning = next(line for line in log.read_text().splitlines() if "no plugin answers" in line)
+    assert "get_library, list_libraries, scan_library" in warning
+    assert "--plugin" in warning
+
+
+def test_a_misspelt_plugin_module_is_one_line(bookshelf: Bookshelf) -> None:
+    result = bookshelf.run("shisho-jobs", "worker", "--plugin", "bookshelf.hook")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"shisho-jobs worker: --plugin bookshelf.hook: no module named 'bookshelf.hook' in "
+        f"{bookshelf.folder.resolve()} or the installed packages (run the worker from the folder "
+        "that holds it, or install the host)"
+    ]

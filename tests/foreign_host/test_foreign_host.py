@@ -161,3 +161,19 @@ def test_a_misspelt_plugin_module_is_one_line(bookshelf: Bookshelf) -> None:
         f"{bookshelf.folder.resolve()} or the installed packages (run the worker from the folder "
         "that holds it, or install the host)"
     ]
+
+
+def test_an_app_with_a_bare_plugin_manager_warns_about_actor_access(bookshelf: Bookshelf) -> None:
+    # What the README showed before: get_plugin_manager() alone, in a host that is not installed.
+    app = (
+        "from litestar import Litestar\n"
+        "from litestar.config.csrf import CSRFConfig\n"
+        "from shisho_jobs import get_plugin_manager\n"
+        "from shisho_resync_plugin import ResyncConfig, ResyncPlugin\n"
+        "config = ResyncConfig(database='sqlite:///var/shisho.db', run_worker=False,\n"
+        "                      plugin_manager=get_plugin_manager())\n"
+        "Litestar(plugins=[ResyncPlugin(config)], csrf_config=CSRFConfig(secret='s'))\n"
+    )
+    result = bookshelf.run("python", "-c", app)
+    assert result.returncode == 0, result.stderr
+    assert "ResyncPlugin: no plugin answers actor_access" in result.stderr

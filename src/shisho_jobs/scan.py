@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from shisho_jobs.context import JobFailed
 from shisho_jobs.hooktypes import Library
+from shisho_jobs.scanner_call import call_scan_library
 
 if TYPE_CHECKING:
     from shisho_jobs.context import JobContext
@@ -49,7 +50,11 @@ def run_scan_job(context: JobContext) -> None:
 
 
 def _scan_one_library(context: JobContext, library_id: int) -> None:
-    library = context.plugin_manager.hook.get_library(library_id=library_id)
+    lookup = context.plugin_manager.hook.get_library
+    if not lookup.get_hookimpls():
+        # Not "no longer exists": the library may well exist; nobody was asked.
+        raise NoLibraryProvider("No plugin answered get_library: is the host's plugin installed?")
+    library = lookup(library_id=library_id)
     if library is None:
         message = f"Library {library_id} no longer exists; there is nothing to scan."
         raise LibraryGone(message)
@@ -91,7 +96,7 @@ def _scan_all_libraries(context: JobContext) -> None:
 
 
 def _scan(context: JobContext, library: Library) -> Any:
-    result = context.plugin_manager.hook.scan_library(library=library, context=context)
+    result = call_scan_library(context, library)
     if result is None:
         message = (
             f"No scanner is installed: no plugin answered scan_library for library "

@@ -4,6 +4,7 @@ and scan jobs run the way production runs them (a JobService creates them, a Wor
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ import msgspec
 import pluggy
 import pytest
 import sqlalchemy as sa
+from litestar.testing import TestClient
 
 from library_host import catalog, migrate
 from library_host.database import get_database
@@ -30,8 +32,30 @@ FALLBACK_POLL = 0.5  # seconds between two looks at the job if no commit woke th
 T = TypeVar("T")
 
 
-def _url_text(url: str | sa.URL) -> str:
+def url_text(url: str | sa.URL) -> str:
+    """A database URL as text, password included (tests hand it to other processes)."""
     return url if isinstance(url, str) else url.render_as_string(hide_password=False)
+
+
+def csrf_token(client: TestClient, path: str = "/login") -> str:  # type: ignore[type-arg]
+    """The CSRF token of the form on the page at ``path`` (which also sets the cookie)."""
+    match = re.search(r'name="_csrf_token" value="([^"]+)"', client.get(path).text)
+    assert match, "the form carries a CSRF token"
+    return match.group(1)
+
+
+def sign_in(client: TestClient, username: str, password: str | None = None) -> None:  # type: ignore[type-arg]
+    """Sign in through the login form (a demo user's password is their name)."""
+    response = client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": username if password is None else password,
+            "_csrf_token": csrf_token(client),
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
 
 
 @pytest.fixture
@@ -42,7 +66,7 @@ def host_database(
 
     ``SHISHO_DATABASE_URL`` points at it, so the host's hooks use it too.
     """
-    url = _url_text(database_url)
+    url = url_text(database_url)
     migrate.upgrade(url)
     monkeypatch.setenv("SHISHO_DATABASE_URL", url)
     database = get_database(url)

@@ -16,6 +16,8 @@ from library_host.demo import prepare_demo
 from library_host.settings import HostSettings
 from shisho_jobs import JobService, Worker, get_plugin_manager
 
+from .conftest import csrf_token, sign_in
+
 DEADLINE = 30.0  # seconds
 
 
@@ -37,21 +39,6 @@ def client(settings: HostSettings) -> Iterator[TestClient]:  # type: ignore[type
     get_database(settings.database_url).dispose()
 
 
-def _token(client: TestClient, path: str = "/login") -> str:  # type: ignore[type-arg]
-    match = re.search(r'name="_csrf_token" value="([^"]+)"', client.get(path).text)
-    assert match, "the form carries a CSRF token"
-    return match.group(1)
-
-
-def _login(client: TestClient, username: str) -> None:  # type: ignore[type-arg]
-    response = client.post(
-        "/login",
-        data={"username": username, "password": username, "_csrf_token": _token(client)},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-
-
 def _after_switcher(html: str) -> str:
     """The markup that follows the library switcher's closing tag in the top nav."""
     return html.split("</select>", 1)[1].lstrip()
@@ -67,7 +54,7 @@ def test_anonymous_visitor_is_sent_to_login_and_back(client: TestClient) -> None
 def test_wrong_password_is_refused(client: TestClient) -> None:  # type: ignore[type-arg]
     response = client.post(
         "/login",
-        data={"username": "admin", "password": "nope", "_csrf_token": _token(client)},
+        data={"username": "admin", "password": "nope", "_csrf_token": csrf_token(client)},
     )
 
     assert response.status_code == 400
@@ -83,7 +70,7 @@ def test_login_form_without_csrf_token_is_refused(client: TestClient) -> None:  
 
 
 def test_admin_sees_the_button_right_after_the_switcher(client: TestClient) -> None:  # type: ignore[type-arg]
-    _login(client, "admin")
+    sign_in(client, "admin")
 
     html = client.get("/libraries/2").text
 
@@ -94,14 +81,14 @@ def test_admin_sees_the_button_right_after_the_switcher(client: TestClient) -> N
 
 
 def test_viewer_sees_no_button_but_may_read_jobs(client: TestClient) -> None:  # type: ignore[type-arg]
-    _login(client, "viewer")
+    sign_in(client, "viewer")
 
     assert "shisho-resync-button" not in client.get("/libraries/1").text
     assert client.get("/settings/jobs").status_code == 200
 
 
 def test_librarian_has_library_one_only(client: TestClient) -> None:  # type: ignore[type-arg]
-    _login(client, "librarian")
+    sign_in(client, "librarian")
 
     page = client.get("/libraries/1").text
     assert '<shisho-resync-button library-id="1"' in page
@@ -110,9 +97,9 @@ def test_librarian_has_library_one_only(client: TestClient) -> None:  # type: ig
 
 
 def test_logout_ends_the_session(client: TestClient) -> None:  # type: ignore[type-arg]
-    _login(client, "admin")
+    sign_in(client, "admin")
 
-    client.post("/logout", data={"_csrf_token": _token(client, "/libraries/1")})
+    client.post("/logout", data={"_csrf_token": csrf_token(client, "/libraries/1")})
 
     assert client.get("/libraries/1", follow_redirects=False).status_code in (302, 303)
 
@@ -136,7 +123,7 @@ def test_scan_by_a_worker_fills_the_library_page_and_the_jobs_pages(
             time.sleep(0.05)
     finally:
         worker.stop()
-    _login(client, "admin")
+    sign_in(client, "admin")
 
     library = client.get("/libraries/1").text
     jobs = client.get("/settings/jobs").text
@@ -159,7 +146,7 @@ def test_signing_in_replaces_a_planted_session_id(
     settings: HostSettings,
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
-    token = _token(client)
+    token = csrf_token(client)
     planted = "a" * 64
     client.cookies.set("session", planted)
 
@@ -188,7 +175,7 @@ def test_jobs_page_treats_empty_or_unknown_filters_as_any(
     client: TestClient,  # type: ignore[type-arg]
     query: dict[str, str],
 ) -> None:
-    _login(client, "viewer")
+    sign_in(client, "viewer")
 
     response = client.get("/settings/jobs", params=query)
 

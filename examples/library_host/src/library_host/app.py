@@ -17,16 +17,19 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
 
-from library_host.auth import RotatingSessionConfig, SessionUserMiddleware
+from library_host.auth import SessionUserMiddleware
 from library_host.database import get_database
+from library_host.login_throttle import LoginThrottle
 from library_host.pages import auth_router, pages_router
+from library_host.security_headers import add_security_headers
+from library_host.sessions import SESSION_STORE, expired_session_sweeper, session_config
 from library_host.settings import HostSettings
+from library_host.users import prepare_sign_in
 from shisho_jobs import JobService, get_plugin_manager
 from shisho_resync_plugin import ResyncConfig, ResyncPlugin
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SECRET_FILE_NAME = "csrf-secret"
-SESSION_MAX_AGE = 7 * 24 * 3600  # seconds
 STATIC_PATH = "/static/host"
 
 
@@ -47,7 +50,8 @@ def create_app(settings: HostSettings | None = None) -> Litestar:
     # Built-in job types plus every installed plugin, including this host's
     # own hooks (entry point ``shisho: library_host``).
     plugin_manager = get_plugin_manager()
-    session_config = RotatingSessionConfig(max_age=SESSION_MAX_AGE, samesite="lax")
+    sessions = session_config(secure=settings.secure_cookies)
+    prepare_sign_in()
     return Litestar(
         route_handlers=[
             auth_router,
@@ -57,15 +61,18 @@ def create_app(settings: HostSettings | None = None) -> Litestar:
             ),
         ],
         middleware=[
-            session_config.middleware,
+            sessions.middleware,
             DefineMiddleware(SessionUserMiddleware, exclude=[STATIC_PATH]),
         ],
-        stores={"sessions": FileStore(settings.sessions_dir, create_directories=True)},
+        stores={SESSION_STORE: FileStore(settings.sessions_dir, create_directories=True)},
+        lifespan=[expired_session_sweeper(settings.session_sweep_seconds)],
+        before_send=[add_security_headers],
         csrf_config=CSRFConfig(
             secret=_secret(settings),
             cookie_name="csrftoken",
             header_name="x-csrftoken",
             cookie_samesite="lax",
+            cookie_secure=settings.secure_cookies,
         ),
         template_config=TemplateConfig(
             directory=PACKAGE_DIR / "templates", engine=JinjaTemplateEngine
@@ -88,6 +95,7 @@ def create_app(settings: HostSettings | None = None) -> Litestar:
                 "database": database,
                 "settings": settings,
                 "jobs": JobService(database, plugin_manager=plugin_manager),
+                "login_throttle": LoginThrottle(),
             }
         ),
     )

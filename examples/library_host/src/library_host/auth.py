@@ -1,7 +1,8 @@
-"""Sign-in for the host: server-side sessions, ``request.user``, and the page guards.
+"""Sign-in for the host: ``request.user`` and the page guards.
 
-The session holds only the user's id; the user (with role and library access)
-is loaded for every request, so a change of rights applies at once.
+The session (:mod:`library_host.sessions`) holds only the user's id; the user
+(with role and library access) is loaded for every request, so a change of
+rights applies at once.
 """
 
 from __future__ import annotations
@@ -16,53 +17,11 @@ from litestar.middleware.authentication import (
     AbstractAuthenticationMiddleware,
     AuthenticationResult,
 )
-from litestar.middleware.session.server_side import (
-    ServerSideSessionBackend,
-    ServerSideSessionConfig,
-)
-from litestar.types import Message, ScopeSession
 
 from library_host.users import User, load_user
 from shisho_jobs import Database
 
 SESSION_USER_KEY = "user_id"
-ROTATE_SESSION_ID = "library_host_rotate_session_id"
-"""Request-state flag set at sign-in: the response stores the session under a new id."""
-
-
-class RotatingSessionBackend(ServerSideSessionBackend):
-    """Server-side sessions whose id changes when someone signs in.
-
-    Litestar keeps the id the browser sent; an id planted before sign-in
-    (session fixation) would then carry the signed-in session. At sign-in the
-    old id's data is deleted and the session is stored under a fresh id.
-    """
-
-    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-        if connection.state.get(ROTATE_SESSION_ID):
-            # store_in_message() asks once per response: one fresh id.
-            new_id: str = connection.state.setdefault(
-                f"{ROTATE_SESSION_ID}.new", self.generate_session_id()
-            )
-            return new_id
-        return super().get_session_id(connection)
-
-    async def store_in_message(
-        self,
-        scope_session: ScopeSession,
-        message: Message,
-        connection: ASGIConnection[Any, Any, Any, Any],
-    ) -> None:
-        old_id = connection.cookies.get(self.config.key)
-        if connection.state.get(ROTATE_SESSION_ID) and old_id:
-            await self.delete(old_id, store=self.config.get_store_from_app(connection.scope["app"]))
-        await super().store_in_message(scope_session, message, connection)
-
-
-class RotatingSessionConfig(ServerSideSessionConfig):
-    """``ServerSideSessionConfig`` using :class:`RotatingSessionBackend`."""
-
-    _backend_class = RotatingSessionBackend
 
 
 class SessionUserMiddleware(AbstractAuthenticationMiddleware):

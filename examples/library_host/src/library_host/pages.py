@@ -2,30 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import anyio.to_thread
 from litestar import Request, Response, Router, get, post
-from litestar.exceptions import NotAuthorizedException, NotFoundException
-from litestar.params import FromPath, FromQuery
+from litestar.exceptions import NotAuthorizedException, NotFoundException, ValidationException
+from litestar.params import FromQuery, PathParameter, QueryParameter
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_400_BAD_REQUEST
+from litestar.status_codes import (
+    HTTP_303_SEE_OTHER,
+    HTTP_400_BAD_REQUEST,
+    HTTP_429_TOO_MANY_REQUESTS,
+)
 
 from library_host import catalog
 from library_host.auth import (
-    ROTATE_SESSION_ID,
     SESSION_USER_KEY,
     current_user,
     jobs_readers_only,
     login_required,
 )
+from library_host.login_throttle import LoginThrottle
+from library_host.sessions import ROTATE_SESSION_ID
 from library_host.users import User, authenticate
 from shisho_jobs import JobNotFound, JobService, JobStatus, ListJobsOptions
 from shisho_jobs.dto import Job
+from shisho_jobs.schema import MAX_ID
 
 JOBS_PAGE_SIZE = 50
+MAX_PAGE = 1_000_000
+"""Highest page number asked for: keeps every offset (at most 500 a page) within a 32-bit
+integer, which PostgreSQL's ``integer`` columns and the jobs API accept."""
 _STATUSES = tuple(status.value for status in JobStatus)
 LOGIN_PATH = "/login"
+
+PageNumber = Annotated[
+    int, QueryParameter(le=MAX_PAGE, description=f"Page number (below 1: 1), at most {MAX_PAGE}.")
+]
+"""A ``page`` query number: bounded before it reaches SQL (400 above :data:`MAX_PAGE`)."""
+RowId = Annotated[int, PathParameter(ge=1, le=MAX_ID, description=f"A row id, 1 to {MAX_ID}.")]
+"""An id in a page's path: bounded before it reaches SQL (400 outside 1 to ``MAX_ID``)."""
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -84,10 +100,25 @@ async def login(request: Request[Any, Any, Any]) -> Response[Any]:
     username = str(form.get("username") or "")
     password = str(form.get("password") or "")
     next_path = _safe_next(str(form.get("next") or "")) or "/"
+    throttle: LoginThrottle = request.app.state.login_throttle
+    address = request.client.host if request.client else ""
+    wait = throttle.retry_after(username, address)
+    if wait is not None:
+        return Template(
+            template_name="login.html",
+            context={
+                "next": next_path,
+                "error": f"Too many failed sign-ins. Try again in {wait} seconds.",
+                "username": username,
+            },
+            status_code=HTTP_429_TOO_MANY_REQUESTS,
+            headers={"Retry-After": str(wait)},
+        )
     user = await anyio.to_thread.run_sync(
         authenticate, request.app.state.database, username, password
     )
     if user is None:
+        throttle.failed(username, address)
         return Template(
             template_name="login.html",
             context={
@@ -97,6 +128,7 @@ async def login(request: Request[Any, Any, Any]) -> Response[Any]:
             },
             status_code=HTTP_400_BAD_REQUEST,
         )
+    throttle.succeeded(username)
     request.state[ROTATE_SESSION_ID] = True
     request.set_session({SESSION_USER_KEY: user.id})
     return Redirect(next_path, status_code=HTTP_303_SEE_OTHER)
@@ -114,6 +146,20 @@ def redirect_to_login(request: Request[Any, Any, Any], _: NotAuthorizedException
     return Redirect(LOGIN_PATH, query_params={"next": request.url.path})
 
 
+def bad_request_page(_: Request[Any, Any, Any], error: ValidationException) -> Template:
+    """A page's 400: which part of the address is out of range, and why."""
+    problems = [
+        f"{item['key']}: {item['message']}"
+        for item in (error.extra if isinstance(error.extra, list) else [])
+        if isinstance(item, dict) and "key" in item and "message" in item
+    ]
+    return Template(
+        template_name="error.html",
+        context={"title": "Bad request", "detail": error.detail, "problems": problems},
+        status_code=HTTP_400_BAD_REQUEST,
+    )
+
+
 # --- libraries ---------------------------------------------------------------------------------
 
 
@@ -129,7 +175,7 @@ def home(request: Request[Any, Any, Any]) -> Redirect:
 
 @get("/libraries/{library_id:int}", name="host:library", sync_to_thread=True)
 def library_page(
-    request: Request[Any, Any, Any], library_id: FromPath[int], page: FromQuery[int] = 1
+    request: Request[Any, Any, Any], library_id: RowId, page: PageNumber = 1
 ) -> Template:
     """A library's books, by title, 500 a page."""
     user = _user(request)
@@ -164,7 +210,7 @@ def jobs_page(
     type: FromQuery[str] = "",
     status: FromQuery[str] = "",
     library: FromQuery[str] = "",
-    page: FromQuery[int] = 1,
+    page: PageNumber = 1,
 ) -> Template:
     """Every job the user may see, newest first, filtered by type, status and library.
 
@@ -207,7 +253,7 @@ def jobs_page(
 @get(
     "/settings/jobs/{job_id:int}", name="host:job", sync_to_thread=True, guards=[jobs_readers_only]
 )
-def job_page(request: Request[Any, Any, Any], job_id: FromPath[int]) -> Template:
+def job_page(request: Request[Any, Any, Any], job_id: RowId) -> Template:
     """One job: status, progress, timestamps and its log, updated live while it runs."""
     user = _user(request)
     service = _service(request)
@@ -228,7 +274,10 @@ pages_router = Router(
     path="/",
     route_handlers=[home, library_page, jobs_page, job_page],
     guards=[login_required],
-    exception_handlers={NotAuthorizedException: redirect_to_login},
+    exception_handlers={
+        NotAuthorizedException: redirect_to_login,
+        ValidationException: bad_request_page,
+    },
     include_in_schema=False,
 )
 """The signed-in pages; anonymous visitors are redirected to the login form."""

@@ -1,22 +1,22 @@
 """The library scanner behind the ``scan_library`` hook.
 
-One pass over the library's folder (``os.scandir``, one ``stat`` per book
-file), one query loading the books already catalogued, metadata read only for
-new or changed files (size or modification time differ), writes in batches,
+One pass over the library's folder (:mod:`library_host.walk`: ``os.scandir``, one
+``stat`` per book file), one query loading the books already catalogued, metadata read
+only for new or changed files (size or modification time differ), writes in batches,
 and one delete for the books whose files are gone.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from library_host.bookfiles import FORMATS_BY_EXTENSION, UnreadableBookFile, read_metadata
+from library_host.bookfiles import UnreadableBookFile, read_metadata
 from library_host.models import books
+from library_host.walk import FolderScan, KnownBook, find_changed_files, shown_path
 from shisho_jobs import Database, Library
 from shisho_jobs.context import JobContext, JobFailed
 from shisho_jobs.schema import utcnow
@@ -35,14 +35,6 @@ class LibraryFolderMissing(JobFailed):
         )
 
 
-BookFile = tuple[str, str, str, int, int]
-"""A book file found on disk: ``(path, absolute_path, format, size, mtime_ns)``; ``path`` is
-relative to the library's folder and ``/``-separated. Plain tuples: a scan makes one per file."""
-
-KnownBook = tuple[int, int, int]
-"""A catalogued book as the scanner compares it: ``(id, size, mtime_ns)``."""
-
-
 @dataclass
 class ScanSummary:
     """What a scan did; returned by the hook and logged when the scan ends."""
@@ -59,88 +51,6 @@ class ScanSummary:
     def as_dict(self) -> dict[str, Any]:
         """The summary as plain JSON values."""
         return asdict(self)
-
-
-ChangedFile = tuple[BookFile, KnownBook | None]
-"""A file to read: new (no known book) or changed since the catalogued version."""
-
-
-@dataclass
-class FolderScan:
-    """What a walk of a library's folder found."""
-
-    changed: list[ChangedFile]
-    """New or changed book files, to read."""
-    count: int
-    """Book files found in all."""
-    unreadable_folders: list[tuple[str, str]]
-    """Sub-folders that could not be listed: ``(relative path, why)``; their books stay."""
-
-
-def find_changed_files(
-    root: Path, known: dict[str, KnownBook], *, force: bool = False
-) -> FolderScan:
-    """Walk ``root`` and sort its book files out against the ``known`` catalogue.
-
-    Hidden files and folders (``.name``) are skipped. Entries of ``known`` found
-    on disk are removed from it, so what remains afterwards has vanished.
-
-    Args:
-        root: the library's folder.
-        known: the catalogued books by relative path; emptied of those found.
-        force: treat every file as changed.
-
-    Returns:
-        The new or changed files, how many book files there are, and the folders that
-        could not be listed.
-    """
-    # One pass, one stat per file, and nothing built for an unchanged file:
-    # on a rescan they are nearly all of them.
-    changed: list[ChangedFile] = []
-    unreadable_folders: list[tuple[str, str]] = []
-    count = 0
-    pop_known = known.pop
-    formats = FORMATS_BY_EXTENSION
-    pending: list[tuple[str, str]] = [(str(root), "")]
-    while pending:
-        folder, prefix = pending.pop()
-        try:
-            entries = os.scandir(folder)
-        except OSError as error:
-            if not prefix:
-                raise  # the library's own folder: the scan cannot go on
-            unreadable_folders.append((prefix.rstrip("/"), error.strerror or str(error)))
-            continue
-        with entries:
-            for entry in entries:
-                name = entry.name
-                if name.startswith("."):
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append((entry.path, f"{prefix}{name}/"))
-                    continue
-                # bookfiles.book_format(), inlined: this line runs for every file.
-                dot = name.rfind(".")
-                file_format = formats.get(name[dot:].lower()) if dot > 0 else None
-                if file_format is None or not entry.is_file():
-                    continue
-                try:
-                    stat = entry.stat()
-                except FileNotFoundError:
-                    continue  # deleted since the folder was listed
-                count += 1
-                path = prefix + name
-                previous = pop_known(path, None)
-                if (
-                    previous is not None
-                    and not force
-                    and previous[1] == stat.st_size
-                    and previous[2] == stat.st_mtime_ns
-                ):
-                    continue
-                book_file = (path, entry.path, file_format, stat.st_size, stat.st_mtime_ns)
-                changed.append((book_file, previous))
-    return FolderScan(changed, count, unreadable_folders)
 
 
 def scan_library_folder(
@@ -165,20 +75,14 @@ def scan_library_folder(
         raise LibraryFolderMissing(library)
     known = _load_known_books(database, library.id)
     folder_scan = find_changed_files(root, known, force=force)
-    for folder, reason in folder_scan.unreadable_folders:
-        context.log.warn(
-            f"Skipped unreadable folder {folder}: {reason}; its books are kept as they were",
-            data={"path": folder, "reason": reason},
-        )
-        # Unlisted is not gone: a folder that cannot be read today keeps its books.
-        for path in [path for path in known if path.startswith(f"{folder}/")]:
-            del known[path]
+    _report_skipped(folder_scan, known, context)
     to_read, total = folder_scan.changed, folder_scan.count
     summary = ScanSummary(library_id=library.id, files=total)
-    summary.unchanged = total - len(to_read)
+    summary.unreadable = len(folder_scan.unreadable_entries)
+    summary.unchanged = total - len(to_read) - summary.unreadable
     writer = _BookWriter(database, library.id)
     removed_ids: list[int] = []
-    done = summary.unchanged
+    done = summary.unchanged + summary.unreadable
     context.progress(done, total)
     for (path, absolute, file_format, size, mtime_ns), previous in to_read:
         if context.cancelled:
@@ -191,10 +95,7 @@ def scan_library_folder(
             metadata = read_metadata(Path(absolute), file_format)
         except UnreadableBookFile as error:
             summary.unreadable += 1
-            context.log.warn(
-                f"Skipped unreadable file {path}: {error}",
-                data={"path": path, "reason": str(error)},
-            )
+            _warn_unreadable_file(context, path, str(error))
             if previous is not None:
                 removed_ids.append(previous[0])
         else:
@@ -224,6 +125,37 @@ def scan_library_folder(
         data=summary.as_dict(),
     )
     return summary
+
+
+def _report_skipped(
+    folder_scan: FolderScan, known: dict[str, KnownBook], context: JobContext
+) -> None:
+    """Warn of what the walk did not read; keep the books of folders it could not list."""
+    for folder, reason in folder_scan.unreadable_folders:
+        shown = shown_path(folder)
+        context.log.warn(
+            f"Skipped unreadable folder {shown}: {reason}; its books are kept as they were",
+            data={"path": shown, "reason": reason},
+        )
+        # Unlisted is not gone: a folder that cannot be read today keeps its books.
+        for path in [path for path in known if path.startswith(f"{folder}/")]:
+            del known[path]
+    for folder in folder_scan.linked_folders:
+        shown = shown_path(folder)
+        reason = "links to folders are not followed; move the folder into the library instead"
+        context.log.warn(
+            f"Skipped linked folder {shown}: {reason}", data={"path": shown, "reason": reason}
+        )
+    for entry in folder_scan.unreadable_entries:
+        reason = f"{entry.reason}; its book is kept as it was" if entry.book_kept else entry.reason
+        _warn_unreadable_file(context, entry.path, reason)
+
+
+def _warn_unreadable_file(context: JobContext, path: str, reason: str) -> None:
+    shown = shown_path(path)
+    context.log.warn(
+        f"Skipped unreadable file {shown}: {reason}", data={"path": shown, "reason": reason}
+    )
 
 
 def _check_storable(relative_path: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -68,12 +70,28 @@ def load_user(database: Database, user_id: int) -> User | None:
     )
 
 
+@functools.cache
+def _stand_in_hash() -> str:
+    """A hash no password is known for, checked when the user name is unknown."""
+    return hash_password(secrets.token_hex(16))
+
+
+def prepare_sign_in() -> None:
+    """Make the stand-in hash now, so that the first unknown name is not slower than the rest."""
+    _stand_in_hash()
+
+
 def authenticate(database: Database, username: str, password: str) -> User | None:
-    """The user whose name and password these are, or ``None``."""
+    """The user whose name and password these are, or ``None``.
+
+    An unknown name costs the same scrypt work as a wrong password (against a
+    stand-in hash), so the time an answer takes does not tell which names exist.
+    """
     query = sa.select(users.c.id, users.c.password_hash).where(users.c.username == username)
     with database.read() as session:
         row = session.execute(query).one_or_none()
-    if row is None or not verify_password(password, row.password_hash):
+    stored = _stand_in_hash() if row is None else row.password_hash
+    if not verify_password(password, stored) or row is None:
         return None
     return load_user(database, row.id)
 

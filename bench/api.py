@@ -30,6 +30,7 @@ import contextlib
 import json
 import os
 import platform
+import resource
 import shutil
 import socket
 import statistics
@@ -39,6 +40,21 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
+from litestar import Litestar, get
+
+# The plugin's test host and the polling helper live in tests/ (the server side of this
+# script is the test host; see bench_app).
+sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.append(str(Path(__file__).resolve().parents[1] / "tests" / "plugin"))
+
+from plugin_test_host import make_app
+
+import status_query
+from polling import wait_until
+from shisho_jobs import Database, migrate
+from shisho_jobs.schema import owned_tables
 
 ROOT = Path(__file__).resolve().parent
 REPO = ROOT.parent
@@ -67,18 +83,11 @@ PG_DATABASE = "shisho_bench_api"
 # --- the server side (imported by uvicorn in the server process) ------------------------------
 
 
-def bench_app() -> Any:
+def bench_app() -> Litestar:
     """The plugin's test host plus ``GET /bench/stats`` (database queries so far, RSS, streams).
 
     Reads ``SHISHO_DATABASE_URL``. Counts every statement the process sends to the database.
     """
-    sys.path.insert(0, str(REPO / "tests" / "plugin"))
-    import sqlalchemy as sa
-    from litestar import get
-    from plugin_test_host import make_app
-
-    from shisho_jobs import Database
-
     database = Database(os.environ["SHISHO_DATABASE_URL"])
     queries = {"count": 0}
 
@@ -115,9 +124,6 @@ def _database(rows: int) -> Path:
 
     Reuses status_query.py's file when it has the current schema, else builds one of its own.
     """
-    sys.path.insert(0, str(ROOT))
-    import status_query
-
     shared = DATA_DIR / f"status_ours_{rows}.db"
     source = shared if _usable(shared, rows) else DATA_DIR / f"api_source_{rows}.db"
     if not _usable(source, rows):
@@ -138,10 +144,6 @@ def _usable(path: Path, rows: int) -> bool:
     """Whether ``path`` holds ``rows`` jobs and every table of the current schema."""
     if not path.exists():
         return False
-    import sqlalchemy as sa
-
-    from shisho_jobs.schema import owned_tables
-
     engine = sa.create_engine(f"sqlite:///{path}")
     try:
         tables = set(sa.inspect(engine).get_table_names())
@@ -387,15 +389,17 @@ def _server(database_url: str, **config: Any) -> Any:
         },
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
+
+        def listens() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError("the bench server exited before it listened")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
             except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the bench server did not start") from None
-                time.sleep(0.1)
+                return False
+            return True
+
+        wait_until(listens, timeout=60, what="the bench server listens")
         yield port, process
     finally:
         process.terminate()
@@ -408,10 +412,6 @@ def _server(database_url: str, **config: Any) -> Any:
 
 def _postgres_database() -> str | None:
     """A fresh PostgreSQL database with libraries 1-100 and the jobs tables, or ``None``."""
-    import sqlalchemy as sa
-
-    from shisho_jobs import migrate
-
     base = sa.make_url(PG_URL)
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     try:
@@ -424,8 +424,6 @@ def _postgres_database() -> str | None:
     finally:
         admin.dispose()
     url = base.set(database=PG_DATABASE).render_as_string(hide_password=False)
-    import status_query
-
     status_query.create_host_libraries(url)
     migrate.upgrade(url)
     return url
@@ -492,8 +490,6 @@ def main() -> None:
 if __name__ == "__main__":
     # Each stream is a socket on both ends.
     with contextlib.suppress(ValueError, OSError):
-        import resource
-
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
     main()

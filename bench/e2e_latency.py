@@ -24,9 +24,8 @@ import socket
 import statistics
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -36,25 +35,20 @@ import httpx
 import sqlalchemy as sa
 from playwright.sync_api import Page, sync_playwright
 
+# The polling and browser helpers shared with tests/ and e2e/ live in tests/.
+sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))
+
+from chromium import launch_chromium
 from library_host.database import get_database
 from library_host.demo import prepare_demo
 from library_host.settings import HOST, HostSettings
+from polling import wait_until
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "e2e_latency"
 RESULTS = HERE / "results" / "e2e_latency.json"
 RUNS = 20
 LIBRARY_ID = 2  # Comics: a quick unchanged rescan, so each run is mostly latency
-CHROMIUM = os.environ.get("SHISHO_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 DEADLINE = 60.0  # seconds
 PG_URL = os.environ.get(
     "SHISHO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -87,14 +81,6 @@ def _free_port() -> int:
         probe.bind((HOST, 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-def _wait(condition: Callable[[], bool], what: str) -> None:
-    end = time.monotonic() + DEADLINE
-    while not condition():
-        if time.monotonic() > end:
-            raise SystemExit(f"timed out waiting until {what}")
-        time.sleep(0.05)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -169,7 +155,7 @@ def _serve(name: str, database_url: str | None, inprocess_worker: bool) -> Itera
             return False
 
     try:
-        _wait(answers, f"the host of {name} answers")
+        wait_until(answers, timeout=DEADLINE, what=f"the host of {name} answers")
         yield base
     finally:
         for process in reversed(processes):
@@ -229,9 +215,7 @@ def _summary(values: list[float]) -> dict[str, float]:
 def main() -> int:
     results: dict[str, Any] = {"runs": RUNS}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
+        browser = launch_chromium(playwright)
         with _postgres_database() as pg_url:
             settings: list[tuple[str, str | None, bool]] = [
                 ("sqlite_separate_worker", None, False),

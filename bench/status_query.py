@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import platform
+import sqlite3
 import statistics
 import sys
 import time
@@ -42,6 +43,8 @@ from shisho_jobs import (
     scope_counts,
 )
 from shisho_jobs.db import create_engine
+from shisho_jobs.filters import ListJobsFilter
+from shisho_jobs.queries import ACTIVE_IN_SCOPE, list_shape_and_params, list_statements
 
 ROOT = Path(__file__).resolve().parent
 DATA_DIR = ROOT / "data"
@@ -260,13 +263,12 @@ def _postgres_urls(rows: int, rebuild: bool) -> tuple[str, str] | None:
 # --- measuring ------------------------------------------------------------------------------
 
 
-def _our_sql(service: JobService, library_id: int) -> tuple[str, str]:
+def _our_sql(database: Database, library_id: int) -> tuple[str, str]:
     """The SQL our service runs for the two questions, with literal values, for the bare driver."""
-    from shisho_jobs.queries import ACTIVE_IN_SCOPE, ListShape, list_statements
-
-    dialect = service.database.engine.dialect
-    page, _ = list_statements(ListShape(type=True, scoped=True))
-    values = {"type": "scan", "scope_library_id": library_id, "limit": 1, "offset": 0, "window": 1}
+    dialect = database.engine.dialect
+    latest = ListJobsFilter(type="scan", library_id_or_global=library_id, limit=1)
+    shape, values = list_shape_and_params(latest)
+    page, _ = list_statements(shape)
     literal = {"literal_binds": True}
     list_sql = str(page.params(values).compile(dialect=dialect, compile_kwargs=literal))
     active = ACTIVE_IN_SCOPE.params(type="scan", library_id=library_id)
@@ -290,7 +292,7 @@ def _measure(
         return run
 
     raw_connection = database.engine.raw_connection()
-    our_sql = {lib: _our_sql(service, lib) for lib in libraries}
+    our_sql = {lib: _our_sql(database, lib) for lib in libraries}
 
     def ours_bare(index: int) -> Callable[[int], Any]:
         def run(library_id: int) -> Any:
@@ -368,8 +370,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     args = parser.parse_args(argv)
 
-    import sqlite3
-
     results = []
     ours_path, seed_path = _sqlite_databases(args.rows, args.rebuild)
     seed_file = seed_path.removeprefix("sqlite:///")
@@ -380,7 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_postgres:
         urls = _postgres_urls(args.pg_rows, args.rebuild)
         if urls is not None:
-            import psycopg
+            # psycopg is the optional "postgres" extra; only a PostgreSQL run needs it.
+            import psycopg  # noqa: PLC0415
 
             ours_url, seed_url = urls
             seed_dsn = sa.make_url(seed_url).set(drivername="postgresql")

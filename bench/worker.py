@@ -303,7 +303,8 @@ def procrastinate_throughput(url: sa.URL, log: Path) -> float:
     """
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
     os.environ["BENCH_PROCRASTINATE_DSN"] = dsn  # read when procrastinate_app is imported
-    import procrastinate_app
+    # The app reads BENCH_PROCRASTINATE_DSN when it is imported, so it is imported here.
+    import procrastinate_app  # noqa: PLC0415
 
     with procrastinate_app.app.open():
         sa_url = url.render_as_string(hide_password=False)
@@ -338,7 +339,8 @@ def huey_throughput(folder: Path, log: Path) -> float:
     """
     huey_file = folder / "huey.db"
     os.environ["BENCH_HUEY_FILE"] = str(huey_file)
-    import huey_app
+    # The app reads BENCH_HUEY_FILE when it is imported, so it is imported here.
+    import huey_app  # noqa: PLC0415
 
     for _ in range(THROUGHPUT_JOBS):
         huey_app.noop()

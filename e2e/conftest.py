@@ -11,8 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,21 +28,16 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+# The polling and browser helpers shared with tests/ and bench/ live in tests/.
+sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))
+
+from chromium import launch_chromium
 from library_host.database import get_database
 from library_host.demo import prepare_demo
 from library_host.settings import HOST, HostSettings
+from polling import wait_until
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = os.environ.get("SHISHO_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 START_DEADLINE = 60.0  # seconds for a host or worker to come up
 STOP_DEADLINE = 15.0  # seconds for a process to exit after SIGTERM
 BIN = Path(sys.executable).parent
@@ -61,15 +55,6 @@ def free_port() -> int:
         probe.bind((HOST, 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-def wait_until(condition: Callable[[], bool], deadline: float, message: str) -> None:
-    """Poll ``condition`` until it holds; fail with ``message`` after ``deadline`` seconds."""
-    end = time.monotonic() + deadline
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(message)
-        time.sleep(0.05)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -118,7 +103,7 @@ class Host:
             except httpx.HTTPError:
                 return False
 
-        wait_until(answers, START_DEADLINE, "the host answers on its port")
+        wait_until(answers, timeout=START_DEADLINE, what="the host answers on its port")
 
     def start_worker(self, **extra_env: str) -> subprocess.Popen[bytes]:
         """Start a ``shisho-jobs worker`` process on the host's database (found by entry point)."""
@@ -176,9 +161,7 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="session")
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(
-        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-    )
+    browser = launch_chromium(playwright)
     yield browser
     browser.close()
 

@@ -227,8 +227,8 @@ def test_scan_finishing_before_the_create_request_answers_still_ends_completed(
         job_id = response.json()["id"]
         wait_until(
             lambda: service.retrieve_job(job_id).status == "completed",
-            SCAN_DEADLINE_S,
-            "the in-process worker finishes the scan",
+            timeout=SCAN_DEADLINE_S,
+            what="the in-process worker finishes the scan",
         )
         route.fulfill(response=response)
 

@@ -68,7 +68,9 @@ def drain(host: Host) -> Iterator[None]:
     yield
     worker = host.start_worker()
     try:
-        wait_until(lambda: not _has_active_jobs(host), SCAN_DEADLINE, "the queue drains")
+        wait_until(
+            lambda: not _has_active_jobs(host), timeout=SCAN_DEADLINE, what="the queue drains"
+        )
     finally:
         host.stop_worker(worker)
 
@@ -177,7 +179,7 @@ def test_worker_killed_mid_scan_is_rescued_and_the_button_stops_spinning(
         job = api_json(page, host, f"/api/jobs/{job_id}")
         return bool(job["status"] == "in_progress" and job["progress"] > 0)
 
-    wait_until(scanning, SCAN_DEADLINE, "the first worker gets into the scan")
+    wait_until(scanning, timeout=SCAN_DEADLINE, what="the first worker gets into the scan")
     doomed.send_signal(signal.SIGKILL)
     doomed.wait()
     killed_at = time.monotonic()

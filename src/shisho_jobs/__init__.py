@@ -6,24 +6,26 @@ Never imports a web framework.
 
 from __future__ import annotations
 
-from shisho_jobs.context import JobContext, JobFailed
+from shisho_jobs.context import JobContext
 from shisho_jobs.db import Database, create_engine
-from shisho_jobs.dto import CreateJobPayload, Job, JobLog, ListJobsQuery
+from shisho_jobs.dto import CreateJobPayload, Job, JobLog
 from shisho_jobs.enums import JobStatus, JobType, LogLevel
 from shisho_jobs.errors import (
     ActiveJobExists,
     InvalidJobInput,
+    JobFailed,
     JobNotFound,
     LeaseLost,
     LibraryNotFound,
     ShishoJobsError,
     UnknownJobType,
 )
+from shisho_jobs.filters import ListJobsOptions, ListJobsQuery
 from shisho_jobs.hookimpl import hookimpl
 from shisho_jobs.hooktypes import ActorAccess, JobTypeSpec, Library, NavContext, NavItem
 from shisho_jobs.payloads import JobExportData, JobScanData
 from shisho_jobs.plugins import get_plugin_manager
-from shisho_jobs.service import JobService, ListJobsOptions
+from shisho_jobs.service import JobService
 from shisho_jobs.worker import Worker
 
 __all__ = [

@@ -19,26 +19,30 @@ from typing import TYPE_CHECKING, Any, Protocol
 import msgspec
 
 from shisho_jobs.enums import LogLevel
-from shisho_jobs.errors import ShishoJobsError
+
+# JobFailed lives in shisho_jobs.errors; handlers that import it from here keep working.
+from shisho_jobs.errors import JobFailed
 
 if TYPE_CHECKING:
     import pluggy
 
     from shisho_jobs.dto import Job
 
+__all__ = [
+    "PROGRESS_MIN_INTERVAL",
+    "CancelReason",
+    "Cancellation",
+    "JobContext",
+    "JobFailed",
+    "JobLogger",
+    "JobSink",
+    "ProgressTracker",
+]
+
 PROGRESS_MIN_INTERVAL = 0.5  # seconds between two progress writes of one job
 """Progress is saved at most this often (the first and the final 100 % always are)."""
 
 _python_logger = logging.getLogger("shisho_jobs.job")
-
-
-class JobFailed(ShishoJobsError):
-    """The job failed for a reason its handler can explain.
-
-    Raise it (or a subclass) from a handler to fail the job: the message becomes
-    the job's ``error`` and an error line of its log, without a stack trace,
-    because the failure is expected, not a bug.
-    """
 
 
 class JobSink(Protocol):
@@ -111,7 +115,7 @@ class JobLogger:
         self.plugin = plugin
 
     def for_plugin(self, plugin: str) -> JobLogger:
-        """The same job's logger, attributing its lines to ``plugin``."""
+        """The same job's logger, labelling its lines with ``plugin`` (the host's scanner)."""
         return JobLogger(self._job, self._sink, plugin)
 
     def debug(self, message: str, data: dict[str, Any] | None = None) -> None:

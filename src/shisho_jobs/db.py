@@ -137,6 +137,47 @@ class Database:
             self._fire_listeners()
 
     @contextmanager
+    def driver_write(self, *, notify: bool = False) -> Iterator[Any]:
+        """A DB-API cursor in a write transaction: :meth:`write_connection` without SQLAlchemy.
+
+        For the worker's per-job statements, whose SQL is plain driver SQL: a pooled
+        connection, ``BEGIN IMMEDIATE`` on SQLite (PostgreSQL's driver begins by itself),
+        commit on success, rollback on error, the commit listeners after the commit when
+        ``notify``. Same transaction semantics as :meth:`write`, without the Python cost of
+        a SQLAlchemy connection, its events and its result objects, which is more than
+        SQLite takes to run a short transaction. A driver error comes out as SQLAlchemy's
+        ``DBAPIError``, as it would through SQLAlchemy.
+
+        Args:
+            notify: run the in-process commit listeners after the commit
+                (used when the transaction created or changed jobs).
+        """
+        dialect = self.engine.dialect
+        driver_error: type[Exception] = dialect.loaded_dbapi.Error
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                if self.dialect == "sqlite":
+                    cursor.execute("BEGIN IMMEDIATE")
+                yield cursor
+                connection.commit()
+            except driver_error as error:
+                connection.rollback()
+                raise sa.exc.DBAPIError.instance(
+                    None, None, error, driver_error, dialect=dialect
+                ) from error
+            except BaseException:
+                connection.rollback()
+                raise
+            finally:
+                cursor.close()
+        finally:
+            connection.close()  # back to the pool
+        if notify:
+            self._fire_listeners()
+
+    @contextmanager
     def read_connection(self) -> Iterator[Connection]:
         """A Core connection for quick reads: lighter than :meth:`read` (no ORM session).
 

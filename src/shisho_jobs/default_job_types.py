@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from shisho_jobs.enums import JobType
+from shisho_jobs.export import run_export_job
 from shisho_jobs.hookimpl import hookimpl
 from shisho_jobs.hooktypes import JobTypeSpec
 from shisho_jobs.payloads import JobExportData, JobScanData
+from shisho_jobs.scan import run_scan_job
 
 if TYPE_CHECKING:
     from shisho_jobs.context import JobContext
@@ -17,15 +19,11 @@ PLUGIN_NAME = "shisho_jobs"
 
 def run_scan(context: JobContext) -> None:
     """Scan the job's library, or every library for a global scan."""
-    from shisho_jobs.scan import run_scan_job
-
     run_scan_job(context)
 
 
 def run_export(context: JobContext) -> None:
     """Write the catalogue of the libraries in scope as JSON."""
-    from shisho_jobs.export import run_export_job
-
     run_export_job(context)
 
 

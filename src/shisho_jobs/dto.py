@@ -6,19 +6,13 @@ returns: plain immutable values, safe to hand across threads and to hooks.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Any
 
 import msgspec
 
 from shisho_jobs.enums import ACTIVE_STATUSES, JobStatus
-from shisho_jobs.errors import InvalidJobInput
-from shisho_jobs.schema import MAX_ID
-
-Id = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID, description="A row id (1 to 2^31-1).")]
-MAX_LIST_LIMIT = 100
-DEFAULT_LIST_LIMIT = 10
+from shisho_jobs.validation import Id
 
 
 class Job(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -75,17 +69,6 @@ class CreateJobPayload(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     """The library to work on; absent or null for a global job."""
 
 
-class ListJobsQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Query of ``GET /api/jobs``."""
-
-    limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_LIST_LIMIT)] = DEFAULT_LIST_LIMIT
-    offset: Annotated[int, msgspec.Meta(ge=0, le=MAX_ID)] = 0
-    status: list[JobStatus] = msgspec.field(default_factory=list)
-    type: str | None = None
-    library_id_or_global: Id | None = None
-    """Only jobs of this library and global jobs."""
-
-
 class ListJobsResponse(msgspec.Struct, frozen=True):
     """Answer of ``GET /api/jobs``: one page, newest first, and the total that match."""
 
@@ -97,44 +80,3 @@ class ListJobLogsResponse(msgspec.Struct, frozen=True):
     """Answer of ``GET /api/jobs/{id}/logs``: oldest first."""
 
     logs: list[JobLog]
-
-
-T = TypeVar("T")
-
-_PATH = re.compile(r"at `\$\.?([^`]*)`")
-_NAMED = re.compile(r"field `([^`]+)`")
-
-
-def field_of(error: msgspec.ValidationError, prefix: str = "") -> str:
-    """The dotted name of the field a msgspec validation error is about."""
-    text = str(error)
-    path = ""
-    if match := _PATH.search(text):
-        path = match.group(1).replace("[", ".").replace("]", "")
-    if named := _NAMED.search(text):
-        path = f"{path}.{named.group(1)}" if path else named.group(1)
-    field = ".".join(part for part in (prefix, path) if part)
-    return field or prefix or "body"
-
-
-def reason_of(error: msgspec.ValidationError) -> str:
-    """The message of a msgspec validation error without its ``- at `$...``` suffix."""
-    return _PATH.sub("", str(error)).rstrip(" -")
-
-
-def convert(value: Any, type_: type[T], *, prefix: str = "") -> T:
-    """Validate ``value`` as ``type_``; raise :class:`InvalidJobInput` naming the bad field."""
-    try:
-        return msgspec.convert(value, type_, strict=True)
-    except msgspec.ValidationError as error:
-        raise InvalidJobInput(field_of(error, prefix), reason_of(error)) from None
-
-
-def decode_json(body: bytes, type_: type[T], *, prefix: str = "") -> T:
-    """Decode and validate a JSON document as ``type_``; raise :class:`InvalidJobInput`."""
-    try:
-        return msgspec.json.decode(body, type=type_, strict=True)
-    except msgspec.ValidationError as error:
-        raise InvalidJobInput(field_of(error, prefix), reason_of(error)) from None
-    except msgspec.DecodeError as error:
-        raise InvalidJobInput(prefix or "body", f"not valid JSON ({error})") from None

@@ -1,6 +1,9 @@
-"""Typed errors of shisho_jobs. Framework-free: the Litestar plugin maps them to HTTP.
+"""Every error class of shisho_jobs, in one place. Framework-free: the Litestar plugin maps
+them to HTTP.
 
-Each class's docstring is its default message.
+Each class's docstring is its default message. Groups: bad input and missing rows (the
+service), a lost lease (the worker), failures a handler explains (:class:`JobFailed` and
+the scan's reasons), and set-up problems (job types, migrations, type generation).
 """
 
 from __future__ import annotations
@@ -76,3 +79,55 @@ class LibrariesTableMissing(ShishoJobsError):
 class ForeignKeysEnabledDuringMigration(ShishoJobsError):
     """SQLite foreign keys are on: turn them off (`PRAGMA foreign_keys=OFF`, outside a
     transaction) while migrating, or rebuilding `jobs` would cascade-delete every job's logs."""
+
+
+class BrokenForeignKeysAfterMigration(ShishoJobsError):
+    """The migration left rows whose foreign keys reference missing rows."""
+
+
+class PluginImportFailed(ShishoJobsError):
+    """A ``--plugin MODULE`` could not be imported; the message says which and why."""
+
+
+class MigrationsNotFound(ShishoJobsError):
+    """The shisho_jobs migration scripts are missing from this installation."""
+
+
+class DuplicateJobType(ShishoJobsError):
+    """Two plugins registered the same job type."""
+
+
+class TypegenError(ShishoJobsError):
+    """The structs cannot be written as TypeScript (a bad name or an unused override)."""
+
+
+# --- failures a job handler explains --------------------------------------------------------
+
+
+class JobFailed(ShishoJobsError):
+    """The job failed for a reason its handler can explain.
+
+    Raise it (or a subclass) from a handler to fail the job: the message becomes
+    the job's ``error`` and an error line of its log, without a stack trace,
+    because the failure is expected, not a bug.
+    """
+
+
+class UnknownJobTypeFailure(JobFailed):
+    """No installed plugin handles this job type."""
+
+
+class LibraryGone(JobFailed):
+    """The job's library no longer exists."""
+
+
+class NoLibraryProvider(JobFailed):
+    """No plugin lists the libraries (is the host's plugin installed?)."""
+
+
+class NoScanner(JobFailed):
+    """No plugin scans libraries (is the host's plugin installed?)."""
+
+
+class LibrariesFailed(JobFailed):
+    """Some libraries of a global scan failed."""

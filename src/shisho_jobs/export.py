@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from shisho_jobs.config import data_dir
+from shisho_jobs.errors import LibraryGone, NoLibraryProvider
 from shisho_jobs.hooktypes import Library
-from shisho_jobs.scan import LibraryGone, NoLibraryProvider
 from shisho_jobs.schema import utcnow
 
 if TYPE_CHECKING:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from shisho_jobs.visibility import can_see
+
 if TYPE_CHECKING:
     from shisho_jobs.context import JobContext
 
@@ -60,9 +62,7 @@ class ActorAccess:
 
     def can_access_library(self, library_id: int | None) -> bool:
         """Whether the actor may see ``library_id``; global (``None``) is visible to all."""
-        if library_id is None or self.library_ids is None:
-            return True
-        return library_id in self.library_ids
+        return can_see(self.library_ids, library_id)
 
     @property
     def can_read_jobs(self) -> bool:

@@ -19,9 +19,10 @@ from alembic.runtime.migration import MigrationContext
 
 from shisho_jobs.db import create_engine
 from shisho_jobs.errors import (
+    BrokenForeignKeysAfterMigration,
     ForeignKeysEnabledDuringMigration,
     LibrariesTableMissing,
-    ShishoJobsError,
+    MigrationsNotFound,
 )
 from shisho_jobs.schema import LIBRARIES_TABLE, owned_tables
 
@@ -32,10 +33,6 @@ BRANCH_LABEL = "shisho_jobs"
 """Branch label of the root revision: ``shisho_jobs@head`` in a host's Alembic environment."""
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
-
-
-class MigrationsNotFound(ShishoJobsError):
-    """The shisho_jobs migration scripts are missing from this installation."""
 
 
 def migrations_path() -> Path:
@@ -202,7 +199,3 @@ def check_foreign_keys(connection: sa.Connection) -> None:
             f"The migration left rows with broken foreign keys (table, rowid, parent): "
             f"{[tuple(row[:3]) for row in broken[:5]]}"
         )
-
-
-class BrokenForeignKeysAfterMigration(ShishoJobsError):
-    """The migration left rows whose foreign keys reference missing rows."""

@@ -16,14 +16,16 @@ database collect and sort the scope's whole history.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from typing import Any, Final
 
+import msgspec
 import sqlalchemy as sa
 
 from shisho_jobs.enums import ACTIVE_STATUS_SQL
+from shisho_jobs.filters import ListJobsFilter
 from shisho_jobs.schema import JobRow, JobScopeCountRow
 from shisho_jobs.scope_counts import GLOBAL_LIBRARY_KEY
+from shisho_jobs.visibility import visible_condition
 
 counts: Final = JobScopeCountRow.__table__
 """Jobs per (type, library), kept by triggers; ``library_key`` 0 counts global jobs."""
@@ -54,83 +56,83 @@ ACTIVE_ANY: Final = _active_statement(scoped=False)
 """The oldest active job of ``:type`` in any scope."""
 
 
-@dataclass(frozen=True)
-class ListShape:
-    """Which filters a list query has; one pair of statements is built per shape."""
+# --- the list query: one condition per field of ListJobsFilter, named after it -------------
 
-    statuses: bool = False
-    exclude_process: bool = False
-    type: bool = False
-    library_id: bool = False
-    visible: bool = False
-    scoped: bool = False
-    """``library_id_or_global``: the union of two arms."""
+ListShape = frozenset[str]
+"""The names of the filters a list query has; one pair of statements is built per shape."""
 
 
-def _conditions(shape: ListShape) -> list[sa.ColumnElement[bool]]:
-    conditions: list[sa.ColumnElement[bool]] = []
-    if shape.statuses:
-        conditions.append(jobs.c.status.in_(_param("statuses", expanding=True)))
-    if shape.exclude_process:
-        conditions.append(
-            sa.or_(jobs.c.process_id.is_(None), jobs.c.process_id != _param("process_id"))
-        )
-    if shape.type:
-        conditions.append(jobs.c.type == _param("type"))
-    if shape.library_id:
-        conditions.append(jobs.c.library_id == _param("library_id"))
-    if shape.visible:
-        conditions.append(
-            sa.or_(
-                jobs.c.library_id.is_(None),
-                jobs.c.library_id.in_(_param("visible", expanding=True)),
-            )
-        )
-    return conditions
+def _job_conditions() -> dict[str, sa.ColumnElement[bool]]:
+    return {
+        "status": jobs.c.status.in_(_param("status", expanding=True)),
+        "process_id_to_exclude": sa.or_(
+            jobs.c.process_id.is_(None), jobs.c.process_id != _param("process_id_to_exclude")
+        ),
+        "type": jobs.c.type == _param("type"),
+        "library_id": jobs.c.library_id == _param("library_id"),
+        "visible_library_ids": visible_condition(
+            jobs.c.library_id, _param("visible_library_ids", expanding=True)
+        ),
+    }
 
 
-def _counted_total(shape: ListShape) -> sa.Select[Any]:
-    """The total of ``shape`` from ``job_scope_counts``: a few rows, however long the history."""
-    conditions: list[sa.ColumnElement[bool]] = []
-    if shape.type:
-        conditions.append(counts.c.type == _param("type"))
-    if shape.library_id:
-        conditions.append(counts.c.library_key == _param("library_id"))
-    if shape.visible:
-        conditions.append(
-            sa.or_(
-                counts.c.library_key == GLOBAL_LIBRARY_KEY,
-                counts.c.library_key.in_(_param("visible", expanding=True)),
-            )
-        )
-    if shape.scoped:
-        conditions.append(
-            sa.or_(
-                counts.c.library_key == _param("scope_library_id"),
-                counts.c.library_key == GLOBAL_LIBRARY_KEY,
-            )
-        )
-    return sa.select(sa.func.coalesce(sa.func.sum(counts.c.jobs), 0)).where(*conditions)
+def _count_conditions() -> dict[str, sa.ColumnElement[bool]]:
+    # Counts are kept per (type, library): only these filters can be answered from them.
+    key = counts.c.library_key
+    return {
+        "type": counts.c.type == _param("type"),
+        "library_id": key == _param("library_id"),
+        "visible_library_ids": visible_condition(
+            key, _param("visible_library_ids", expanding=True), global_key=GLOBAL_LIBRARY_KEY
+        ),
+        "library_id_or_global": sa.or_(
+            key == _param("library_id_or_global"), key == GLOBAL_LIBRARY_KEY
+        ),
+    }
+
+
+_SCOPED: Final = "library_id_or_global"
+"""The filter answered as the union of two arms (this library, global)."""
+_PAGING: Final = frozenset({"limit", "offset"})
+
+
+def list_shape_and_params(options: ListJobsFilter) -> tuple[ListShape, dict[str, Any]]:
+    """The shape of the query of ``options`` and its parameter values.
+
+    Parameters: one per filter present, named after it, plus ``limit``, ``offset`` and
+    ``window`` (``limit + offset``: how far each arm of a scoped query has to read).
+    """
+    params: dict[str, Any] = {
+        name: value
+        for name, value in msgspec.structs.asdict(options).items()
+        if value is not None and value != ()
+    }
+    if "status" in params:
+        params["status"] = [status.value for status in options.status]
+    if "visible_library_ids" in params:
+        params["visible_library_ids"] = sorted(params["visible_library_ids"])
+    params["window"] = options.limit + options.offset
+    return frozenset(params) - _PAGING - {"window"}, params
 
 
 @functools.cache
 def list_statements(shape: ListShape) -> tuple[sa.Select[Any], sa.Select[Any]]:
-    """The page query and the count query of ``shape``.
-
-    Parameters: those of the filters present, plus ``limit`` and ``offset``;
-    a scoped shape also takes ``scope_library_id`` and ``window``
-    (``limit + offset``: how far each arm has to read).
-    """
-    conditions = _conditions(shape)
-    # Counts are kept per (type, library), not per status or worker.
-    countable = not (shape.statuses or shape.exclude_process)
+    """The page query and the count query of ``shape`` (see :func:`list_shape_and_params`)."""
+    job_conditions, count_conditions = _job_conditions(), _count_conditions()
+    conditions = [condition for name, condition in job_conditions.items() if name in shape]
+    counted: sa.Select[Any] | None = None
+    if shape <= count_conditions.keys():
+        total = sa.func.coalesce(sa.func.sum(counts.c.jobs), 0)
+        counted = sa.select(total).where(
+            *(condition for name, condition in count_conditions.items() if name in shape)
+        )
     limit, offset = _param("limit", type_=sa.Integer), _param("offset", type_=sa.Integer)
-    if not shape.scoped:
+    if _SCOPED not in shape:
         page = sa.select(jobs).where(*conditions).order_by(*_NEWEST_FIRST)
         count = sa.select(sa.func.count()).select_from(jobs).where(*conditions)
-        return page.limit(limit).offset(offset), _counted_total(shape) if countable else count
+        return page.limit(limit).offset(offset), counted if counted is not None else count
 
-    arms = (jobs.c.library_id == _param("scope_library_id"), jobs.c.library_id.is_(None))
+    arms = (jobs.c.library_id == _param(_SCOPED), jobs.c.library_id.is_(None))
     window = _param("window", type_=sa.Integer)
     parts = [
         sa.select(jobs.c.id, jobs.c.created_at)
@@ -153,4 +155,5 @@ def list_statements(shape: ListShape) -> tuple[sa.Select[Any], sa.Select[Any]]:
         sa.select(sa.func.count()).select_from(jobs).where(*conditions, arm).scalar_subquery()
         for arm in arms
     ]
-    return page, _counted_total(shape) if countable else sa.select(arm_counts[0] + arm_counts[1])
+    count = sa.select(arm_counts[0] + arm_counts[1])
+    return page, counted if counted is not None else count

@@ -7,13 +7,9 @@ from typing import Any
 
 import msgspec
 
-from shisho_jobs.dto import convert
-from shisho_jobs.errors import InvalidJobInput, ShishoJobsError, UnknownJobType
+from shisho_jobs.errors import DuplicateJobType, InvalidJobInput, UnknownJobType
 from shisho_jobs.hooktypes import JobTypeSpec
-
-
-class DuplicateJobType(ShishoJobsError):
-    """Two plugins registered the same job type."""
+from shisho_jobs.validation import convert
 
 
 class JobTypeRegistry:

@@ -8,28 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from shisho_jobs.context import JobFailed
+from shisho_jobs.errors import LibrariesFailed, LibraryGone, NoLibraryProvider, NoScanner
 from shisho_jobs.hooktypes import Library
 from shisho_jobs.scanner_call import call_scan_library
 
 if TYPE_CHECKING:
     from shisho_jobs.context import JobContext
-
-
-class LibraryGone(JobFailed):
-    """The job's library no longer exists."""
-
-
-class NoLibraryProvider(JobFailed):
-    """No plugin lists the libraries (is the host's plugin installed?)."""
-
-
-class NoScanner(JobFailed):
-    """No plugin scans libraries (is the host's plugin installed?)."""
-
-
-class LibrariesFailed(JobFailed):
-    """Some libraries of a global scan failed."""
 
 
 def run_scan_job(context: JobContext) -> None:

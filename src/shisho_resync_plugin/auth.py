@@ -1,17 +1,41 @@
 """Who is asking and what they may do: the actor is ``request.user``, its access comes from
-the host's ``actor_access`` hook."""
+the host's ``actor_access`` hook.
+
+Every jobs route states the permission it needs in its ``opt`` (:data:`REQUIRES`); the
+router's :func:`authorization_guard` checks it before Litestar parses the parameters, so the
+order of answers is 401 (nobody signed in), 403 (permission), then 400 (bad input). The
+guard leaves the :class:`Caller` in the connection's state, where the route's ``context``
+dependency finds it (:func:`caller_of`).
+"""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
+import anyio.to_thread
 import pluggy
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Guard
 
 from shisho_jobs.hooktypes import NO_ACCESS, ActorAccess
+
+REQUIRES: Final = "shisho_jobs_requires"
+"""Key in a route's ``opt``: the :class:`Permission` the route needs."""
+
+_CALLER_STATE: Final = "shisho_jobs_caller"
+
+
+class Permission(enum.Enum):
+    """What a route needs of its caller."""
+
+    READ = "jobs:read"
+    """``jobs:read`` or ``jobs:write`` (whoever may start a scan may see how it went)."""
+    WRITE = "jobs:write"
 
 
 @dataclass(frozen=True)
@@ -26,15 +50,15 @@ class Caller:
         """Libraries whose jobs the caller may see (``None``: all); global jobs always."""
         return self.access.library_ids
 
-    def require_read(self) -> None:
-        """Raise 403 unless the caller may read jobs (``jobs:read`` or ``jobs:write``)."""
-        if not self.access.can_read_jobs:
-            raise PermissionDeniedException("You need the jobs:read permission.")
-
-    def require_write(self) -> None:
-        """Raise 403 unless the caller holds ``jobs:write``."""
-        if not self.access.can_write_jobs:
-            raise PermissionDeniedException("You need the jobs:write permission.")
+    def require(self, permission: Permission) -> None:
+        """Raise 403 unless the caller holds ``permission``."""
+        allowed = (
+            self.access.can_read_jobs
+            if permission is Permission.READ
+            else self.access.can_write_jobs
+        )
+        if not allowed:
+            raise PermissionDeniedException(f"You need the {permission.value} permission.")
 
     def require_library(self, library_id: int | None) -> None:
         """Raise 403 unless the caller may start a job in this scope.
@@ -66,15 +90,39 @@ def access_of(actor: Any, plugin_manager: pluggy.PluginManager) -> ActorAccess:
     return access if isinstance(access, ActorAccess) else NO_ACCESS
 
 
-def authenticate(
-    connection: ASGIConnection[Any, Any, Any, Any], plugin_manager: pluggy.PluginManager
-) -> Caller:
-    """The caller of ``connection``; raise 401 when nobody is signed in.
+def authorization_guard(plugin_manager: pluggy.PluginManager, *, hook_is_fast: bool) -> Guard:
+    """The guard of every jobs route: 401 without a user, 403 without the route's permission.
 
-    Calls the host's ``actor_access`` hook, which may query a database: call from a
-    worker thread, not the event loop.
+    Args:
+        plugin_manager: whose ``actor_access`` hook answers.
+        hook_is_fast: the hook answers from memory, so it may run on the event loop;
+            otherwise it runs on a worker thread (it may query the host's database).
     """
-    actor = actor_of(connection)
-    if actor is None:
-        raise NotAuthorizedException("Sign in to use the jobs API.")
-    return Caller(actor=actor, access=access_of(actor, plugin_manager))
+
+    async def authorize(
+        connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler
+    ) -> None:
+        permission = route_handler.opt.get(REQUIRES)
+        if not isinstance(permission, Permission):
+            return
+        actor = actor_of(connection)
+        if actor is None:
+            raise NotAuthorizedException("Sign in to use the jobs API.")
+        access = (
+            access_of(actor, plugin_manager)
+            if hook_is_fast
+            else await anyio.to_thread.run_sync(access_of, actor, plugin_manager)
+        )
+        caller = Caller(actor=actor, access=access)
+        caller.require(permission)
+        # Straight into the scope's state dict (what ``connection.state`` wraps): a State
+        # object per request costs more than the rest of the lookup.
+        connection.scope["state"][_CALLER_STATE] = caller
+
+    return authorize
+
+
+def caller_of(request: ASGIConnection[Any, Any, Any, Any]) -> Caller:
+    """Who :func:`authorization_guard` let in."""
+    caller: Caller = request.scope["state"][_CALLER_STATE]
+    return caller

@@ -1,16 +1,18 @@
 """A short-lived cache of ``GET {prefix}/jobs`` answers, valid until the jobs change.
 
-Every open page polls the button's status request (every 2 s while a scan runs), and each
-answer needs a COUNT over the scope's history for its ``total``. Between two changes of the
-jobs the answer is the same, so it is kept and served again until:
+Every open page polls the button's status request (every 2 s while a scan runs). Each
+answer costs a worker thread, the page query and its ``total`` (cheap per-scope counts kept by
+triggers, see :mod:`shisho_jobs.scope_counts`; a count over the index when statuses are
+filtered), and the JSON encoding. Between two changes of the jobs the answer is the same, so
+it is kept and served again until:
 
 - the event hub sees a new ``job_events`` row (any process, any host: every create and
   every status or progress change writes one), or
 - a notifying commit happens in this process (before the hub has even read it), or
 - ``ttl`` seconds pass: deletions by retention write no event, so they show up within that.
 
-Answers are per (query, libraries visible to the caller): never shared between callers who
-may see different jobs.
+Answers are kept per :class:`shisho_jobs.filters.ListJobsFilter`: the query plus the
+libraries the caller may see, so never shared between callers who may see different jobs.
 """
 
 from __future__ import annotations

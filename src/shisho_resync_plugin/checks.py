@@ -54,7 +54,7 @@ def warn_about_unanswered_access_hook(plugin_manager: pluggy.PluginManager) -> l
         ACCESS_HOOKS,
         who="ResyncPlugin",
         consequence=(
-            "every signed-in user has no permissions (403 \"You need the jobs:read "
-            "permission.\", and no resync button)"
+            'every signed-in user has no permissions (403 "You need the jobs:read '
+            'permission.", and no resync button)'
         ),
     )

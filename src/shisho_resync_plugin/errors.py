@@ -1,4 +1,12 @@
-"""The one place where the core's typed errors become HTTP answers."""
+"""The one place where errors become the jobs API's HTTP answers.
+
+- the core's typed errors (:mod:`shisho_jobs.errors`): bad input 400, a missing job 404, an
+  active scan 409, anything else 500 without internals;
+- Litestar's ``ValidationException`` for parameters it parsed from the structs (see
+  :mod:`shisho_resync_plugin.inputs`): the same 400 as the core's bad input, naming the field.
+
+Registered on the plugin's router only, so the host's own error pages are untouched.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,7 @@ from typing import Any
 
 import msgspec
 from litestar import MediaType, Request, Response
+from litestar.exceptions import ValidationException
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
@@ -90,5 +99,34 @@ def shisho_error_handler(_: Request[Any, Any, Any], error: Exception) -> Respons
     )
 
 
-EXCEPTION_HANDLERS: ExceptionHandlersMap = {ShishoJobsError: shisho_error_handler}
+def validation_error_handler(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """Map Litestar's failed parameter or body validation to the 400 naming the field."""
+    assert isinstance(error, ValidationException)
+    field, reason = _first_problem(error)
+    return invalid_input_response(field, f"Invalid `{field}`: {reason}")
+
+
+def _first_problem(error: ValidationException) -> tuple[str, str]:
+    """The field and reason of the first problem Litestar lists in ``extra``.
+
+    Each entry is ``{"key": <parameter>, "message": <reason>, "source": "query"|"path"|...}``;
+    a missing or undecodable body is reported under the handler's ``data`` parameter, which
+    clients know as the body.
+    """
+    problems = error.extra if isinstance(error.extra, list) else []
+    for problem in problems:
+        if isinstance(problem, dict) and problem.get("key"):
+            key = str(problem["key"])
+            field = "body" if problem.get("source") == "body" else key
+            message = str(problem.get("message") or "is not valid")
+            if message == repr(key):  # a missing value is reported by its KeyError: "'data'"
+                message = "is required"
+            return field, message
+    return "body", error.detail or "is not valid"
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    ShishoJobsError: shisho_error_handler,
+    ValidationException: validation_error_handler,
+}
 """Router-level handlers: only the plugin's routes are affected, never the host's."""

@@ -8,6 +8,7 @@ from html import escape
 from typing import Any, Final
 
 import pluggy
+from markupsafe import Markup
 
 from shisho_jobs.hookimpl import hookimpl
 from shisho_jobs.hooktypes import NavContext, NavItem
@@ -115,7 +116,6 @@ def make_template_global(plugin_manager: pluggy.PluginManager) -> Callable[..., 
     Registered with ``register_template_callable``, which passes the Jinja context first;
     Litestar puts the request into every template's context.
     """
-    from markupsafe import Markup
 
     def shisho_nav_slot(
         template_context: Any, slot: str, library_id: int | None = None, **extra: Any

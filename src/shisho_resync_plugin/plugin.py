@@ -8,17 +8,18 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Final
 
 import anyio.to_thread
 from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.exceptions import ImproperlyConfiguredException
 from litestar.plugins import InitPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from shisho_jobs import Database, JobService, get_plugin_manager
+from shisho_jobs import Database, JobService, Worker, get_plugin_manager
 from shisho_resync_plugin.cache import ListCache
 from shisho_resync_plugin.checks import check_csrf, warn_about_unanswered_access_hook
 from shisho_resync_plugin.config import ResyncConfig
@@ -32,12 +33,9 @@ from shisho_resync_plugin.nav import (
 from shisho_resync_plugin.routes import build_jobs_router
 from shisho_resync_plugin.runtime import ResyncRuntime
 
-if TYPE_CHECKING:
-    from shisho_jobs import Worker
-
-STATIC_DIR = Path(__file__).parent / "static"
-STATIC_ROUTE = "shisho_resync:static"
-_EXIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STATIC_DIR: Final = Path(__file__).parent / "static"
+STATIC_ROUTE: Final = "shisho_resync:static"
+_EXIT_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
 
 
 class ResyncPlugin(InitPlugin):
@@ -139,14 +137,9 @@ class ResyncPlugin(InitPlugin):
         engine = getattr(template_config, "instance", None) or getattr(
             template_config, "engine", None
         )
-        try:
-            from litestar.plugins.jinja import JinjaTemplateEngine
-        except ImportError:  # jinja2 is not installed
-            is_jinja = False
-        else:
-            is_jinja = isinstance(engine, JinjaTemplateEngine) or (
-                isinstance(engine, type) and issubclass(engine, JinjaTemplateEngine)
-            )
+        is_jinja = isinstance(engine, JinjaTemplateEngine) or (
+            isinstance(engine, type) and issubclass(engine, JinjaTemplateEngine)
+        )
         if not isinstance(template_config, TemplateConfig) or not is_jinja:
             if wanted:
                 raise ImproperlyConfiguredException(
@@ -225,9 +218,7 @@ class ResyncPlugin(InitPlugin):
 
 
 def _make_worker(runtime: ResyncRuntime, config: ResyncConfig) -> Worker:
-    """The in-process worker (imported on use: a host that runs none never loads it)."""
-    from shisho_jobs import Worker
-
+    """The in-process worker, on the plugin's database and plugin manager."""
     return Worker(
         runtime.database,
         plugin_manager=runtime.plugin_manager,

@@ -1,55 +1,62 @@
-"""The jobs API of CONTRACT section 4, as a Litestar router built for one plugin instance.
+"""The jobs API of CONTRACT section 4: the route handlers and the router that carries them.
 
-Handlers are async and hand every blocking step (the host's ``actor_access`` hook, the
-database) to a worker thread in one hop, so the event loop never waits on SQL.
-Order of checks: 401 (nobody signed in), 403 (permission), 400 (bad input), then the
-library checks and the database.
+A request passes, in this order: the router's guard (401 nobody signed in, 403 missing
+permission; see :mod:`shisho_resync_plugin.auth`), Litestar's parsing of the path, query and
+body from the msgspec structs (400 naming the field; see :mod:`shisho_resync_plugin.inputs`),
+then the handler: library checks and the database. Handlers reach the plugin's live objects
+through the dependencies ``runtime`` and ``caller`` and hand every blocking step to a worker
+thread in one hop, so the event loop never waits on SQL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-from dataclasses import dataclass
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
 
 import anyio.to_thread
 import msgspec
 from litestar import MediaType, Request, Response, Router, get, post
+from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
-from litestar.params import Parameter
+from litestar.params import JSONBody
 from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_201_CREATED
 
-from shisho_jobs.dto import Job, ListJobLogsResponse, ListJobsResponse
-from shisho_jobs.schema import MAX_ID
-from shisho_jobs.service import ListJobsOptions
-from shisho_resync_plugin.auth import Caller, authenticate
+from shisho_jobs.dto import CreateJobPayload, Job, ListJobLogsResponse, ListJobsResponse
+from shisho_jobs.filters import ListJobsFilter, ListJobsQuery
+from shisho_jobs.visibility import Visibility
+from shisho_resync_plugin.auth import REQUIRES, Caller, Permission, authorization_guard, caller_of
 from shisho_resync_plugin.errors import (
     EXCEPTION_HANDLERS,
     ConflictBody,
     ErrorBody,
     InvalidInputBody,
 )
-from shisho_resync_plugin.events import EventFilter
-from shisho_resync_plugin.params import (
-    LOG_LIST_FIELDS,
+from shisho_resync_plugin.inputs import (
     EventsQuery,
+    JobIdPath,
+    LastEventIdHeader,
     LogsQuery,
-    parse_create_body,
-    parse_last_event_id,
-    parse_list_query,
-    parse_path_id,
-    parse_query,
+    StrictJsonBody,
+    last_event_id,
+    query_dependency,
+    row_id,
 )
-from shisho_resync_plugin.runtime import ResyncRuntime
-from shisho_resync_plugin.stream import event_stream, plan_resume
+from shisho_resync_plugin.runtime import Injected, RequestContext, ResyncRuntime
+from shisho_resync_plugin.stream import event_stream, resume_messages
 
-ROUTE_CREATE = "shisho_jobs:create"
-ROUTE_LIST = "shisho_jobs:list"
-ROUTE_RETRIEVE = "shisho_jobs:retrieve"
-ROUTE_LOGS = "shisho_jobs:logs"
-ROUTE_EVENTS = "shisho_jobs:events"
+ROUTE_CREATE: Final = "shisho_jobs:create"
+ROUTE_LIST: Final = "shisho_jobs:list"
+ROUTE_RETRIEVE: Final = "shisho_jobs:retrieve"
+ROUTE_LOGS: Final = "shisho_jobs:logs"
+ROUTE_EVENTS: Final = "shisho_jobs:events"
+
+Q = TypeVar("Q")
+T = TypeVar("T")
+AnyRequest = Request[Any, Any, Any]
+
+_READS: Final = {REQUIRES: Permission.READ}
+_WRITES: Final = {REQUIRES: Permission.WRITE}
 
 _BAD_INPUT = ResponseSpec(InvalidInputBody, description="Bad input; `detail` names the field.")
 _UNAUTHENTICATED = ResponseSpec(ErrorBody, description="Nobody is signed in.")
@@ -57,60 +64,19 @@ _FORBIDDEN = ResponseSpec(ErrorBody, description="Missing permission.")
 _NOT_FOUND = ResponseSpec(ErrorBody, description="No such job, or not visible to the user.")
 _READ_ERRORS = {400: _BAD_INPUT, 401: _UNAUTHENTICATED, 403: _FORBIDDEN}
 
-_JOB_ID_DOC = "The job's id (a positive integer)."
-
-
-@dataclass
-class _CreateJobOperation(Operation):
-    """Documents the JSON body, which the handler reads and validates itself."""
-
-    def __post_init__(self) -> None:
-        self.request_body = RequestBody(
-            required=True,
-            description="The job to create. `library_id` absent or null: a global job.",
-            content={
-                "application/json": OpenAPIMediaType(
-                    schema=Schema(
-                        type=OpenAPIType.OBJECT,
-                        required=["type", "data"],
-                        properties={
-                            "type": Schema(type=OpenAPIType.STRING, examples=["scan"]),
-                            "data": Schema(type=OpenAPIType.OBJECT, examples=[{}]),
-                            "library_id": Schema(
-                                type=[OpenAPIType.INTEGER, OpenAPIType.NULL],
-                                minimum=1,
-                                maximum=MAX_ID,
-                            ),
-                        },
-                    )
-                )
-            },
-        )
-
-
-RUNTIME_OPT = "shisho_resync"
-"""Key of the :class:`ResyncRuntime` in the router's ``opt`` (seen by every route of it)."""
-
-
-def _runtime_of(request: Request[Any, Any, Any]) -> ResyncRuntime:
-    runtime: ResyncRuntime = request.route_handler.opt[RUNTIME_OPT]
-    return runtime
-
-
-def _caller(request: Request[Any, Any, Any], runtime: ResyncRuntime) -> Caller:
-    return authenticate(request, runtime.plugin_manager)
-
 
 @post(
     "/jobs",
     name=ROUTE_CREATE,
+    opt=_WRITES,
     status_code=HTTP_201_CREATED,
+    dto=StrictJsonBody[CreateJobPayload],
+    return_dto=None,
     summary="Start a job (start or join: 409 names the active scan)",
     description=(
-        "Needs `jobs:write` and access to the library; a global job needs access to "
-        "every library. Unsafe: send the CSRF token in `X-CSRFToken`."
+        "Needs `jobs:write` and access to the library; a global job (`library_id` absent or "
+        "null) needs access to every library. Unsafe: send the CSRF token in `X-CSRFToken`."
     ),
-    operation_class=_CreateJobOperation,
     responses={
         400: _BAD_INPUT,
         401: _UNAUTHENTICATED,
@@ -121,25 +87,35 @@ def _caller(request: Request[Any, Any, Any], runtime: ResyncRuntime) -> Caller:
         413: ResponseSpec(ErrorBody, description="Body larger than allowed."),
     },
 )
-async def create_job(request: Request[Any, Any, Any]) -> Job:
+async def create_job(
+    data: JSONBody[CreateJobPayload], context: Injected[RequestContext[None]]
+) -> Job:
     """Create a job; a second scan for the same scope gets 409 with the active one."""
-    runtime = _runtime_of(request)
-    body = await request.body()
-    content_type = request.headers.get("content-type", "")
+    context.caller.require_library(data.library_id)
+    service = context.runtime.service
+    return await anyio.to_thread.run_sync(
+        lambda: service.create_job(data.type, data.data, library_id=data.library_id)
+    )
 
-    def create() -> Job:
-        caller = _caller(request, runtime)
-        caller.require_write()
-        payload = parse_create_body(content_type, body)
-        caller.require_library(payload.library_id)
-        return runtime.service.create_job(payload.type, payload.data, library_id=payload.library_id)
 
-    return await anyio.to_thread.run_sync(create)
+def _reader_filter(query: ListJobsQuery, caller: Caller) -> ListJobsFilter:
+    # Hashable and complete (the query plus the libraries the caller may see): the list
+    # cache's key too.
+    return ListJobsFilter.for_reader(query, visible_library_ids=caller.visible_library_ids)
+
+
+def _reader_visibility(query: EventsQuery, caller: Caller) -> Visibility:
+    return Visibility.of(caller.visible_library_ids, query.library_id)
+
+
+def _as_given(query: LogsQuery, _caller: Caller) -> LogsQuery:
+    return query
 
 
 @get(
     "/jobs",
     name=ROUTE_LIST,
+    opt=_READS,
     summary="List jobs, newest first",
     description="Needs `jobs:read` or `jobs:write`; jobs of other libraries are left out.",
     responses={
@@ -147,81 +123,29 @@ async def create_job(request: Request[Any, Any, Any]) -> Job:
         **_READ_ERRORS,
     },
 )
-async def list_jobs(
-    request: Request[Any, Any, Any],
-    *,
-    limit: Annotated[
-        str | None, Parameter(description="Page size: an integer 1-100, default 10.")
-    ] = None,
-    offset: Annotated[
-        str | None, Parameter(description="Jobs to skip: an integer, 0 or more.")
-    ] = None,
-    status: Annotated[
-        list[str] | None,
-        Parameter(
-            description="Only these statuses (repeatable): pending, in_progress, completed, failed."
-        ),
-    ] = None,
-    type: Annotated[str | None, Parameter(description="Only this job type, e.g. scan.")] = None,
-    library_id_or_global: Annotated[
-        str | None, Parameter(description="Only jobs of this library id and global jobs.")
-    ] = None,
-) -> Response[bytes]:
+async def list_jobs(list_context: Injected[RequestContext[ListJobsFilter]]) -> Response[bytes]:
     """One page of the jobs the user may see, and how many match."""
-    del limit, offset, status, type, library_id_or_global  # documented; parsed strictly below
-    runtime = _runtime_of(request)
-
-    cache = runtime.list_cache
-
-    def check() -> tuple[Hashable, ListJobsOptions]:
-        caller = _caller(request, runtime)
-        caller.require_read()
-        query = parse_list_query(request.query_params)
-        visible = caller.visible_library_ids
-        key = (
-            query.limit,
-            query.offset,
-            tuple(query.status),
-            query.type,
-            query.library_id_or_global,
-            None if visible is None else frozenset(visible),
-        )
-        options = ListJobsOptions(
-            limit=query.limit,
-            offset=query.offset,
-            statuses=query.status,
-            type=query.type,
-            library_id_or_global=query.library_id_or_global,
-            visible_library_ids=visible,
-        )
-        return key, options
-
-    def read(key: Hashable, options: ListJobsOptions) -> bytes:
-        if (kept := cache.get(key)) is not None:
-            return kept
-        version = cache.version()  # before reading: a change meanwhile makes the answer stale
-        jobs, total = runtime.service.list_jobs_with_total(options)
-        body = msgspec.json.encode(ListJobsResponse(jobs=jobs, total=total))
-        cache.put(key, version, body)
-        return body
-
-    def check_and_read() -> bytes:
-        return read(*check())
-
-    if not runtime.config.actor_access_is_fast:
-        body = await anyio.to_thread.run_sync(check_and_read)
-    else:
-        # The host's hook answers from memory: check on the loop, and answer a kept
-        # answer without a worker thread.
-        key, options = check()
-        kept = cache.get(key)
-        body = kept if kept is not None else await anyio.to_thread.run_sync(read, key, options)
+    runtime, reader_filter = list_context.runtime, list_context.query
+    body = runtime.list_cache.get(reader_filter)
+    if body is None:
+        body = await anyio.to_thread.run_sync(_read_page, runtime, reader_filter)
     return Response(body, media_type=MediaType.JSON)
+
+
+def _read_page(runtime: ResyncRuntime, reader_filter: ListJobsFilter) -> bytes:
+    """The encoded answer of a list request, kept in the list cache (blocking)."""
+    cache = runtime.list_cache
+    version = cache.version()  # before reading: a change meanwhile makes the answer stale
+    jobs, total = runtime.service.list_jobs_with_total(reader_filter)
+    body = msgspec.json.encode(ListJobsResponse(jobs=jobs, total=total))
+    cache.put(reader_filter, version, body)
+    return body
 
 
 @get(
     "/jobs/events",
     name=ROUTE_EVENTS,
+    opt=_READS,
     summary="Live job events (Server-Sent Events)",
     description=(
         "Events `job.created`, `job.status_changed`, `job.progress` (and `job.snapshot` "
@@ -232,106 +156,65 @@ async def list_jobs(
     responses=_READ_ERRORS,
 )
 async def job_events(
-    request: Request[Any, Any, Any],
-    *,
-    library_id: Annotated[
-        str | None, Parameter(description="Only events of this library id and of global jobs.")
-    ] = None,
+    events_context: Injected[RequestContext[Visibility]], last_event: LastEventIdHeader = None
 ) -> ServerSentEvent:
     """A stream of the job events the user may see."""
-    del library_id  # documented; parsed strictly below
-    runtime = _runtime_of(request)
-    config = runtime.config
-
-    def prepare() -> tuple[EventFilter, int | None]:
-        caller = _caller(request, runtime)
-        caller.require_read()
-        query = parse_query(request.query_params, EventsQuery)
-        resume_after = parse_last_event_id(request.headers.get("last-event-id"))
-        return EventFilter(caller.visible_library_ids, query.library_id), resume_after
-
-    event_filter, resume_after = await anyio.to_thread.run_sync(prepare)
-    subscription = await runtime.hub.subscribe(event_filter)
+    resume_after = last_event_id(last_event)
+    runtime = events_context.runtime
+    subscription = await runtime.hub.subscribe(events_context.query)
     return ServerSentEvent(
         event_stream(
             runtime.hub,
             subscription,
             resume_after=resume_after,
-            load_replay=lambda subscription, last_id: plan_resume(
-                runtime.database, subscription, last_id, replay_limit=config.replay_limit
+            catch_up=lambda subscription, last_id: resume_messages(
+                runtime.hub.outbox,
+                runtime.service,
+                subscription,
+                last_id,
+                replay_limit=runtime.config.replay_limit,
+                snapshot_size=runtime.config.snapshot_size,
             ),
-            load_snapshot=lambda visible: snapshot_jobs(runtime, visible),
-            keepalive_interval=config.keepalive_interval,
+            keepalive_interval=runtime.config.keepalive_interval,
         )
     )
-
-
-def snapshot_jobs(runtime: ResyncRuntime, event_filter: EventFilter) -> list[str]:
-    """Job JSON of the newest jobs a stream may see, oldest first."""
-    jobs = runtime.service.list_jobs(
-        ListJobsOptions(
-            limit=runtime.config.snapshot_size,
-            library_id_or_global=event_filter.library_id,
-            visible_library_ids=event_filter.visible_library_ids,
-        )
-    )
-    return [msgspec.json.encode(job).decode() for job in reversed(jobs)]
 
 
 @get(
     "/jobs/{job_id:str}",
     name=ROUTE_RETRIEVE,
+    opt=_READS,
     summary="One job",
     responses={**_READ_ERRORS, 404: _NOT_FOUND},
 )
-async def retrieve_job(
-    request: Request[Any, Any, Any],
-    job_id: Annotated[str, Parameter(description=_JOB_ID_DOC)],
-) -> Job:
+async def retrieve_job(job_id: JobIdPath, context: Injected[RequestContext[None]]) -> Job:
     """The job, or 404 when it does not exist or is of a library the user cannot access."""
-    runtime = _runtime_of(request)
-
-    def retrieve() -> Job:
-        caller = _caller(request, runtime)
-        caller.require_read()
-        return runtime.service.retrieve_job(
-            parse_path_id(job_id), visible_library_ids=caller.visible_library_ids
-        )
-
-    return await anyio.to_thread.run_sync(retrieve)
+    job_number = row_id(job_id, "job_id")
+    service, visible = context.runtime.service, context.caller.visible_library_ids
+    return await anyio.to_thread.run_sync(
+        lambda: service.retrieve_job(job_number, visible_library_ids=visible)
+    )
 
 
 @get(
     "/jobs/{job_id:str}/logs",
     name=ROUTE_LOGS,
+    opt=_READS,
     summary="A job's log lines, oldest first",
     responses={**_READ_ERRORS, 404: _NOT_FOUND},
 )
 async def list_job_logs(
-    request: Request[Any, Any, Any],
-    job_id: Annotated[str, Parameter(description=_JOB_ID_DOC)],
-    *,
-    after_id: Annotated[str | None, Parameter(description="Only lines with a larger id.")] = None,
-    level: Annotated[
-        list[str] | None,
-        Parameter(description="Only these levels (repeatable): debug, info, warn, error."),
-    ] = None,
-    limit: Annotated[str | None, Parameter(description="At most this many lines (1-1000).")] = None,
+    job_id: JobIdPath, logs_context: Injected[RequestContext[LogsQuery]]
 ) -> ListJobLogsResponse:
     """Log lines of a job the user may see."""
-    del after_id, level, limit  # documented; parsed strictly below
-    runtime = _runtime_of(request)
+    job_number = row_id(job_id, "job_id")
+    service, visible = logs_context.runtime.service, logs_context.caller.visible_library_ids
+    filters = logs_context.query
 
     def list_logs() -> ListJobLogsResponse:
-        caller = _caller(request, runtime)
-        caller.require_read()
-        job_number = parse_path_id(job_id)
-        query = parse_query(request.query_params, LogsQuery, list_fields=LOG_LIST_FIELDS)
-        job = runtime.service.retrieve_job(
-            job_number, visible_library_ids=caller.visible_library_ids
-        )
-        logs = runtime.service.list_job_logs(
-            job.id, after_id=query.after_id, levels=query.level, limit=query.limit
+        job = service.retrieve_job(job_number, visible_library_ids=visible)
+        logs = service.list_job_logs(
+            job.id, after_id=filters.after_id, levels=filters.level, limit=filters.limit
         )
         return ListJobLogsResponse(logs=logs)
 
@@ -339,13 +222,38 @@ async def list_job_logs(
 
 
 def build_jobs_router(runtime: ResyncRuntime) -> Router:
-    """The ``{api_prefix}/jobs`` routes bound to ``runtime``."""
+    """The ``{api_prefix}/jobs`` routes, reaching ``runtime`` through their context dependency."""
     config = runtime.config
+
+    # Closures, not bound methods: Litestar deep-copies a router when it registers it and
+    # copies functions by reference, so every request shares these live objects.
+    def context(request: Request[Any, Any, Any]) -> RequestContext[None]:
+        return RequestContext(runtime=runtime, caller=caller_of(request), query=None)
+
+    def with_query(
+        derive: Callable[[Q, Caller], T],
+    ) -> Callable[[Q, Request[Any, Any, Any]], RequestContext[T]]:
+        def build(query: Q, request: Request[Any, Any, Any]) -> RequestContext[T]:
+            caller = caller_of(request)
+            return RequestContext(runtime=runtime, caller=caller, query=derive(query, caller))
+
+        return build
+
     return Router(
         path=config.api_prefix,
         route_handlers=[create_job, list_jobs, job_events, retrieve_job, list_job_logs],
-        opt={RUNTIME_OPT: runtime},
-        guards=list(config.guards),
+        # One dependency per route (see RequestContext), named after what uses it.
+        dependencies={
+            "context": Provide(context, sync_to_thread=False),
+            "list_context": query_dependency(ListJobsQuery, with_query(_reader_filter)),
+            "events_context": query_dependency(EventsQuery, with_query(_reader_visibility)),
+            "logs_context": query_dependency(LogsQuery, with_query(_as_given)),
+        },
+        # The host's guards first, as before the plugin's own checks.
+        guards=[
+            *config.guards,
+            authorization_guard(runtime.plugin_manager, hook_is_fast=config.actor_access_is_fast),
+        ],
         exception_handlers=dict(EXCEPTION_HANDLERS),
         include_in_schema=config.include_in_schema,
         request_max_body_size=config.max_body_size,

@@ -1,21 +1,30 @@
-"""What the plugin's routes, templates and hooks share at run time."""
+"""What the plugin's routes, templates and hooks share at run time, and how a route handler
+receives it: the ``context`` dependency (:class:`RequestContext`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Final, Generic, TypeAlias, TypeVar
 
 import pluggy
+from litestar.di import NamedDependency
+from litestar.params import SkipValidation
 
 from shisho_jobs import Database, JobService
+from shisho_resync_plugin.auth import Caller
 from shisho_resync_plugin.cache import ListCache
 from shisho_resync_plugin.config import ResyncConfig
 from shisho_resync_plugin.events import EventHub
 
-BUTTON_MODULE = "resync-button.js"
+BUTTON_MODULE: Final = "resync-button.js"
+T = TypeVar("T")
+Q = TypeVar("Q")
+Injected: TypeAlias = NamedDependency[SkipValidation[T]]
+"""A dependency injected by its parameter's name, as it is: the plugin built it from values
+Litestar has just checked, so it is not validated again."""
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class ResyncRuntime:
     """The plugin's live objects, built once from a validated :class:`ResyncConfig`."""
 
@@ -33,9 +42,17 @@ class ResyncRuntime:
         """URL of the button's ES module."""
         return f"{self.config.static_path}/{BUTTON_MODULE}"
 
-    def __copy__(self) -> ResyncRuntime:
-        return self
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> ResyncRuntime:
-        # Litestar copies route ``opt`` values; live objects (engine, hub) are shared.
-        return self
+@dataclass(frozen=True, slots=True)
+class RequestContext(Generic[Q]):
+    """What one request to a jobs route works with: the plugin's live objects, who is asking
+    and what the route made of its query string (``None`` for a route without one).
+
+    A route receives it as its one dependency: Litestar resolves dependencies that do not
+    depend on each other in a task group, which costs more than a whole status request
+    answered from the list cache.
+    """
+
+    runtime: ResyncRuntime
+    caller: Caller
+    query: Q

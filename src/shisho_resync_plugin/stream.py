@@ -8,25 +8,29 @@ from collections.abc import AsyncIterator, Callable
 from typing import Final
 
 import anyio.to_thread
-import sqlalchemy as sa
+import msgspec
 from litestar.response import ServerSentEventMessage
 
-from shisho_jobs.db import Database
-from shisho_jobs.schema import JobEventRow
-from shisho_jobs.service import EVENT_SNAPSHOT
-from shisho_resync_plugin.events import EventFilter, EventHub, EventRecord, Subscription
+from shisho_jobs import JobService
+from shisho_jobs.filters import ListJobsFilter
+from shisho_jobs.outbox import EVENT_SNAPSHOT, Outbox, OutboxEvent
+from shisho_resync_plugin.events import EventHub, Subscription
 
 RETRY_MILLISECONDS: Final = 3000
 """Reconnection delay suggested to EventSource clients."""
 
+CatchUp = Callable[[Subscription, int], list[ServerSentEventMessage]]
+"""Blocking: the messages a stream resuming after an event id sends before its live events."""
 
-def plan_resume(
-    database: Database,
-    subscription: Subscription,
-    last_event_id: int,
-    *,
-    replay_limit: int,
-) -> list[EventRecord] | None:
+
+def message_of(event: OutboxEvent) -> ServerSentEventMessage:
+    """The SSE message: ``id:`` the event id, ``event:`` its name, ``data:`` the Job JSON."""
+    return ServerSentEventMessage(id=event.id, event=event.event, data=event.job_json)
+
+
+def missed_events(
+    outbox: Outbox, subscription: Subscription, last_event_id: int, *, replay_limit: int
+) -> list[OutboxEvent] | None:
     """The events a stream missed after ``last_event_id``, or ``None`` when they cannot all be
     replayed (too many, no longer kept, or an id this database never gave out).
 
@@ -34,28 +38,51 @@ def plan_resume(
     """
     if last_event_id > subscription.start_id:
         return None
-    with database.read() as session:
-        oldest = session.scalar(sa.select(sa.func.min(JobEventRow.id)))
-        if oldest is not None and last_event_id < oldest - 1:
-            return None
-        query = (
-            sa.select(
-                JobEventRow.id, JobEventRow.event, JobEventRow.library_id, JobEventRow.job_json
-            )
-            .where(
-                JobEventRow.id > last_event_id,
-                JobEventRow.id <= subscription.start_id,
-                *subscription.filter.sql(),
-            )
-            .order_by(JobEventRow.id)
-            .limit(replay_limit + 1)
+    events = outbox.events_after(
+        last_event_id,
+        limit=replay_limit + 1,
+        up_to=subscription.start_id,
+        visibility=subscription.visibility,
+    )
+    # Read after the events: a pruning in between shows here, so no gap goes unnoticed.
+    oldest = outbox.oldest_id()
+    if oldest is not None and last_event_id < oldest - 1:
+        return None
+    return None if len(events) > replay_limit else events
+
+
+def resume_messages(
+    outbox: Outbox,
+    service: JobService,
+    subscription: Subscription,
+    last_event_id: int,
+    *,
+    replay_limit: int,
+    snapshot_size: int,
+) -> list[ServerSentEventMessage]:
+    """What a stream resuming after ``last_event_id`` sends first: the events it missed, or,
+    when they cannot all be replayed, a ``job.snapshot`` of each of the newest jobs it may
+    see (oldest first, each with the stream's start id).
+
+    Blocking: run in a worker thread.
+    """
+    missed = missed_events(outbox, subscription, last_event_id, replay_limit=replay_limit)
+    if missed is not None:
+        return [message_of(event) for event in missed]
+    visibility = subscription.visibility
+    jobs = service.list_jobs(
+        ListJobsFilter(
+            limit=snapshot_size,
+            library_id_or_global=visibility.library_id,
+            visible_library_ids=visibility.visible_library_ids,
         )
-        records = [EventRecord(*row) for row in session.execute(query)]
-    return None if len(records) > replay_limit else records
-
-
-Replay = Callable[[Subscription, int], "list[EventRecord] | None"]
-Snapshot = Callable[[EventFilter], list[str]]
+    )
+    return [
+        ServerSentEventMessage(
+            id=subscription.start_id, event=EVENT_SNAPSHOT, data=msgspec.json.encode(job).decode()
+        )
+        for job in reversed(jobs)
+    ]
 
 
 async def event_stream(
@@ -63,8 +90,7 @@ async def event_stream(
     subscription: Subscription,
     *,
     resume_after: int | None,
-    load_replay: Replay,
-    load_snapshot: Snapshot,
+    catch_up: CatchUp,
     keepalive_interval: float,
 ) -> AsyncIterator[ServerSentEventMessage]:
     """The messages of one stream: replay or snapshot, then live events and keep-alives.
@@ -77,24 +103,15 @@ async def event_stream(
         hub: the process's event hub.
         subscription: this stream's subscription, from :meth:`EventHub.subscribe`.
         resume_after: the ``Last-Event-ID`` of a reconnecting client.
-        load_replay: blocking; the missed events, or ``None`` when they cannot be replayed.
-        load_snapshot: blocking; Job JSON of the newest visible jobs, oldest first.
+        catch_up: blocking; what a resuming stream sends first (see :func:`resume_messages`).
         keepalive_interval: seconds of silence before a keep-alive comment.
     """
     subscription.claimed = True
     try:
         yield ServerSentEventMessage(comment="shisho-jobs events", retry=RETRY_MILLISECONDS)
         if resume_after is not None:
-            missed = await anyio.to_thread.run_sync(load_replay, subscription, resume_after)
-            if missed is None:
-                snapshot = await anyio.to_thread.run_sync(load_snapshot, subscription.filter)
-                for job_json in snapshot:
-                    yield ServerSentEventMessage(
-                        id=subscription.start_id, event=EVENT_SNAPSHOT, data=job_json
-                    )
-            else:
-                for record in missed:
-                    yield record.to_message()
+            for message in await anyio.to_thread.run_sync(catch_up, subscription, resume_after):
+                yield message
         while True:
             try:
                 live = await asyncio.wait_for(subscription.queue.get(), timeout=keepalive_interval)
@@ -103,6 +120,6 @@ async def event_stream(
                 continue
             if live is None:
                 return
-            yield live.to_message()
+            yield message_of(live)
     finally:
         hub.unsubscribe(subscription)

@@ -13,18 +13,8 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "plugin"))
 
 from plugin_test_host import USER_COOKIE, Site, create_schema, make_app, serve
 
+from chromium import CHROMIUM, launch_chromium
 from shisho_jobs import Database
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 
 
 # Module scope, not session: Playwright's sync API keeps an event loop running in
@@ -37,9 +27,7 @@ def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}")
     with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
+        chromium = launch_chromium(playwright)
         try:
             yield chromium
         finally:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,11 +19,12 @@ from litestar.testing import TestClient
 
 from library_host import catalog, migrate
 from library_host.database import get_database
+from polling import wait_until
 from shisho_jobs import Database, JobService, Library, Worker, get_plugin_manager
 from shisho_jobs.dto import Job, JobLog
 from shisho_jobs.enums import JobStatus, LogLevel
+from shisho_jobs.outbox import EVENT_PROGRESS
 from shisho_jobs.schema import JobEventRow
-from shisho_jobs.service import EVENT_PROGRESS
 
 DEADLINE = 30.0  # seconds a scan job gets to finish (or to stop)
 FALLBACK_POLL = 0.5  # seconds between two looks at the job if no commit woke the test
@@ -101,15 +101,7 @@ def wait_for(database: Database, found: Callable[[], T | None], what: str) -> T:
     changed = threading.Event()
     stop_listening = database.on_commit(changed.set)
     try:
-        deadline = time.monotonic() + DEADLINE
-        while True:
-            changed.clear()  # before looking: a commit from now on wakes the next wait
-            value = found()
-            if value is not None:
-                return value
-            remaining = deadline - time.monotonic()
-            assert remaining > 0, f"{what} within {DEADLINE} s"
-            changed.wait(min(remaining, FALLBACK_POLL))
+        return wait_until(found, timeout=DEADLINE, what=what, interval=FALLBACK_POLL, wake=changed)
     finally:
         stop_listening()
 

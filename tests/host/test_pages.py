@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from library_host.app import create_app
 from library_host.database import get_database
 from library_host.demo import prepare_demo
 from library_host.settings import HostSettings
+from polling import wait_until
 from shisho_jobs import JobService, Worker, get_plugin_manager
 
 from .conftest import csrf_token, sign_in
@@ -117,10 +117,13 @@ def test_scan_by_a_worker_fills_the_library_page_and_the_jobs_pages(
     try:
         books_scan = service.create_job("scan", library_id=1)
         broken_scan = service.create_job("scan", library_id=3)
-        deadline = time.monotonic() + DEADLINE
-        while any(service.retrieve_job(job.id).is_active for job in (books_scan, broken_scan)):
-            assert time.monotonic() < deadline, "the scans finish"
-            time.sleep(0.05)
+        wait_until(
+            lambda: (
+                not any(service.retrieve_job(job.id).is_active for job in (books_scan, broken_scan))
+            ),
+            timeout=DEADLINE,
+            what="the scans finish",
+        )
     finally:
         worker.stop()
     sign_in(client, "admin")

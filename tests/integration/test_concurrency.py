@@ -21,8 +21,8 @@ import pytest
 import sqlalchemy as sa
 
 from shisho_jobs import Database, JobService, JobStatus, get_plugin_manager
+from shisho_jobs.outbox import EVENT_CREATED, EVENT_STATUS_CHANGED
 from shisho_jobs.schema import JobEventRow, JobRow
-from shisho_jobs.service import EVENT_CREATED, EVENT_STATUS_CHANGED
 
 THREADS = 32
 PROCESSES = 4

@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from shisho_jobs import Database, JobService, get_plugin_manager
-from shisho_jobs.queries import ACTIVE_ANY, ACTIVE_IN_SCOPE, ListShape, list_statements
+from shisho_jobs import Database
+from shisho_jobs.filters import ListJobsFilter
+from shisho_jobs.queries import ACTIVE_ANY, ACTIVE_IN_SCOPE, list_shape_and_params, list_statements
 from shisho_jobs.schema import JobRow, utcnow
-from shisho_jobs.worker.cursor_sql import CursorStatements
+from shisho_jobs.worker.statements import WorkerStatements
 
 HISTORY = 20_000  # enough rows that a planner prefers indexes on its own
 
@@ -60,8 +61,14 @@ def _literal_sql(database: Database, statement: sa.Select[Any], values: dict[str
     return str(compiled)
 
 
-LIST_VALUES = {"type": "scan", "scope_library_id": 1, "limit": 1, "offset": 0, "window": 1}
-PAGE_VALUES = {"type": "scan", "scope_library_id": 1, "limit": 10, "offset": 20, "window": 30}
+LIST_VALUES = {"type": "scan", "library_id_or_global": 1, "limit": 1, "offset": 0, "window": 1}
+PAGE_VALUES = {"type": "scan", "library_id_or_global": 1, "limit": 10, "offset": 20, "window": 30}
+
+
+def _page_statement(**filters: Any) -> sa.Select[Any]:
+    """The page query the service runs for these filters."""
+    shape, _ = list_shape_and_params(ListJobsFilter(**filters))
+    return list_statements(shape)[0]
 
 
 def _sqlite_plan(database: Database, sql: str) -> list[tuple[int, int, str]]:
@@ -90,7 +97,7 @@ def _assert_sqlite_uses_indexes_only(plan: list[tuple[int, int, str]]) -> None:
 
 @pytest.mark.parametrize("values", [LIST_VALUES, PAGE_VALUES], ids=["latest", "third-page"])
 def test_scope_list_reads_two_index_ranges(history: Database, values: dict[str, Any]) -> None:
-    page, _ = list_statements(ListShape(type=True, scoped=True))
+    page = _page_statement(type="scan", library_id_or_global=1)
     sql = _literal_sql(history, page, values)
 
     if history.dialect == "sqlite":
@@ -128,7 +135,7 @@ def test_has_active_job_reads_the_partial_index(history: Database) -> None:
 
 
 def test_unscoped_list_reads_newest_first_from_an_index(history: Database) -> None:
-    page, _ = list_statements(ListShape())
+    page = _page_statement()
     sql = _literal_sql(history, page, {"limit": 10, "offset": 0})
 
     if history.dialect == "sqlite":
@@ -142,8 +149,7 @@ def test_unscoped_list_reads_newest_first_from_an_index(history: Database) -> No
 
 def test_claim_takes_the_oldest_pending_job_from_the_queue_index(history: Database) -> None:
     # A claim that sorted every pending job would make draining a queue quadratic.
-    service = JobService(history, plugin_manager=get_plugin_manager(load_entry_points=False))
-    sql = CursorStatements(service).claim_sql
+    sql = WorkerStatements.of(history.dialect).claim
     now = utcnow()
     if history.dialect == "sqlite":
         stamp = now.replace(tzinfo=None).isoformat(sep=" ")

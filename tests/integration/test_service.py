@@ -28,8 +28,8 @@ from shisho_jobs import (
     ListJobsOptions,
     UnknownJobType,
 )
+from shisho_jobs.outbox import EVENT_CREATED, EVENT_PROGRESS, EVENT_STATUS_CHANGED
 from shisho_jobs.schema import JobEventRow, JobRow, utcnow
-from shisho_jobs.service import EVENT_CREATED, EVENT_PROGRESS, EVENT_STATUS_CHANGED
 
 SCAN = JobType.SCAN.value
 EXPORT = JobType.EXPORT.value

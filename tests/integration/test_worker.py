@@ -8,12 +8,15 @@ back, shutdown re-queues, and old jobs are pruned.
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pluggy
 import pytest
+import shisho_test_host
 import sqlalchemy as sa
 from worker_support import (
     FINISHED,
@@ -21,21 +24,26 @@ from worker_support import (
     event_statuses,
     row_of,
     wait_for_status,
-    wait_until,
 )
 
+from polling import wait_until
 from shisho_jobs import (
     Database,
     Job,
     JobService,
     JobStatus,
+    JobTypeSpec,
     LeaseLost,
     Worker,
     get_plugin_manager,
+    hookimpl,
 )
+from shisho_jobs.context import JobContext
 from shisho_jobs.enums import LogLevel
+from shisho_jobs.payloads import JobScanData
+from shisho_jobs.plugins import job_type_registry
 from shisho_jobs.schema import JobRow, utcnow
-from shisho_jobs.worker import claims, housekeeping
+from shisho_jobs.worker.store import Claim, ClaimRequest, LogLine, Outcome, WorkerStore
 
 
 def _fast_worker(database: Database, manager: pluggy.PluginManager, **options: Any) -> Worker:
@@ -45,6 +53,11 @@ def _fast_worker(database: Database, manager: pluggy.PluginManager, **options: A
 
 def _manager(*plugins: object) -> pluggy.PluginManager:
     return get_plugin_manager(load_entry_points=False, plugins=plugins)
+
+
+def _store(database: Database) -> WorkerStore:
+    """The store a worker with the built-in job types uses."""
+    return WorkerStore(database, job_type_registry(_manager()))
 
 
 def _scan_to_the_end(
@@ -164,8 +177,6 @@ def test_scan_without_any_scanner_fails_clearly(database: Database) -> None:
 
 
 def test_job_of_a_type_no_plugin_handles_fails_clearly(database: Database, worker: Worker) -> None:
-    import shisho_test_host
-
     # Created by a process that has the plugin; run by a worker that does not.
     creator = JobService(database, plugin_manager=_manager(shisho_test_host))
     job = creator.create_job("noop")
@@ -196,28 +207,29 @@ def test_a_worker_whose_lease_was_taken_over_cannot_write_its_late_result(
     database: Database, jobs: JobService
 ) -> None:
     job = jobs.create_job("scan", library_id=1)
-    late = claims.claim_next_job(jobs, process_id="worker-a", lease_seconds=0.001)
+    store = _store(database)
+    late = store.claim_next(ClaimRequest("worker-a", lease_seconds=0.001))
     assert late is not None
     wait_until(
-        lambda: housekeeping.rescue_expired_jobs(jobs, lease_seconds=0.001),
+        lambda: store.rescue_expired(lease_seconds=0.001),
         timeout=5,
         what="the rescue of worker A's job",
     )
-    current = claims.claim_next_job(jobs, process_id="worker-b", lease_seconds=30)
+    current = store.claim_next(ClaimRequest("worker-b", lease_seconds=30))
     assert current is not None and current.id == job.id and current.attempt == 2
-    stale, fresh = claims.Claim.of(late), claims.Claim.of(current)
+    stale, fresh = Claim.of(late), Claim.of(current)
 
     with pytest.raises(LeaseLost):
-        claims.finish_job(jobs, stale, status=JobStatus.FAILED, progress=10, error="late")
+        store.finish(stale, Outcome(JobStatus.FAILED, progress=10, error="late"))
     with pytest.raises(LeaseLost):
-        claims.save_progress(jobs, stale, 90, lease_seconds=30)
+        store.save_progress(stale, 90, lease_seconds=30)
     with pytest.raises(LeaseLost):
-        claims.requeue_job(jobs, stale)
-    late_log = claims.LogLine(LogLevel.INFO, "late line from worker A")
-    assert claims.write_log(jobs, stale, late_log) is False
-    lost, _ = claims.heartbeat(jobs, [stale, fresh], lease_seconds=30)
+        store.requeue(stale)
+    late_log = LogLine(LogLevel.INFO, "late line from worker A")
+    assert store.write_log(stale, late_log) is False
+    lost, _ = store.heartbeat([stale, fresh], lease_seconds=30)
     assert lost == {stale}
-    finished = claims.finish_job(jobs, fresh, status=JobStatus.COMPLETED, progress=100)
+    finished, _ = store.finish(fresh, Outcome(JobStatus.COMPLETED, progress=100))
 
     assert finished.status == JobStatus.COMPLETED
     assert jobs.retrieve_job(job.id).process_id == "worker-b"
@@ -230,11 +242,12 @@ def test_a_lost_job_is_requeued_and_fails_as_worker_lost_after_the_crash_limit(
     database: Database, jobs: JobService
 ) -> None:
     job = jobs.create_job("scan", library_id=1)
+    store = _store(database)
     outcomes = []
     for owner in ("a", "b", "c"):
-        assert claims.claim_next_job(jobs, process_id=owner, lease_seconds=0.001) is not None
+        assert store.claim_next(ClaimRequest(owner, lease_seconds=0.001)) is not None
         (rescued,) = wait_until(
-            lambda: housekeeping.rescue_expired_jobs(jobs, lease_seconds=0.001, max_crashes=3),
+            lambda: store.rescue_expired(lease_seconds=0.001, max_crashes=3),
             timeout=5,
             what="a rescue",
         )
@@ -279,15 +292,10 @@ def test_stop_puts_an_interrupted_scan_back_in_the_queue(
 def test_stop_requeues_a_handler_that_ignores_cancellation_after_the_grace_period(
     database: Database, jobs: JobService, host: RecordingHost, manager: pluggy.PluginManager
 ) -> None:
-    import threading
-
     stuck = threading.Event()
 
     def ignore_cancellation(context: object) -> None:
         stuck.wait(30)
-
-    from shisho_jobs import JobTypeSpec, hookimpl
-    from shisho_jobs.payloads import JobScanData
 
     class StubbornPlugin:
         @hookimpl
@@ -363,12 +371,6 @@ def test_periodic_global_scan_never_overlaps_another_scan(
 def test_progress_writes_are_throttled_and_log_data_is_always_saved(
     database: Database, manager: pluggy.PluginManager
 ) -> None:
-    from pathlib import Path
-
-    from shisho_jobs import JobTypeSpec, hookimpl
-    from shisho_jobs.context import JobContext
-    from shisho_jobs.payloads import JobScanData
-
     def busy_handler(context: JobContext) -> None:
         for done in range(1001):
             context.progress(done, 1000)

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 import shisho_test_host
 import sqlalchemy as sa
-from worker_support import FINISHED, event_statuses, row_of, wait_for_status, wait_until
+from worker_support import FINISHED, event_statuses, row_of, wait_for_status
 
+from polling import wait_until
 from shisho_jobs import Database, JobService, JobStatus, ListJobsOptions, get_plugin_manager
 
 LEASE_SECONDS = 1.0

@@ -1,34 +1,21 @@
-"""Helpers shared by the worker tests: waiting with a deadline, a recording host, raw row reads."""
+"""Helpers shared by the worker tests: waiting for a status, a recording host, raw row reads."""
 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import msgspec
 import sqlalchemy as sa
 
+from polling import wait_until
 from shisho_jobs import Database, Job, JobService, JobStatus, Library, hookimpl
 from shisho_jobs.context import JobContext
 from shisho_jobs.schema import JobEventRow, JobRow
 
 T = TypeVar("T")
-POLL_STEP = 0.01  # seconds between two looks while waiting for a condition
+POLL_STEP = 0.01  # seconds a blocked scan waits between two looks at "cancelled"
 FINISHED = (JobStatus.COMPLETED, JobStatus.FAILED)
-
-
-def wait_until(check: Callable[[], T | None], *, timeout: float, what: str) -> T:
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(POLL_STEP)
 
 
 def wait_for_status(
@@ -40,7 +27,7 @@ def wait_for_status(
         job = service.retrieve_job(job_id)
         return job if job.status in statuses else None
 
-    return wait_until(check, timeout=timeout, what=f"job {job_id} to be {statuses}")
+    return wait_until(check, timeout=timeout, what=f"job {job_id} is {statuses}")
 
 
 def row_of(database: Database, job_id: int) -> JobRow:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from litestar.template import TemplateConfig
 from litestar.testing import TestClient
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from polling import wait_until
 from shisho_jobs import ActorAccess, Database, JobService, Library, get_plugin_manager, hookimpl
 from shisho_jobs.schema import Base, owned_tables
 from shisho_resync_plugin import ResyncConfig, ResyncPlugin
@@ -202,11 +202,13 @@ def serve(app: Litestar, plugin: ResyncPlugin, *, deadline: float = 20.0) -> Ite
     )
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
-    give_up = time.monotonic() + deadline
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > give_up:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
+
+    def started() -> bool:
+        if not thread.is_alive():
+            raise RuntimeError("the test server stopped before it started")
+        return bool(server.started)
+
+    wait_until(started, timeout=deadline, what="the test server starts")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -173,10 +173,38 @@ def test_openapi_describes_every_route_and_its_errors(api: ApiClient) -> None:
     for (path, method), codes in expected.items():
         operation = paths[path][method]
         assert codes <= set(operation["responses"]), (path, method)
-    create = paths["/api/jobs"]["post"]
-    assert create["requestBody"]["content"]["application/json"]["schema"]["required"] == [
-        "type",
-        "data",
-    ]
+    body = _schema(response.json(), paths["/api/jobs"]["post"]["requestBody"])
+    assert set(body["required"]) == {"type", "data"}
     list_parameters = {p["name"] for p in paths["/api/jobs"]["get"]["parameters"]}
     assert {"limit", "offset", "status", "type", "library_id_or_global"} <= list_parameters
+
+
+def test_openapi_states_the_limits_the_server_enforces(api: ApiClient) -> None:
+    document = api.get("/schema/openapi.json", user=ANONYMOUS).json()
+    paths = document["paths"]
+    body = _schema(document, paths["/api/jobs"]["post"]["requestBody"])
+    assert body["additionalProperties"] is False  # unknown fields are refused
+    library_id = body["properties"]["library_id"]
+    assert (library_id["minimum"], library_id["maximum"]) == (1, 2**31 - 1)
+    lists = {p["name"]: p for p in paths["/api/jobs"]["get"]["parameters"]}
+    assert (lists["limit"]["schema"]["minimum"], lists["limit"]["schema"]["maximum"]) == (1, 100)
+    assert lists["limit"]["schema"]["default"] == 10
+    assert lists["offset"]["schema"]["minimum"] == 0
+    statuses = _schema(document, lists["status"]["schema"]["items"])["enum"]
+    assert set(statuses) == {status.value for status in JobStatus}
+    logs = {p["name"]: p for p in paths["/api/jobs/{job_id}/logs"]["get"]["parameters"]}
+    assert logs["limit"]["schema"]["maximum"] == 1000
+    assert logs["job_id"]["in"] == "path"
+    events = {p["name"]: p for p in paths["/api/jobs/events"]["get"]["parameters"]}
+    assert events["last-event-id"]["in"] == "header"
+    assert "library_id" in events
+
+
+def _schema(document: dict[str, Any], holder: dict[str, Any]) -> dict[str, Any]:
+    """The schema of a request body or parameter, following a ``$ref`` into the components."""
+    schema: dict[str, Any] = (
+        holder["content"]["application/json"]["schema"] if "content" in holder else holder
+    )
+    if "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema

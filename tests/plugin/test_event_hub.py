@@ -7,7 +7,8 @@ import asyncio
 import anyio.to_thread
 
 from shisho_jobs import Database, JobService
-from shisho_resync_plugin.events import EventFilter, EventHub
+from shisho_jobs.visibility import Visibility
+from shisho_resync_plugin.events import EventHub
 
 STREAMS = 200
 
@@ -18,8 +19,8 @@ def test_one_outbox_query_serves_every_stream(database: Database, service: JobSe
         hub = EventHub(database, poll_interval=3600, fallback_interval=3600)
         await hub.start()
         try:
-            everyone = [await hub.subscribe(EventFilter(None)) for _ in range(STREAMS)]
-            library2 = await hub.subscribe(EventFilter(frozenset({2})))
+            everyone = [await hub.subscribe(Visibility()) for _ in range(STREAMS)]
+            library2 = await hub.subscribe(Visibility(frozenset({2})))
             job = await anyio.to_thread.run_sync(lambda: service.create_job("export", library_id=1))
             received = [(await asyncio.wait_for(s.queue.get(), 10)) for s in everyone]
             return (
@@ -46,9 +47,9 @@ def test_subscriptions_whose_stream_never_started_are_dropped(database: Database
         hub = EventHub(database, poll_interval=3600, fallback_interval=3600)
         await hub.start()
         try:
-            claimed = await hub.subscribe(EventFilter(None))
+            claimed = await hub.subscribe(Visibility())
             claimed.claimed = True
-            await hub.subscribe(EventFilter(None))  # its client left before the stream began
+            await hub.subscribe(Visibility())  # its client left before the stream began
             before = hub.subscriber_count
             hub.drop_unclaimed(older_than=0)
             return before, hub.subscriber_count

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from plugin_test_host import USER_HEADER, create_schema, free_port, make_app, serve
 from sse import SseReader
 
+from polling import wait_until
 from shisho_jobs import Database, JobStatus
 from shisho_resync_plugin import ResyncPlugin
 
@@ -192,19 +193,27 @@ def test_sigterm_closes_open_streams_and_the_server_stops(sqlite_url: str) -> No
             "warning",
         ],
         cwd=HERE,
-        env={**os.environ, "SHISHO_DATABASE_URL": url, "SHISHO_TEST_KEEPALIVE": "0.5"},
+        env={
+            **os.environ,
+            "SHISHO_DATABASE_URL": url,
+            "SHISHO_TEST_KEEPALIVE": "0.5",
+            # plugin_test_host imports the shared test helpers of tests/.
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [str(HERE.parent), os.environ.get("PYTHONPATH")])
+            ),
+        },
     )
     try:
         base_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
+
+        def answers() -> bool:
+            assert server.poll() is None, "the server exited before it answered"
             try:
-                httpx.get(f"{base_url}/ping", timeout=1)
-                break
+                return httpx.get(f"{base_url}/ping", timeout=1).status_code == 200
             except httpx.TransportError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.05)
+                return False
+
+        wait_until(answers, timeout=30, what="the server answers")
         with (
             httpx.Client(base_url=base_url, timeout=10) as client,
             client.stream("GET", "/api/jobs/events", headers={USER_HEADER: "viewer"}) as response,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 from litestar.testing import TestClient
 from plugin_test_host import ApiClient, make_app
 
+from polling import wait_until
 from shisho_jobs import Database, JobStatus
 
 HERE = Path(__file__).parent
@@ -60,10 +60,7 @@ def test_changes_of_another_process_show_once_the_events_are_read(api: ApiClient
         timeout=60,
     )
     job_id = int(result.stdout)
-    deadline = time.monotonic() + 10
-    while _ids(api) != [job_id]:
-        assert time.monotonic() < deadline, "the other process's scan never showed"
-        time.sleep(0.05)
+    wait_until(lambda: _ids(api) == [job_id], timeout=10, what="the other process's scan shows")
 
 
 def test_answers_are_kept_per_visible_libraries(api: ApiClient) -> None:

@@ -4,7 +4,6 @@ module, the in-process worker."""
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from litestar.template import TemplateConfig
 from litestar.testing import TestClient
 from plugin_test_host import USER_HEADER, ApiClient, make_app
 
+from polling import wait_until
 from shisho_jobs import Database, JobStatus, get_plugin_manager, hookimpl
 from shisho_jobs.hooktypes import ActorAccess, NavContext
 from shisho_resync_plugin import TOP_NAV_AFTER_LIBRARY_SWITCHER, ResyncConfig, ResyncPlugin
@@ -140,13 +140,15 @@ def test_in_process_worker_runs_created_scans(database: Database) -> None:
         )
         assert done.status_code == failing.status_code == 201
         service = plugin.runtime.service
-        deadline = time.monotonic() + 20
-        while not all(
-            service.retrieve_job(job.json()["id"]).status in {JobStatus.COMPLETED, JobStatus.FAILED}
-            for job in (done, failing)
-        ):
-            assert time.monotonic() < deadline, "the in-process worker did not finish the scans"
-            time.sleep(0.05)
+        wait_until(
+            lambda: all(
+                service.retrieve_job(job.json()["id"]).status
+                in {JobStatus.COMPLETED, JobStatus.FAILED}
+                for job in (done, failing)
+            ),
+            timeout=20,
+            what="the in-process worker finishes the scans",
+        )
         assert plugin.worker is not None
     assert service.retrieve_job(done.json()["id"]).status == JobStatus.COMPLETED
     assert service.retrieve_job(failing.json()["id"]).status == JobStatus.FAILED

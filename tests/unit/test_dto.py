@@ -9,8 +9,9 @@ import msgspec
 import pytest
 
 from shisho_jobs import CreateJobPayload, InvalidJobInput, Job, JobStatus, ListJobsQuery
-from shisho_jobs.dto import JobLog, ListJobsResponse, convert, decode_json
+from shisho_jobs.dto import JobLog, ListJobsResponse
 from shisho_jobs.payloads import JobScanData
+from shisho_jobs.validation import convert, decode_json
 
 
 def test_create_payload_decodes_a_library_scan() -> None:
@@ -54,7 +55,7 @@ def test_create_payload_refuses_bad_input_naming_the_field(body: bytes, field: s
 def test_list_query_defaults() -> None:
     query = convert({}, ListJobsQuery)
 
-    assert (query.limit, query.offset, query.status, query.type) == (10, 0, [], None)
+    assert (query.limit, query.offset, query.status, query.type) == (10, 0, (), None)
     assert query.library_id_or_global is None
 
 
@@ -71,7 +72,7 @@ def test_list_query_accepts_the_full_range() -> None:
     )
 
     assert query.limit == 100
-    assert query.status == [JobStatus.PENDING, JobStatus.FAILED]
+    assert query.status == (JobStatus.PENDING, JobStatus.FAILED)
     assert convert({"limit": 1}, ListJobsQuery).limit == 1
 
 

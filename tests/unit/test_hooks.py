@@ -7,7 +7,6 @@ with no change to the core. Jobs run in a real worker on a real SQLite file.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import pluggy
 import pytest
 from shisho_example_plugin import hooks as example
 
+from polling import wait_until
 from schema_support import create_schema
 from shisho_jobs import (
     ActorAccess,
@@ -120,11 +120,11 @@ def _fresh_observations() -> None:
 
 
 def _finished(jobs: JobService, job: Job) -> Job:
-    deadline = time.monotonic() + TIMEOUT
-    while (current := jobs.retrieve_job(job.id)).status not in ("completed", "failed"):
-        assert time.monotonic() < deadline, f"job {job.id} did not finish"
-        time.sleep(0.01)
-    return current
+    def finished() -> Job | None:
+        current = jobs.retrieve_job(job.id)
+        return current if current.status in ("completed", "failed") else None
+
+    return wait_until(finished, timeout=TIMEOUT, what=f"job {job.id} finishes")
 
 
 def test_the_example_plugin_is_found_through_its_entry_point() -> None:
@@ -219,10 +219,11 @@ def test_hook_job_progress(jobs: JobService, worker: Worker) -> None:
 def test_hook_job_finished(jobs: JobService, worker: Worker) -> None:
     job = _finished(jobs, jobs.create_job(example.GREET_TYPE))
     # The hook runs right after the commit that other processes already see.
-    deadline = time.monotonic() + TIMEOUT
-    while ("job_finished", job.id, "completed") not in example.OBSERVED:
-        assert time.monotonic() < deadline, "job_finished was not called"
-        time.sleep(0.01)
+    wait_until(
+        lambda: ("job_finished", job.id, "completed") in example.OBSERVED,
+        timeout=TIMEOUT,
+        what="job_finished is called",
+    )
     lifecycle = [name for name, job_id, _ in example.OBSERVED if job_id == job.id]
     assert lifecycle[0] == "job_created"
     assert lifecycle[1] == "job_started"

@@ -6,9 +6,10 @@ import msgspec
 import pytest
 
 from shisho_jobs import InvalidJobInput, JobExportData, JobScanData, UnknownJobType, hookimpl
+from shisho_jobs.errors import DuplicateJobType
 from shisho_jobs.hooktypes import JobTypeSpec
 from shisho_jobs.plugins import get_plugin_manager, job_type_registry
-from shisho_jobs.registry import DuplicateJobType, JobTypeRegistry
+from shisho_jobs.registry import JobTypeRegistry
 
 
 class ThumbnailData(msgspec.Struct, forbid_unknown_fields=True):

@@ -9,7 +9,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from shisho_jobs import dto
+from shisho_jobs import dto, filters
 from shisho_jobs.cli import main
 from shisho_jobs.typegen import (
     TYPE_FILES,
@@ -55,7 +55,7 @@ def test_every_field_of_the_api_structs_is_typed() -> None:
         (dto.Job, models),
         (dto.JobLog, models),
         (dto.CreateJobPayload, jobs),
-        (dto.ListJobsQuery, jobs),
+        (filters.ListJobsQuery, jobs),
         (dto.ListJobsResponse, jobs),
         (dto.ListJobLogsResponse, jobs),
     ):

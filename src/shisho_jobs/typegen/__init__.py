@@ -21,24 +21,24 @@ from shisho_jobs.dto import (
     Job,
     JobLog,
     ListJobLogsResponse,
-    ListJobsQuery,
     ListJobsResponse,
 )
 from shisho_jobs.enums import JobStatus, JobType, LogLevel
-from shisho_jobs.payloads import JobExportData, JobScanData
-from shisho_jobs.service import (
+from shisho_jobs.errors import TypegenError
+from shisho_jobs.filters import ListJobsQuery
+from shisho_jobs.outbox import (
     EVENT_CREATED,
     EVENT_PROGRESS,
     EVENT_SNAPSHOT,
     EVENT_STATUS_CHANGED,
 )
+from shisho_jobs.payloads import JobExportData, JobScanData
 from shisho_jobs.typegen import typescript
 from shisho_jobs.typegen.typescript import (
     HEADER,
     PayloadUnion,
     StringUnion,
     TypeFile,
-    TypegenError,
 )
 
 __all__ = [

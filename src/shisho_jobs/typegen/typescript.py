@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from shisho_jobs.errors import ShishoJobsError
+from shisho_jobs.errors import TypegenError
 from shisho_jobs.typegen import struct_facts
 
 HEADER = (
@@ -50,10 +50,6 @@ class TypeFile:
     unions: tuple[PayloadUnion, ...] = ()
     field_types: Mapping[tuple[str, str], str] = field(default_factory=dict)
     """TypeScript types replacing the schema's for ``(struct name, field name)``."""
-
-
-class TypegenError(ShishoJobsError):
-    """The structs cannot be written as TypeScript (a bad name or an unused override)."""
 
 
 def render_files(files: Sequence[TypeFile]) -> dict[str, str]:
@@ -237,7 +233,8 @@ def _field_notes(schema: Mapping[str, Any], *, doc: str | None, timestamp: bool)
             notes.append(f"From {low} to {high}.")
         elif low is not None:
             notes.append(f"At least {low}.")
-    if schema.get("default") not in (None, [], {}):
+    # An empty default (no statuses, no data) says nothing worth a comment; tuples too.
+    if schema.get("default") not in (None, [], (), {}):
         notes.append(f"Default: `{json.dumps(schema['default'])}`.")
     return " ".join(dict.fromkeys(notes))
 

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType, ModuleType
 
+from shisho_jobs.errors import PluginImportFailed
 from shisho_jobs.plugins import get_plugin_manager
 from shisho_jobs.worker.worker import (
     GRACE_PERIOD,
@@ -47,10 +48,6 @@ def _env_seconds(name: str, default: float | None) -> float | None:
     if number <= 0:
         raise SystemExit(f"{name} must be positive, not {value!r}")
     return number
-
-
-class PluginImportFailed(Exception):
-    """A ``--plugin MODULE`` could not be imported; the message says which and why."""
 
 
 def import_plugin_modules(names: Sequence[str], folder: Path | None = None) -> list[ModuleType]:

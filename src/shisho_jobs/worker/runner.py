@@ -25,18 +25,15 @@ from shisho_jobs.context import (
     Cancellation,
     CancelReason,
     JobContext,
-    JobFailed,
     JobLogger,
     ProgressTracker,
 )
 from shisho_jobs.default_job_types import PLUGIN_NAME
 from shisho_jobs.dto import Job
 from shisho_jobs.enums import JobStatus, LogLevel
-from shisho_jobs.errors import LeaseLost
+from shisho_jobs.errors import JobFailed, LeaseLost, UnknownJobTypeFailure
 from shisho_jobs.hooktypes import JobTypeSpec
-from shisho_jobs.service import JobService
-from shisho_jobs.worker import claims
-from shisho_jobs.worker.claims import Claim, ClaimRequest, LogLine
+from shisho_jobs.worker.store import Claim, ClaimRequest, LogLine, Outcome, WorkerStore
 
 CANCELLED_ERROR: Final = "Cancelled"
 INTERRUPTED_MESSAGE: Final = (
@@ -44,10 +41,6 @@ INTERRUPTED_MESSAGE: Final = (
 )
 
 _logger = logging.getLogger("shisho_jobs.worker")
-
-
-class UnknownJobTypeFailure(JobFailed):
-    """No installed plugin handles this job type."""
 
 
 def call_hook(manager: pluggy.PluginManager, name: str, **kwargs: Any) -> None:
@@ -75,7 +68,7 @@ class _FencedSink:
     ) -> None:
         line = LogLine(level, message, data, plugin, stack_trace)
         try:
-            written = claims.write_log(self._run.service, self._run.claim, line)
+            written = self._run.store.write_log(self._run.claim, line)
         except sa.exc.SQLAlchemyError:
             # A log line is not worth failing the job for; Python logging has it.
             _logger.exception("could not save a log line of job %s", self._run.claim.job_id)
@@ -86,9 +79,7 @@ class _FencedSink:
     def write_progress(self, percent: int) -> None:
         run = self._run
         try:
-            job = claims.save_progress(
-                run.service, run.claim, percent, lease_seconds=run.lease_seconds
-            )
+            job = run.store.save_progress(run.claim, percent, lease_seconds=run.lease_seconds)
         except LeaseLost:
             run.cancellation.set(CancelReason.LEASE_LOST)
             return
@@ -104,7 +95,7 @@ class JobRun:
 
     job: Job
     spec: JobTypeSpec | None
-    service: JobService
+    store: WorkerStore
     plugin_manager: pluggy.PluginManager
     lease_seconds: float
     claim: Claim = field(init=False)
@@ -200,7 +191,7 @@ class JobRun:
     ) -> tuple[Job, Job | None]:
         if reason == CancelReason.SHUTDOWN:
             line = LogLine(LogLevel.INFO, INTERRUPTED_MESSAGE, plugin=PLUGIN_NAME)
-            return claims.requeue_job(self.service, self.claim, log=line), None
+            return self.store.requeue(self.claim, log=line), None
         progress = self.tracker.latest
         if failure is None and reason == CancelReason.REQUESTED:
             status, error = JobStatus.FAILED, CANCELLED_ERROR
@@ -209,12 +200,5 @@ class JobRun:
             status, error = JobStatus.COMPLETED, None
         else:
             status, error = JobStatus.FAILED, failure.message.splitlines()[0][:500]
-        return claims.finish_and_claim_next(
-            self.service,
-            self.claim,
-            status=status,
-            progress=progress,
-            error=error,
-            log=failure,
-            claim_next=claim_next,
-        )
+        outcome = Outcome(status, progress, error)
+        return self.store.finish(self.claim, outcome, log=failure, claim_next=claim_next)

@@ -2,9 +2,10 @@
 
 Reads top-down: :meth:`Worker.run` starts ``concurrency`` slot threads, each in
 :meth:`Worker._slot_loop` → :meth:`Worker._process` (claim, run, write the outcome
-and claim the next); the supervising :meth:`Worker._run_loop` renews leases and
-does the housekeeping (rescue, retention, the optional periodic global scan) in
-:meth:`Worker._maintain`.
+and claim the next); the supervising :meth:`Worker._run_loop` renews leases and runs
+the maintenance duties (rescue, retention, the optional periodic global scan, and any
+added with ``duties=``), see :mod:`shisho_jobs.worker.maintenance`. Every statement
+goes through the worker's store (:mod:`shisho_jobs.worker.store`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import socket
 import threading
 import time
 import uuid
-from datetime import timedelta
+from collections.abc import Iterable
 from typing import Final
 
 import pluggy
@@ -24,13 +25,20 @@ import sqlalchemy as sa
 from shisho_jobs.context import CancelReason
 from shisho_jobs.db import Database
 from shisho_jobs.dto import Job
-from shisho_jobs.enums import JobType
 from shisho_jobs.errors import LeaseLost
-from shisho_jobs.plugins import SCAN_HOOKS, warn_about_unanswered_hooks
-from shisho_jobs.schema import utcnow
+from shisho_jobs.plugins import (
+    SCAN_HOOKS,
+    get_plugin_manager,
+    job_type_registry,
+    warn_about_unanswered_hooks,
+)
 from shisho_jobs.service import JobService
-from shisho_jobs.worker import claims, housekeeping
+from shisho_jobs.worker.maintenance import Duty, Maintenance
+from shisho_jobs.worker.maintenance.global_scan import PeriodicGlobalScan
+from shisho_jobs.worker.maintenance.rescue import RescueExpiredLeases
+from shisho_jobs.worker.maintenance.retention import Retention
 from shisho_jobs.worker.runner import JobRun, call_hook
+from shisho_jobs.worker.store import MAX_CRASHES, Claim, ClaimRequest, WorkerStore
 from shisho_jobs.worker.wakeup import Wakeup, connect_wakeups
 
 LEASE_SECONDS: Final = 30.0  # seconds a claim stays valid without a heartbeat
@@ -38,9 +46,6 @@ POLL_INTERVAL: Final = 1.0  # seconds between two looks at the queue without a w
 MAX_POLL_INTERVAL: Final = 1.0  # seconds; the fallback poll is never slower than this
 GRACE_PERIOD: Final = 10.0  # seconds running handlers get to stop on shutdown
 RETENTION_DAYS: Final = 30.0  # days finished jobs and their logs are kept
-PRUNE_INTERVAL: Final = 3600.0  # seconds between two retention passes
-EVENT_RETENTION: Final = 86400.0  # seconds job_events outbox rows are kept
-SCAN_CHECK_INTERVAL: Final = 60.0  # seconds between two "is a global scan due?" checks
 SHUTDOWN_STEP: Final = 0.1  # seconds between checks while handlers stop
 ERROR_BACKOFF: Final = 1.0  # seconds to wait after the database failed a loop iteration
 
@@ -71,6 +76,8 @@ class Worker:
         grace_period: seconds running handlers get to stop on shutdown before
             their jobs are re-queued anyway.
         max_crashes: lost workers a job survives before it fails as "worker lost".
+        duties: more maintenance duties to run beside the built-in ones
+            (see :mod:`shisho_jobs.worker.maintenance`).
     """
 
     def __init__(
@@ -85,7 +92,8 @@ class Worker:
         retention_days: float | None = RETENTION_DAYS,
         global_scan_interval: float | None = None,
         grace_period: float = GRACE_PERIOD,
-        max_crashes: int = housekeeping.MAX_CRASHES,
+        max_crashes: int = MAX_CRASHES,
+        duties: Iterable[Duty] = (),
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be 1 or more")
@@ -95,12 +103,12 @@ class Worker:
             raise ValueError("global_scan_interval must be positive (or None for never)")
         self._owns_database = not isinstance(database, Database)
         self.database = database if isinstance(database, Database) else Database(database)
-        if plugin_manager is None:
-            from shisho_jobs.plugins import get_plugin_manager
-
-            plugin_manager = get_plugin_manager()
-        self.plugin_manager = plugin_manager
-        self.service = JobService(self.database, plugin_manager=plugin_manager)
+        self.plugin_manager = plugin_manager or get_plugin_manager()
+        self.job_types = job_type_registry(self.plugin_manager)
+        self.service = JobService(
+            self.database, job_types=self.job_types, plugin_manager=self.plugin_manager
+        )
+        self.store = WorkerStore(self.database, self.job_types)
         self.concurrency = concurrency
         self.process_id = process_id or default_process_id()
         self.lease_seconds = lease_seconds
@@ -117,11 +125,29 @@ class Worker:
         self._runs: dict[int, JobRun] = {}
         self._runs_lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._claim_request = claims.ClaimRequest(self.process_id, self.lease_seconds)
+        self._claim_request = ClaimRequest(self.process_id, self.lease_seconds)
         self._next_heartbeat = 0.0
-        self._next_rescue = 0.0
-        self._next_prune = 0.0
-        self._next_scan_check = 0.0
+        self.maintenance = Maintenance([*self._built_in_duties(), *duties])
+
+    def _built_in_duties(self) -> list[Duty]:
+        duties: list[Duty] = [
+            RescueExpiredLeases(
+                self.store,
+                lease_seconds=self.lease_seconds,
+                interval=self.poll_interval,
+                max_crashes=self.max_crashes,
+                on_rescued=self._rescued,
+            )
+        ]
+        if self.retention_days is not None:
+            duties.append(Retention(self.service, self.service.outbox, self.retention_days))
+        if self.global_scan_interval is not None:
+            duties.append(PeriodicGlobalScan(self.service, self.store, self.global_scan_interval))
+        return duties
+
+    def add_duty(self, duty: Duty) -> None:
+        """Run one more maintenance duty (before :meth:`run`, or while running)."""
+        self.maintenance.add(duty)
 
     # --- life cycle ---------------------------------------------------------------------------
 
@@ -193,10 +219,10 @@ class Worker:
     # --- the loops ----------------------------------------------------------------------------
 
     def _run_loop(self) -> None:
-        """The supervising loop: housekeeping and heartbeats until asked to stop."""
+        """The supervising loop: maintenance duties and heartbeats until asked to stop."""
         while not self._stopping.is_set():
+            self.maintenance.run_due()
             try:
-                self._maintain()
                 self._renew_leases()
             except sa.exc.SQLAlchemyError:
                 _logger.exception("database error in the worker loop; retrying")
@@ -212,9 +238,7 @@ class Worker:
         while not self._stopping.is_set():
             try:
                 if next_job is None:
-                    next_job = claims.claim_next_job(
-                        self.service, process_id=self.process_id, lease_seconds=self.lease_seconds
-                    )
+                    next_job = self.store.claim_next(self._claim_request)
                 if next_job is None:
                     self._wakeup.wait(self.poll_interval)
                     continue
@@ -230,17 +254,17 @@ class Worker:
     def _hand_back(self, job: Job) -> None:
         """Re-queue a job claimed together with the previous outcome but never started."""
         try:
-            claims.requeue_job(self.service, claims.Claim.of(job))
+            self.store.requeue(Claim.of(job))
         except (LeaseLost, sa.exc.SQLAlchemyError):
             _logger.exception("could not hand job %s back; its lease will expire", job.id)
 
     def _process(self, job: Job) -> Job | None:
         """Run a claimed job on this thread; the next job claimed with its outcome, if any."""
-        known = job.type in self.service.job_types
+        known = job.type in self.job_types
         run = JobRun(
             job=job,
-            spec=self.service.job_types.get(job.type) if known else None,
-            service=self.service,
+            spec=self.job_types.get(job.type) if known else None,
+            store=self.store,
             plugin_manager=self.plugin_manager,
             lease_seconds=self.lease_seconds,
         )
@@ -252,12 +276,12 @@ class Worker:
             with self._runs_lock:
                 self._runs.pop(job.id, None)
 
-    def _next_claim_request(self) -> claims.ClaimRequest | None:
+    def _next_claim_request(self) -> ClaimRequest | None:
         """What to claim with the outcome just written: nothing once stopping."""
         return None if self._stopping.is_set() else self._claim_request
 
     def _seconds_until_next_duty(self) -> float:
-        wait = min(self.poll_interval, self._next_rescue - time.monotonic())
+        wait = min(self.poll_interval, self.maintenance.seconds_until_next())
         with self._runs_lock:
             busy = bool(self._runs)
         if busy:
@@ -276,8 +300,8 @@ class Worker:
             runs = list(self._runs.values())
         if not runs:
             return
-        lost, cancel_requested = claims.heartbeat(
-            self.service, [run.claim for run in runs], lease_seconds=self.lease_seconds
+        lost, cancel_requested = self.store.heartbeat(
+            [run.claim for run in runs], lease_seconds=self.lease_seconds
         )
         for run in runs:
             if run.claim in lost:
@@ -285,40 +309,10 @@ class Worker:
             elif run.claim in cancel_requested:
                 run.cancellation.set(CancelReason.REQUESTED)
 
-    # --- housekeeping -------------------------------------------------------------------------
-
-    def _maintain(self) -> None:
-        """Rescue jobs of lost workers; prune old jobs; enqueue a due global scan."""
-        now = time.monotonic()
-        if now >= self._next_rescue:
-            self._next_rescue = now + self.poll_interval
-            for job in housekeeping.rescue_expired_jobs(
-                self.service, lease_seconds=self.lease_seconds, max_crashes=self.max_crashes
-            ):
-                _logger.warning("job %s lost its worker; now %s", job.id, job.status)
-                call_hook(self.plugin_manager, "job_finished", job=job)
-                self._wakeup.set()
-        if self.retention_days is not None and now >= self._next_prune:
-            self._next_prune = now + PRUNE_INTERVAL
-            deleted = self.service.cleanup_old_jobs(self.retention_days)
-            housekeeping.prune_events(self.service, older_than_seconds=EVENT_RETENTION)
-            if deleted:
-                _logger.info(
-                    "deleted %d jobs finished over %s days ago", deleted, self.retention_days
-                )
-        if self.global_scan_interval is not None and now >= self._next_scan_check:
-            self._next_scan_check = now + min(self.global_scan_interval, SCAN_CHECK_INTERVAL)
-            self._enqueue_global_scan_if_due(self.global_scan_interval)
-
-    def _enqueue_global_scan_if_due(self, interval: float) -> None:
-        # start_or_join never creates a second active scan: an active scan of any
-        # scope is joined instead, and this check runs again later.
-        last = housekeeping.last_global_job_created_at(self.service, JobType.SCAN.value)
-        if last is not None and utcnow() - last < timedelta(seconds=interval):
-            return
-        job, created = self.service.start_or_join(JobType.SCAN.value, library_id=None)
-        if created:
-            _logger.info("enqueued periodic global scan %s", job.id)
+    def _rescued(self, job: Job) -> None:
+        """A job of a lost worker was taken back: tell observers, and look at the queue."""
+        call_hook(self.plugin_manager, "job_finished", job=job)
+        self._wakeup.set()
 
     # --- shutdown -----------------------------------------------------------------------------
 

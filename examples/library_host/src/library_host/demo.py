@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import uvicorn
 
 from library_host import catalog, migrate, sample_data
+from library_host.app import create_app
 from library_host.database import get_database
 from library_host.settings import HOST, HostSettings
 from library_host.users import ensure_role, ensure_user
@@ -111,8 +112,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.prepare_only:
         return 0
     print(_banner(settings), flush=True)
-    from library_host.app import create_app
-
     uvicorn.run(create_app(settings), host=HOST, port=settings.port, log_level="warning")
     return 0
 

@@ -10,8 +10,14 @@ For each setting, 20 scans are started by clicking the button in Chromium:
 
 Settings: SQLite with separate ``shisho-jobs worker`` processes (events reach the web
 process through the database), SQLite with the in-process worker, and PostgreSQL with a
-separate worker (LISTEN/NOTIFY) when the server is reachable. Figures are printed and
-written to bench/results/e2e_latency.json.
+separate worker (LISTEN/NOTIFY) when the server is reachable.
+
+Many tabs (the browser's tabs share one event stream): 2 and 20 tabs of the library in one
+browser, the scan clicked in tab 1, the tab that opened the shared stream; ``owner_tab_*`` is
+finish to idle there, ``other_tab_*`` in the last tab, which gets the events relayed. Once with
+the SharedWorker, once without (a leader tab relays over a BroadcastChannel).
+
+Figures are printed and written to bench/results/e2e_latency.json.
 """
 
 from __future__ import annotations
@@ -202,6 +208,84 @@ def _measure(page: Page, base: str) -> dict[str, list[float]]:
     return {name: values[1:] for name, values in figures.items()}
 
 
+# Before a click in another tab: forget the states seen and remember the job shown.
+MARK = """() => {
+    const element = document.querySelector('shisho-resync-button[library-id="LIBRARY_ID"]');
+    window.__states = [];
+    window.__before = element.dataset.jobId || "";
+}""".replace("LIBRARY_ID", str(LIBRARY_ID))
+TAB_COUNTS = (2, 20)
+NO_SHARED_WORKER = "delete window.SharedWorker"
+
+
+def _login(page: Page, base: str) -> None:
+    page.goto(f"{base}/login?next=/libraries/{LIBRARY_ID}")
+    page.fill('input[name="username"]', "admin")
+    page.fill('input[name="password"]', "admin")
+    page.click('button[type="submit"]')
+    page.wait_for_url(f"{base}/libraries/{LIBRARY_ID}")
+
+
+def _settled(page: Page) -> None:
+    page.wait_for_function(
+        f"""() => ["idle", "completed"].includes(document.querySelector(
+            'shisho-resync-button[library-id="{LIBRARY_ID}"]').dataset.state)"""
+    )
+
+
+def _finish_to_idle(page: Page, finished_at: float) -> float:
+    states: list[list[Any]] = page.evaluate("() => window.__states")
+    done: float = next(at for at, state in states if state == "completed")
+    return done - finished_at
+
+
+def _measure_tabs(context: Any, base: str, tabs: int) -> dict[str, list[float]]:
+    """Finish to idle in tab 1 (it opened the shared stream, and clicks) and in the last tab."""
+    owner = context.new_page()
+    _login(owner, base)
+    pages = [owner]
+    for _ in range(tabs - 1):
+        page = context.new_page()
+        page.goto(f"{base}/libraries/{LIBRARY_ID}")
+        pages.append(page)
+    other = pages[-1]
+    for page in (owner, other):
+        _settled(page)
+        page.evaluate(OBSERVE)
+    figures: dict[str, list[float]] = {
+        "owner_tab_finish_to_idle_ms": [],
+        "other_tab_finish_to_idle_ms": [],
+    }
+    for _ in range(RUNS + 1):  # the first run warms up and is not counted
+        other.evaluate(MARK)
+        owner.evaluate(CLICK)
+        for page in (owner, other):
+            page.wait_for_function(FINISHED, timeout=DEADLINE * 1000)
+        job_id = owner.evaluate(
+            f"""() => document.querySelector(
+                'shisho-resync-button[library-id="{LIBRARY_ID}"]').dataset.jobId"""
+        )
+        finished_at = _iso_ms(owner.request.get(f"{base}/api/jobs/{job_id}").json()["finished_at"])
+        figures["owner_tab_finish_to_idle_ms"].append(_finish_to_idle(owner, finished_at))
+        figures["other_tab_finish_to_idle_ms"].append(_finish_to_idle(other, finished_at))
+    return {name: values[1:] for name, values in figures.items()}
+
+
+def _many_tabs(browser: Any, results: dict[str, Any]) -> None:
+    with _serve("sqlite_many_tabs", None, False) as base:
+        for transport, init_script in (("shared_worker", None), ("leader_tab", NO_SHARED_WORKER)):
+            for tabs in TAB_COUNTS:
+                context = browser.new_context()
+                if init_script is not None:
+                    context.add_init_script(init_script)
+                figures = _measure_tabs(context, base, tabs)
+                context.close()
+                name = f"tabs_{tabs}_{transport}"
+                results[name] = {metric: _summary(values) for metric, values in figures.items()}
+                for metric, summary in results[name].items():
+                    print(f"{name:28} {metric:28} {summary}", flush=True)
+
+
 def _summary(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     return {
@@ -231,6 +315,7 @@ def main() -> int:
                 results[name] = {metric: _summary(values) for metric, values in figures.items()}
                 for metric, summary in results[name].items():
                     print(f"{name:28} {metric:22} {summary}", flush=True)
+        _many_tabs(browser, results)
         browser.close()
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

@@ -256,6 +256,11 @@ def test_a_click_after_the_session_ended_says_so_and_offers_to_sign_in(
     react_login(page, react, "admin", then="/libraries/2")
     resync = react_button(page)
     expect(resync).to_have_attribute("data-state", re.compile("idle|completed"))
+    # Wait until the shared event stream is connected (a scan's event reaches the button): its
+    # response, arriving after the cookies are cleared, would set the session cookie again.
+    service = JobService(get_database(react.api.settings.database_url))
+    heard = service.create_job("scan", library_id=2, status="completed")
+    expect(resync).to_have_attribute("data-job-id", str(heard.id))
     # The session ends (signed out elsewhere, expired); the CSRF cookie stays.
     keep = [c for c in page.context.cookies() if c["name"] == "csrftoken"]
     page.context.clear_cookies()

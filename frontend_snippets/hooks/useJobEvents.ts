@@ -3,9 +3,9 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
 
-import { apiUrl } from "../lib/api";
 import { JobEventName, type Job } from "../types/generated";
 import { QueryKey, isJob, showAsLatestScan } from "./queries/jobs";
+import { subscribeJobEvents } from "./sharedJobEvents";
 
 const EVENT_NAMES: readonly JobEventName[] = Object.values(JobEventName);
 
@@ -17,10 +17,12 @@ const EVENT_NAMES: readonly JobEventName[] = Object.values(JobEventName);
  * waiting for its poll. Events that arrive while a scan is being created are not lost: the
  * create answer, which may be older than them, does not overwrite them.
  *
- * The browser's EventSource reconnects by itself (resuming with `Last-Event-ID`, or receiving
- * `job.snapshot` events when the missed ones are gone); each reconnect also refetches the latest
- * scan, so nothing missed while the stream was down waits for the next poll. While it is down,
- * the polling of `useLatestScanJob` keeps the button current.
+ * The events come from the browser's one shared stream (`sharedJobEvents`: the plugin's
+ * SharedWorker, shared with every tab), which carries every library the user may see; this hook
+ * keeps its library's. The stream reconnects by itself (resuming with `Last-Event-ID`, or
+ * sending `job.snapshot` events when the missed ones are gone); each (re)connect also refetches
+ * the latest scan, so nothing missed before or while the stream was down waits for the next poll. While it is
+ * down, the polling of `useLatestScanJob` keeps the button current.
  *
  * @param libraryId The selected library; nothing is subscribed without one.
  */
@@ -28,14 +30,11 @@ export function useJobEvents(libraryId: number | undefined): void {
   const queryClient = useQueryClient();
 
   useEffect(() => {
-    if (libraryId === undefined || typeof EventSource === "undefined") {
+    if (libraryId === undefined) {
       return undefined;
     }
-    const source = new EventSource(apiUrl("/jobs/events", { library_id: libraryId }), {
-      withCredentials: true,
-    });
-    const onJobEvent = (event: MessageEvent<string>) => {
-      const job = parseJob(event.data);
+    const onJobEvent = (data: string) => {
+      const job = parseJob(data);
       if (job !== undefined) {
         showAsLatestScan(queryClient, job, libraryId);
       }
@@ -46,24 +45,20 @@ export function useJobEvents(libraryId: number | undefined): void {
         queryKey: jobId === undefined ? [QueryKey.RetrieveJob] : [QueryKey.RetrieveJob, jobId],
       });
     };
-    let opened = false;
-    const onOpen = () => {
-      if (opened) {
-        void queryClient.invalidateQueries({ queryKey: [QueryKey.LatestScanJob] });
-      }
-      opened = true;
-    };
-    source.addEventListener("open", onOpen);
-    for (const name of EVENT_NAMES) {
-      source.addEventListener(name, onJobEvent);
-    }
-    return () => {
-      source.removeEventListener("open", onOpen);
-      for (const name of EVENT_NAMES) {
-        source.removeEventListener(name, onJobEvent);
-      }
-      source.close();
-    };
+    return subscribeJobEvents({
+      onEvent(event) {
+        if (EVENT_NAMES.includes(event.name as JobEventName)) {
+          onJobEvent(event.data);
+        }
+      },
+      onStatus(open) {
+        // Also on the first open: the shared stream may connect (a SharedWorker starting) after
+        // the first status answer, and a first connection has no Last-Event-ID to replay from.
+        if (open) {
+          void queryClient.invalidateQueries({ queryKey: [QueryKey.LatestScanJob] });
+        }
+      },
+    });
   }, [libraryId, queryClient]);
 }
 

@@ -262,7 +262,7 @@ describe("ResyncButton live events", () => {
     renderInHost(<ResyncButton libraryId={1} />);
     await buttonNamed("Last synced 4 minutes ago");
     const source = FakeEventSource.open();
-    expect(source.url).toBe("/api/jobs/events?library_id=1");
+    expect(source.url).toBe("/api/jobs/events"); // the shared stream: every library
 
     const started = makeJob({ status: "in_progress", progress: 0 });
     api.jobs.unshift(started);

@@ -132,7 +132,7 @@ describe("useJobEvents", () => {
     );
     await waitFor(() => expect(result.current.one.data?.status).toBe("pending"));
     const source = FakeEventSource.open();
-    expect(source.url).toBe("/api/jobs/events?library_id=1");
+    expect(source.url).toBe("/api/jobs/events"); // the shared stream: every library
 
     for (const [event, status, progress] of [
       ["job.status_changed", "in_progress", 0],
@@ -168,17 +168,18 @@ describe("useJobEvents", () => {
     await waitFor(() => expect(result.current.data?.jobs[0]?.status).toBe("completed"));
   });
 
-  it("refetches the latest scan when the stream reconnects, not when it first opens", async () => {
+  it("refetches the latest scan each time the stream opens, the first time included", async () => {
     const { result } = renderLatestScanWithEvents();
     await waitFor(() => expect(result.current.data?.total).toBe(0));
     const source = FakeEventSource.open();
-    act(() => source.connect());
-    const asked = api.requests.length;
-    // A scan finished while the stream was down; its events were never delivered.
+    // A scan finished before the stream connected: no event will ever tell of it.
     api.jobs = [makeJob({ status: "completed", progress: 100 })];
     act(() => source.connect());
     await waitFor(() => expect(result.current.data?.jobs[0]?.status).toBe("completed"));
-    expect(api.requests.length).toBe(asked + 1);
+    // And one that failed while the stream was down.
+    api.jobs = [makeJob({ status: "failed" })];
+    act(() => source.connect());
+    await waitFor(() => expect(result.current.data?.jobs[0]?.status).toBe("failed"));
   });
 
   it("shows a newer event at once and never an older state or another library's scan", async () => {

@@ -36,7 +36,10 @@ def _expect_state(page: Any, state: str, label: str | re.Pattern[str]) -> None:
 
 
 def _block_events(page: Any) -> None:
-    """Make the event stream unavailable (a proxy that drops it, say)."""
+    """Make the event stream unavailable (a proxy that drops it, say). Call before goto."""
+    # Playwright's routes do not see a SharedWorker's requests: without SharedWorker the page
+    # itself leads the shared stream (the fallback path), and its request is routed here.
+    page.add_init_script("delete window.SharedWorker")
     page.route("**/api/jobs/events**", lambda route: route.abort())
 
 

@@ -26,12 +26,13 @@ def main() -> int:
     """Run the job given on the command line; print the growth as JSON."""
     url, job_id = sys.argv[1], int(sys.argv[2])
     os.environ["SHISHO_DATABASE_URL"] = url  # where the host's hooks find the catalogue
-    # Everything the scan will import, imported before the baseline is taken.
-    import library_host.archives
-    import library_host.bookfiles
-    import library_host.hooks  # noqa: F401
-    from library_host.database import get_database
-    from shisho_jobs import JobService, Worker, get_plugin_manager
+    # Everything the scan will import, imported before the baseline is taken and after
+    # SHISHO_DATABASE_URL is set (the host's modules read it), hence inside main().
+    import library_host.archives  # noqa: PLC0415
+    import library_host.bookfiles  # noqa: PLC0415
+    import library_host.hooks  # noqa: F401, PLC0415
+    from library_host.database import get_database  # noqa: PLC0415
+    from shisho_jobs import JobService, Worker, get_plugin_manager  # noqa: PLC0415
 
     database = get_database(url)
     plugins = get_plugin_manager(load_entry_points=False, plugins=["library_host.hooks"])

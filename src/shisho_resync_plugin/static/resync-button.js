@@ -11,8 +11,13 @@
 //   active-poll-ms  polling interval while a scan is active and no event stream, default 2000
 //   idle-poll-ms    polling interval otherwise, default 30000
 //
+// Live updates come from the browser's one shared event stream (job-events.js), so any number
+// of tabs stays within the browser's six connections to a host.
+//
 // data-state on the element: loading | idle | starting | active | failed | completed.
 // The button's aria-label (and title) is the tooltip text.
+
+import { subscribeJobEvents } from "./job-events.js";
 
 const ACTIVE_STATUSES = new Set(["pending", "in_progress"]);
 const EVENT_NAMES = ["job.created", "job.status_changed", "job.progress", "job.snapshot"];
@@ -134,7 +139,7 @@ export class ShishoResyncButton extends HTMLElement {
     this.job = null;
     this.state = "loading";
     this.heldWhileStarting = [];
-    this.source = null;
+    this.events = null;
     this.pollTimer = null;
     this.clockTimer = null;
     this.connected = false;
@@ -229,7 +234,7 @@ export class ShishoResyncButton extends HTMLElement {
   schedulePoll() {
     clearTimeout(this.pollTimer);
     if (!this.connected) return;
-    const streaming = this.source !== null && this.source.readyState === EventSource.OPEN;
+    const streaming = this.events !== null && this.events.open;
     const active = this.state === "active" || this.state === "starting";
     const delay =
       active && !streaming
@@ -261,28 +266,28 @@ export class ShishoResyncButton extends HTMLElement {
   // --- live events -----------------------------------------------------------------------
 
   openStream() {
-    if (typeof EventSource === "undefined") return;
-    const url = `${this.apiBase}/jobs/events?library_id=${this.libraryId}`;
-    const source = new EventSource(url, { withCredentials: true });
-    this.source = source;
-    const onJob = (event) => {
-      try {
-        this.showJob(JSON.parse(event.data), false);
-      } catch (_error) {
-        // Not a job: ignore it.
-      }
-    };
-    for (const name of EVENT_NAMES) source.addEventListener(name, onJob);
-    // (Re)connected: catch up at once, and poll slowly while the stream carries updates.
-    source.addEventListener("open", () => this.refresh());
-    // Lost: the browser retries by itself; meanwhile poll at the fallback rate.
-    source.addEventListener("error", () => this.schedulePoll());
+    // The browser's one shared stream (job-events.js): it carries every library the user may
+    // see, so this element keeps its own library's scans (showJob) and global ones.
+    this.events = subscribeJobEvents({
+      apiBase: this.apiBase,
+      onEvent: (event) => {
+        if (!EVENT_NAMES.includes(event.name)) return;
+        try {
+          this.showJob(JSON.parse(event.data), false);
+        } catch (_error) {
+          // Not a job: ignore it.
+        }
+      },
+      // (Re)connected: catch up at once, and poll slowly while the stream carries updates.
+      // Lost: the stream retries by itself; meanwhile poll at the fallback rate.
+      onStatus: (open) => (open ? this.refresh() : this.schedulePoll()),
+    });
   }
 
   closeStream() {
-    if (this.source !== null) {
-      this.source.close();
-      this.source = null;
+    if (this.events !== null) {
+      this.events.close();
+      this.events = null;
     }
   }
 

@@ -1,8 +1,9 @@
 // Keeps the job page current while the job runs: status, progress, timestamps and new log lines.
 // Live through the plugin's event stream; a slow poll covers a stream that cannot connect.
+import { subscribeJobEvents } from "/static/shisho-resync/job-events.js";
+
 const section = document.getElementById("job");
 const jobId = Number(section.dataset.jobId);
-const libraryId = section.dataset.libraryId;
 const API = "/api";
 const POLL_INTERVAL_MS = 2000;
 const ACTIVE = new Set(["pending", "in_progress"]);
@@ -96,21 +97,24 @@ async function refresh() {
   }
 }
 
-function onEvent(event) {
-  try {
-    if (JSON.parse(event.data).id === jobId) refresh();
-  } catch {
-    // Not a job payload (a snapshot marker, say): nothing to do.
-  }
-}
-
-const streamUrl = `${API}/jobs/events${libraryId ? `?library_id=${libraryId}` : ""}`;
-const stream = new EventSource(streamUrl);
-for (const name of ["job.created", "job.status_changed", "job.progress"]) {
-  stream.addEventListener(name, onEvent);
-}
-stream.addEventListener("open", () => refresh());
+// The browser's one shared jobs event stream (served by the plugin), so this page does not take
+// a connection of its own: it carries every job the user may see; this page keeps its job's.
+const LIVE_EVENTS = new Set(["job.created", "job.status_changed", "job.progress", "job.snapshot"]);
+subscribeJobEvents({
+  apiBase: API,
+  onEvent(event) {
+    if (!LIVE_EVENTS.has(event.name)) return;
+    try {
+      if (JSON.parse(event.data).id === jobId) refresh();
+    } catch {
+      // Not a job payload: nothing to do.
+    }
+  },
+  onStatus(open) {
+    if (open) refresh();
+  },
+});
 
 setInterval(() => {
-  if (ACTIVE.has(status)) refresh();
+  if (ACTIVE.has(status)) refresh(); // log lines come without an event of their own
 }, POLL_INTERVAL_MS);

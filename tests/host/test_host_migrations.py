@@ -8,10 +8,15 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 
-from library_host import catalog, migrate
+from library_host import catalog, migrate, models
 from library_host.database import get_database
 from shisho_jobs import JobService, JobStatus, get_plugin_manager
+from shisho_jobs import migrate as jobs_migrate
+from shisho_jobs.migrate import migration_engine
+from shisho_jobs.schema import Base
 
 # A later release of the host: a revision that rebuilds `libraries` on SQLite
 # (copy to a new table, drop the old one, rename), as batch_alter_table does for
@@ -109,3 +114,26 @@ def test_the_hosts_autogenerate_proposes_no_change_to_our_tables(
     # `alembic check`: autogenerate through the host's own env.py, against a database that
     # also holds every table of ours; it raises when it would write any operation.
     command.check(migrate.alembic_config(sqlite_url))
+
+
+def test_our_metadata_sits_beside_a_host_libraries_model(sqlite_url: str, tmp_path: Path) -> None:
+    # A host may list our MetaData in target_metadata next to its own, which has a
+    # `libraries` model: no "Duplicate table keys", and nothing to change on either side.
+    _with_history(sqlite_url, tmp_path)
+    engine = migration_engine(sqlite_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"include_object": _neither_version_table}
+            )
+            differences = compare_metadata(context, [models.metadata, Base.metadata])
+    finally:
+        engine.dispose()
+    assert differences == []
+    assert "libraries" not in Base.metadata.tables
+
+
+def _neither_version_table(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    return name not in (migrate.VERSION_TABLE, jobs_migrate.VERSION_TABLE)

@@ -22,6 +22,10 @@ from polling import wait_until
 
 SCAN_DEADLINE = 60_000  # milliseconds for a click's scan to show as finished on the button
 
+# The first test also pays for building the wheel and the virtual environment (about
+# 1.5 minutes on a loaded 2-core machine): more than the default per-test limit.
+pytestmark = pytest.mark.timeout(900)
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:

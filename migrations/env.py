@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import context
 
 from shisho_jobs.config import database_url
-from shisho_jobs.db import SQLITE_BEGIN_OPTION, create_engine
-from shisho_jobs.migrate import VERSION_TABLE
+from shisho_jobs.db import SQLITE_BEGIN_OPTION
+from shisho_jobs.migrate import VERSION_TABLE, check_foreign_keys, migration_engine
 from shisho_jobs.schema import Base
 
 # Two hosts upgrading one PostgreSQL database at once take turns.
@@ -54,19 +54,7 @@ def _run_in_transaction(connection: sa.Connection) -> None:
         if connection.dialect.name == "postgresql":
             connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_MIGRATION_LOCK)))
         context.run_migrations()
-        if connection.dialect.name == "sqlite":
-            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-            if broken:
-                raise RuntimeError(f"migration left rows with broken foreign keys: {broken[:5]}")
-
-
-def _disable_sqlite_foreign_keys(engine: sa.Engine) -> None:
-    # Runs after shisho_jobs' own connect listener, which turns them on. Tables
-    # are rebuilt by copy-and-drop on SQLite; enforced foreign keys would make
-    # the DROP cascade into job_logs and job_events.
-    @sa.event.listens_for(engine, "connect")
-    def _off(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.execute("PRAGMA foreign_keys = OFF")
+        check_foreign_keys(connection)
 
 
 def run_migrations_online() -> None:
@@ -80,9 +68,9 @@ def run_migrations_online() -> None:
         or context.config.get_main_option("sqlalchemy.url")
         or database_url()
     )
-    engine = create_engine(url, poolclass=sa.NullPool)
-    if engine.dialect.name == "sqlite":
-        _disable_sqlite_foreign_keys(engine)
+    # Tables are rebuilt by copy-and-drop on SQLite; enforced foreign keys would
+    # make the DROP cascade into job_logs and job_events.
+    engine = migration_engine(url)
     try:
         with engine.connect() as connection:
             # Take SQLite's write lock up front, like every shisho_jobs writer.

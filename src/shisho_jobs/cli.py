@@ -1,4 +1,5 @@
-"""The ``shisho-jobs`` command: ``worker``, ``cancel``, ``db upgrade|downgrade`` and ``typegen``."""
+"""The ``shisho-jobs`` command: ``worker``, ``cancel``, ``db upgrade|downgrade|current`` and
+``typegen``."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ import os
 import sys
 from collections.abc import Sequence
 
-from shisho_jobs import migrate
 from shisho_jobs.config import database_url
 from shisho_jobs.db import Database
 from shisho_jobs.enums import JobStatus
 from shisho_jobs.errors import JobAlreadyFinished, JobNotFound, ShishoJobsError
 from shisho_jobs.schema import MAX_ID
 from shisho_jobs.service import JobService
+from shisho_jobs.db_command import run_db_command
 from shisho_jobs.typegen import run_typegen_command
 from shisho_jobs.worker.cli import run_worker_command
 
@@ -90,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="MODULE",
-        help="import MODULE as a plugin (for hosts that are not installed); repeatable",
+        help="import MODULE as a plugin (for hosts that are not installed; looked for in "
+        "the current folder first, as `python -m` does); repeatable",
     )
 
     cancel = commands.add_parser(
@@ -108,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub = db_commands.add_parser(name, help=helptext)
         _add_database_url(sub)
         sub.add_argument("revision", nargs="?", default=default, metavar="REVISION")
+    current = db_commands.add_parser("current", help="print the revision the database is at")
+    _add_database_url(current)
 
     typegen = commands.add_parser("typegen", help="write TypeScript types of the API")
     typegen.add_argument(
@@ -142,15 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cancel(args.database_url or database_url(), args.job_id)
     if args.command == "db":
         url = args.database_url or database_url()
-        try:
-            if args.db_command == "upgrade":
-                migrate.upgrade(url, args.revision)
-            else:
-                migrate.downgrade(url, args.revision)
-        except ShishoJobsError as error:
-            print(f"shisho-jobs db {args.db_command}: {error.message}", file=sys.stderr)
-            return 1
-        return 0
+        return run_db_command(args.db_command, url, getattr(args, "revision", None))
     if args.command == "typegen":
         return run_typegen_command(out_dir=args.out, check=args.check)
     raise AssertionError(f"unhandled command {args.command!r}")

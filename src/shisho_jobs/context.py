@@ -155,7 +155,15 @@ class JobLogger:
                 lines about every library at once (a summary naming several of them);
                 ``None`` for lines about none in particular.
         """
-        sibling = JobLogger(self._job, self._sink, self.plugin, library_id)
+        return self._sibling(self.plugin, library_id)
+
+    def for_plugin(self, plugin: str) -> JobLogger:
+        """The same job's logger, labelling its lines with ``plugin`` (the host's scanner)."""
+        return self._sibling(plugin, self.library_id)
+
+    def _sibling(self, plugin: str | None, library_id: int | None) -> JobLogger:
+        # Siblings share the warnings tally: the job's count covers every line it wrote.
+        sibling = JobLogger(self._job, self._sink, plugin, library_id)
         sibling._tally = self._tally
         return sibling
 

@@ -108,6 +108,14 @@ class ForeignKeysEnabledDuringMigration(ShishoJobsError):
     transaction) while migrating, or rebuilding `jobs` would cascade-delete every job's logs."""
 
 
+class BrokenForeignKeysAfterMigration(ShishoJobsError):
+    """The migration left rows whose foreign keys reference missing rows."""
+
+
+class PluginImportFailed(ShishoJobsError):
+    """A ``--plugin MODULE`` could not be imported; the message says which and why."""
+
+
 class MigrationsNotFound(ShishoJobsError):
     """The shisho_jobs migration scripts are missing from this installation."""
 

@@ -10,6 +10,7 @@ environment for everything adds :func:`versions_path` to its
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -18,11 +19,12 @@ from alembic.runtime.migration import MigrationContext
 
 from shisho_jobs.db import create_engine
 from shisho_jobs.errors import (
+    BrokenForeignKeysAfterMigration,
     ForeignKeysEnabledDuringMigration,
     LibrariesTableMissing,
     MigrationsNotFound,
 )
-from shisho_jobs.schema import LIBRARIES_TABLE
+from shisho_jobs.schema import LIBRARIES_TABLE, owned_tables
 
 VERSION_TABLE = "shisho_jobs_alembic_version"
 """Where ``shisho-jobs db`` records the applied revision (not the host's ``alembic_version``)."""
@@ -128,3 +130,72 @@ def require_foreign_keys_off(connection: sa.Connection) -> None:
         return
     if connection.exec_driver_sql("PRAGMA foreign_keys").scalar():
         raise ForeignKeysEnabledDuringMigration()
+
+
+# --- for a host's own Alembic environment ------------------------------------------------------
+
+
+def owned_table_names() -> frozenset[str]:
+    """Every table shisho_jobs creates, plus its Alembic version table.
+
+    A host's autogenerate must leave these alone: it does not know them, so it
+    would propose dropping them.
+    """
+    return frozenset(table.name for table in owned_tables()) | {VERSION_TABLE}
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """An ``include_object`` for a host's ``env.py``: autogenerate skips our tables.
+
+    ``context.configure(..., include_object=shisho_jobs.migrate.include_object)``.
+    Skipping a table skips its columns, indexes and constraints too. A host with a
+    filter of its own calls this one from it.
+
+    Returns:
+        ``False`` for a table shisho_jobs owns (and our version table), else ``True``.
+    """
+    return not (type_ == "table" and name in owned_table_names())
+
+
+def migration_engine(url: str | sa.URL) -> sa.Engine:
+    """An engine for running migrations, a host's included, with SQLite foreign keys off.
+
+    SQLite alters a table by copying it and dropping the original. With foreign keys
+    on, dropping the host's ``libraries`` during such a rebuild (Alembic's
+    ``batch_alter_table``) deletes every job, log line and event through
+    ``ON DELETE CASCADE``, without an error. This engine has shisho_jobs' other
+    SQLite settings (WAL, busy timeout, ``BEGIN IMMEDIATE`` on request) and turns
+    foreign keys off on every connection; check the result with
+    :func:`check_foreign_keys` before committing. Other engines are returned as
+    :func:`shisho_jobs.db.create_engine` makes them.
+    """
+    engine = create_engine(url, poolclass=sa.NullPool)
+    if engine.dialect.name == "sqlite":
+
+        @sa.event.listens_for(engine, "connect")
+        def _foreign_keys_off(dbapi_connection: Any, _record: Any) -> None:
+            # Runs after create_engine's own connect listener, which turns them on.
+            dbapi_connection.execute("PRAGMA foreign_keys = OFF")
+
+    return engine
+
+
+def check_foreign_keys(connection: sa.Connection) -> None:
+    """On SQLite, fail when a migration left rows whose foreign keys point nowhere.
+
+    With foreign keys off nothing checks them while migrating; this does, once, at
+    the end, inside the migration's transaction (so raising rolls it back).
+
+    Raises:
+        BrokenForeignKeysAfterMigration: some rows reference missing rows.
+    """
+    if connection.dialect.name != "sqlite" or _offline(connection):
+        return
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise BrokenForeignKeysAfterMigration(
+            f"The migration left rows with broken foreign keys (table, rowid, parent): "
+            f"{[tuple(row[:3]) for row in broken[:5]]}"
+        )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Sequence
 
 import pluggy
 
@@ -15,6 +16,23 @@ ENTRY_POINT_GROUP = "shisho"
 
 DEFAULT_PLUGINS: tuple[str, ...] = ("shisho_jobs.default_job_types",)
 """Built-in behaviour, itself written as plugins."""
+
+SCAN_HOOKS: tuple[str, ...] = ("get_library", "list_libraries", "scan_library")
+"""The host's hooks a worker calls to scan: without them every scan fails."""
+
+ACCESS_HOOKS: tuple[str, ...] = ("actor_access",)
+"""The host's hook the web plugin calls on every request: without it nobody may do anything."""
+
+HOW_TO_REGISTER = (
+    "Register the module holding the host's @hookimpl functions in one of three ways: "
+    "an entry point in the host's pyproject.toml "
+    '([project.entry-points.shisho] my_host = "my_host.hooks", then reinstall the host), '
+    "`shisho-jobs worker --plugin my_host.hooks` (run from the host's folder), or "
+    "get_plugin_manager(plugins=[my_host.hooks]) in the host's code."
+)
+"""What to do when a host hook is not answered; part of every start-up warning."""
+
+_logger = logging.getLogger("shisho_jobs.plugins")
 
 
 def get_plugin_manager(
@@ -46,3 +64,37 @@ def get_plugin_manager(
 def job_type_registry(manager: pluggy.PluginManager) -> JobTypeRegistry:
     """Every job type contributed through the ``job_types`` hook."""
     return JobTypeRegistry(spec for specs in manager.hook.job_types() for spec in specs)
+
+
+def unanswered_hooks(manager: pluggy.PluginManager, hooks: Sequence[str]) -> list[str]:
+    """The hooks among ``hooks`` that no registered plugin implements."""
+    return [name for name in hooks if not getattr(manager.hook, name).get_hookimpls()]
+
+
+def warn_about_unanswered_hooks(
+    manager: pluggy.PluginManager, hooks: Sequence[str], *, who: str, consequence: str
+) -> list[str]:
+    """Log one warning naming the hooks nobody implements and how to register them.
+
+    Called at start-up by the worker and the web plugin: a host whose hook module was
+    not found would otherwise start quietly and fail later in a misleading way.
+
+    Args:
+        manager: the plugin manager in use.
+        hooks: the hooks this component calls.
+        who: the component, as the warning names it (``"shisho-jobs worker"``).
+        consequence: what goes wrong without them, in words.
+
+    Returns:
+        The unanswered hooks (empty when all are answered; nothing is logged then).
+    """
+    missing = unanswered_hooks(manager, hooks)
+    if missing:
+        _logger.warning(
+            "%s: no plugin answers %s, so %s. %s",
+            who,
+            ", ".join(missing),
+            consequence,
+            HOW_TO_REGISTER,
+        )
+    return missing

@@ -18,6 +18,7 @@ from shisho_jobs.errors import LibrariesFailed, LibraryGone, NoLibraryProvider, 
 from shisho_jobs.hooktypes import Library
 from shisho_jobs.results import ScanResult
 from shisho_jobs.visibility import ALL_LIBRARIES
+from shisho_jobs.scanner_call import call_scan_library
 
 if TYPE_CHECKING:
     from shisho_jobs.context import JobContext
@@ -47,7 +48,11 @@ def run_scan_job(context: JobContext) -> ScanResult:
 
 
 def _scan_one_library(context: JobContext, library_id: int) -> ScanResult:
-    library = context.plugin_manager.hook.get_library(library_id=library_id)
+    lookup = context.plugin_manager.hook.get_library
+    if not lookup.get_hookimpls():
+        # Not "no longer exists": the library may well exist; nobody was asked.
+        raise NoLibraryProvider("No plugin answered get_library: is the host's plugin installed?")
+    library = lookup(library_id=library_id)
     if library is None:
         message = f"Library {library_id} no longer exists; there is nothing to scan."
         raise LibraryGone(message)
@@ -103,7 +108,7 @@ def _scan_all_libraries(context: JobContext) -> ScanResult:
 def _scan(context: JobContext, library: Library) -> tuple[ScanResult, Any]:
     """Scan one library: its counts, and what the scanner answered."""
     warnings_before = context.log.warnings_logged
-    answer = context.plugin_manager.hook.scan_library(library=library, context=context)
+    answer = call_scan_library(context, library)
     if answer is None:
         message = (
             f"No scanner is installed: no plugin answered scan_library for library "

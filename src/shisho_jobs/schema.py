@@ -65,15 +65,21 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    """Declarative base whose MetaData holds only shisho_jobs tables (plus the libraries stub)."""
+    """Declarative base whose MetaData holds only the tables shisho_jobs owns."""
 
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
-# Referenced, never owned: excluded from create_all and compare_metadata via info.
+HOST_METADATA = sa.MetaData()
+"""The host's tables as far as shisho_jobs needs to know them: only ``libraries(id)``.
+
+Kept out of ``Base.metadata`` so that a host may put our metadata beside its own in
+``target_metadata`` (its own ``libraries`` model would collide with a stub there)."""
+
+# Referenced, never owned.
 libraries_stub = sa.Table(
     LIBRARIES_TABLE,
-    Base.metadata,
+    HOST_METADATA,
     sa.Column("id", sa.Integer, primary_key=True),
     info={"shisho_jobs_external": True},
 )
@@ -101,7 +107,7 @@ class JobRow(Base):
     progress: Mapped[int] = mapped_column(sa.Integer, nullable=False, server_default="0")
     process_id: Mapped[str | None] = mapped_column(sa.String(255))
     library_id: Mapped[int | None] = mapped_column(
-        sa.Integer, sa.ForeignKey(f"{LIBRARIES_TABLE}.id", ondelete="CASCADE")
+        sa.Integer, sa.ForeignKey(libraries_stub.c.id, ondelete="CASCADE")
     )
     # Worker bookkeeping (leases, fencing and outcomes).
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

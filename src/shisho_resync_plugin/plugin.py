@@ -22,6 +22,7 @@ from litestar.template import TemplateConfig
 from shisho_jobs import Database, JobService, Worker, get_plugin_manager
 from shisho_jobs.waiting_watch import WaitingWatch
 from shisho_resync_plugin.cache import ListCache
+from shisho_resync_plugin.checks import check_csrf, warn_about_unanswered_access_hook
 from shisho_resync_plugin.config import ResyncConfig
 from shisho_resync_plugin.events import EventHub
 from shisho_resync_plugin.headers import plugin_response_headers
@@ -72,15 +73,11 @@ class ResyncPlugin(InitPlugin):
         """Validate the config, then append routes, static files, template global, hooks."""
         config = self.config
         config.validate()
-        if config.require_csrf and app_config.csrf_config is None:
-            raise ImproperlyConfiguredException(
-                "ResyncPlugin: the app has no csrf_config, but POST "
-                f"{config.api_prefix}/jobs is authenticated by the session cookie. Add "
-                "Litestar(csrf_config=CSRFConfig(secret=..., cookie_name='csrftoken', "
-                "header_name='x-csrftoken')), or set ResyncConfig.require_csrf=False if "
-                "requests are authenticated another way."
-            )
+        check_csrf(
+            app_config.csrf_config, require_csrf=config.require_csrf, api_prefix=config.api_prefix
+        )
         runtime = self._runtime = self._build_runtime()
+        warn_about_unanswered_access_hook(runtime.plugin_manager)
 
         if config.register_nav_items and runtime.plugin_manager.get_plugin(NAV_PLUGIN_NAME) is None:
             csrf = app_config.csrf_config

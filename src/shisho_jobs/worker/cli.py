@@ -14,15 +14,18 @@ Tuning that the command line does not expose is read from the environment:
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import signal
 import sys
 from collections.abc import Sequence
-from types import FrameType
+from pathlib import Path
+from types import FrameType, ModuleType
 
 from shisho_jobs.config import DEFAULT_STALL_SECONDS
 from shisho_jobs.errors import InvalidSetting
+from shisho_jobs.errors import PluginImportFailed
 from shisho_jobs.plugins import get_plugin_manager
 from shisho_jobs.worker.worker import (
     GRACE_PERIOD,
@@ -48,6 +51,42 @@ def _env_seconds(name: str, default: float | None) -> float | None:
     if number <= 0:
         raise SystemExit(f"{name} must be positive, not {value!r}")
     return number
+
+
+def import_plugin_modules(names: Sequence[str], folder: Path | None = None) -> list[ModuleType]:
+    """Import the ``--plugin`` modules, looking in ``folder`` (the current one) first.
+
+    The console script, unlike ``python -m``, does not put the current folder on
+    ``sys.path``; a host that is not installed runs the worker from its own folder,
+    so its modules are found there.
+
+    Args:
+        names: dotted module names.
+        folder: where to look before the installed packages (default: the current folder).
+
+    Raises:
+        PluginImportFailed: a module is missing, or importing it raised.
+    """
+    where = str((folder or Path.cwd()).resolve())
+    if where not in sys.path:
+        sys.path.insert(0, where)
+    modules: list[ModuleType] = []
+    for name in names:
+        try:
+            modules.append(importlib.import_module(name))
+        except ModuleNotFoundError as error:
+            if error.name is not None and (name == error.name or name.startswith(f"{error.name}.")):
+                message = (
+                    f"--plugin {name}: no module named {error.name!r} in {where} "
+                    "or the installed packages (run the worker from the folder that holds "
+                    "it, or install the host)"
+                )
+                raise PluginImportFailed(message) from None
+            raise PluginImportFailed(f"--plugin {name}: importing it failed: {error}") from None
+        except Exception as error:
+            message = f"--plugin {name}: importing it failed: {type(error).__name__}: {error}"
+            raise PluginImportFailed(message) from error
+    return modules
 
 
 def _required(value: float | None, name: str) -> float:
@@ -88,7 +127,12 @@ def run_worker_command(
         print("--concurrency must be 1 or more", file=sys.stderr)
         return 2
     try:
-        worker = _worker(database_url, concurrency, plugins, lease_seconds, poll_interval)
+        modules = import_plugin_modules(plugins)
+    except PluginImportFailed as error:
+        print(f"shisho-jobs worker: {error}", file=sys.stderr)
+        return 2
+    try:
+        worker = _worker(database_url, concurrency, modules, lease_seconds, poll_interval)
     except InvalidSetting as error:
         print(error, file=sys.stderr)
         return 2
@@ -114,7 +158,7 @@ def run_worker_command(
 def _worker(
     database_url: str,
     concurrency: int,
-    plugins: Sequence[str],
+    plugins: Sequence[object],
     lease_seconds: float | None,
     poll_interval: float | None,
 ) -> Worker:

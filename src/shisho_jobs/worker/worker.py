@@ -29,7 +29,12 @@ from shisho_jobs.context import CancelReason
 from shisho_jobs.db import Database, is_connection_lost
 from shisho_jobs.dto import Job
 from shisho_jobs.errors import LeaseLost
-from shisho_jobs.plugins import get_plugin_manager, job_type_registry
+from shisho_jobs.plugins import (
+    SCAN_HOOKS,
+    get_plugin_manager,
+    job_type_registry,
+    warn_about_unanswered_hooks,
+)
 from shisho_jobs.schedule import ScheduleSettings
 from shisho_jobs.service import JobService
 from shisho_jobs.watch import LibraryWatcher, WatchHealth, WatchSettings, WorkerScanStarter
@@ -243,6 +248,12 @@ class Worker:
         finally:
             self._ready.set()
         _logger.info("worker %s started (concurrency %d)", self.process_id, self.concurrency)
+        warn_about_unanswered_hooks(
+            self.plugin_manager,
+            SCAN_HOOKS,
+            who=f"worker {self.process_id}",
+            consequence="scans of the host's libraries will fail",
+        )
         try:
             for slot in slots:
                 slot.start()

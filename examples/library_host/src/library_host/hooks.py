@@ -13,8 +13,7 @@ from library_host import catalog
 from library_host.database import get_database
 from library_host.scanner import scan_library_folder
 from library_host.users import User
-from shisho_jobs import ActorAccess, JobTrigger, Library, hookimpl
-from shisho_jobs.context import JobContext
+from shisho_jobs import ActorAccess, JobContext, JobTrigger, Library, hookimpl
 
 AUTOMATIC_TRIGGERS = frozenset({JobTrigger.WATCH, JobTrigger.SCHEDULE})
 """Triggers of scans nobody asked for by hand (``Job.trigger``)."""

@@ -1,0 +1,1 @@
+"""Bookshelf: a minimal Litestar book host with the shisho-resync button."""

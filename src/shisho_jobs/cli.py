@@ -10,11 +10,11 @@ from collections.abc import Sequence
 
 from shisho_jobs.config import database_url
 from shisho_jobs.db import Database
+from shisho_jobs.db_command import run_db_command
 from shisho_jobs.enums import JobStatus
-from shisho_jobs.errors import JobAlreadyFinished, JobNotFound, ShishoJobsError
+from shisho_jobs.errors import JobAlreadyFinished, JobNotFound
 from shisho_jobs.schema import MAX_ID
 from shisho_jobs.service import JobService
-from shisho_jobs.db_command import run_db_command
 from shisho_jobs.typegen import run_typegen_command
 from shisho_jobs.worker.cli import run_worker_command
 

@@ -17,8 +17,8 @@ import msgspec
 from shisho_jobs.errors import LibrariesFailed, LibraryGone, NoLibraryProvider, NoScanner
 from shisho_jobs.hooktypes import Library
 from shisho_jobs.results import ScanResult
-from shisho_jobs.visibility import ALL_LIBRARIES
 from shisho_jobs.scanner_call import call_scan_library
+from shisho_jobs.visibility import ALL_LIBRARIES
 
 if TYPE_CHECKING:
     from shisho_jobs.context import JobContext

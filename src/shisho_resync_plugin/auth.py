@@ -2,10 +2,10 @@
 the host's ``actor_access`` hook.
 
 Every jobs route states the permission it needs in its ``opt`` (:data:`REQUIRES`); the
-router's :func:`authorization_guard` checks it before Litestar parses the parameters, so the
-order of answers is 401 (nobody signed in), 403 (permission), then 400 (bad input). The
-guard leaves the :class:`Caller` in the connection's state, where the route's ``context``
-dependency finds it (:func:`caller_of`).
+router's ``before_request`` hook (:func:`authorization_hook`) checks it before Litestar
+parses the parameters, so the order of answers is 401 (nobody signed in), 403 (permission),
+then 400 (bad input). The hook leaves the :class:`Caller` in the connection's state, where
+the route's ``context`` dependency finds it (:func:`caller_of`).
 """
 
 from __future__ import annotations
@@ -18,10 +18,8 @@ from typing import Any, Final
 
 import anyio.to_thread
 import pluggy
-from litestar.connection import ASGIConnection
+from litestar.connection import ASGIConnection, Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
-from litestar.types import Guard
 
 from shisho_jobs.hooktypes import NO_ACCESS, ActorAccess
 
@@ -91,8 +89,19 @@ def access_of(actor: Any, plugin_manager: pluggy.PluginManager) -> ActorAccess:
     return access if isinstance(access, ActorAccess) else NO_ACCESS
 
 
-def authorization_guard(plugin_manager: pluggy.PluginManager, *, hook_is_fast: bool) -> Guard:
-    """The guard of every jobs route: 401 without a user, 403 without the route's permission.
+def authorization_hook(
+    plugin_manager: pluggy.PluginManager, *, hook_is_fast: bool
+) -> Callable[[Request[Any, Any, Any]], Awaitable[Any]]:
+    """The ``before_request`` hook of every jobs route: 401 without a user, 403 without the
+    route's permission.
+
+    A hook, not a guard: Litestar hands each guard a copy of the route handler, which costs a
+    third of a status request answered from the list cache. The hook runs at the same point
+    for what the order of answers needs: after the host's guards and before Litestar reads
+    the body, the parameters or the dependencies, so 401 and 403 still come before 400.
+
+    The router's hook takes the place of the app's (Litestar runs only the nearest layer's),
+    so the host's own ``before_request``, when it has one, is called after the checks.
 
     Args:
         plugin_manager: whose ``actor_access`` hook answers.
@@ -100,31 +109,31 @@ def authorization_guard(plugin_manager: pluggy.PluginManager, *, hook_is_fast: b
             otherwise it runs on a worker thread (it may query the host's database).
     """
 
-    async def authorize(
-        connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler
-    ) -> None:
-        permission = route_handler.opt.get(REQUIRES)
-        if not isinstance(permission, Permission):
-            return
-        actor = actor_of(connection)
-        if actor is None:
-            raise NotAuthorizedException("Sign in to use the jobs API.")
-        access = (
-            access_of(actor, plugin_manager)
-            if hook_is_fast
-            else await anyio.to_thread.run_sync(access_of, actor, plugin_manager)
-        )
-        caller = Caller(actor=actor, access=access)
-        caller.require(permission)
-        # Straight into the scope's state dict (what ``connection.state`` wraps): a State
-        # object per request costs more than the rest of the lookup.
-        connection.scope["state"][_CALLER_STATE] = caller
+    async def authorize(request: Request[Any, Any, Any]) -> Any:
+        scope = request.scope
+        permission = scope["route_handler"].opt.get(REQUIRES)
+        if isinstance(permission, Permission):
+            actor = scope.get("user")  # see actor_of
+            if actor is None:
+                raise NotAuthorizedException("Sign in to use the jobs API.")
+            access = (
+                access_of(actor, plugin_manager)
+                if hook_is_fast
+                else await anyio.to_thread.run_sync(access_of, actor, plugin_manager)
+            )
+            caller = Caller(actor=actor, access=access)
+            caller.require(permission)
+            # Straight into the scope's state dict (what ``connection.state`` wraps): a State
+            # object per request costs more than the rest of the lookup.
+            scope["state"][_CALLER_STATE] = caller
+        host_hook = request.app.before_request
+        return None if host_hook is None else await host_hook(request)
 
     return authorize
 
 
 def caller_of(request: ASGIConnection[Any, Any, Any, Any]) -> Caller:
-    """Who :func:`authorization_guard` let in."""
+    """Who :func:`authorization_hook` let in."""
     caller: Caller = request.scope["state"][_CALLER_STATE]
     return caller
 

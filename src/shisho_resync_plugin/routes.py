@@ -1,11 +1,12 @@
 """The jobs API of CONTRACT section 4: the route handlers and the router that carries them.
 
-A request passes, in this order: the router's guard (401 nobody signed in, 403 missing
-permission; see :mod:`shisho_resync_plugin.auth`), Litestar's parsing of the path, query and
-body from the msgspec structs (400 naming the field; see :mod:`shisho_resync_plugin.inputs`),
-then the handler: library checks and the database. Handlers reach the plugin's live objects
-through the dependencies ``runtime`` and ``caller`` and hand every blocking step to a worker
-thread in one hop, so the event loop never waits on SQL.
+A request passes, in this order: the host's guards, the router's ``before_request`` hook
+(401 nobody signed in, 403 missing permission; see :mod:`shisho_resync_plugin.auth`),
+Litestar's parsing of the path, query and body from the msgspec structs (400 naming the
+field; see :mod:`shisho_resync_plugin.inputs`), then the handler: library checks and the
+database. Handlers reach the plugin's live objects through the dependencies ``runtime`` and
+``caller`` and hand every blocking step to a worker thread in one hop, so the event loop never
+waits on SQL.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from shisho_resync_plugin.auth import (
     REQUIRES,
     Caller,
     Permission,
-    authorization_guard,
+    authorization_hook,
     caller_of,
     default_actor_key,
     still_allowed,
@@ -433,11 +434,11 @@ def build_jobs_router(runtime: ResyncRuntime) -> Router:
             "events_context": query_dependency(EventsQuery, with_query(_reader_visibility)),
             "logs_context": query_dependency(LogsQuery, with_query(_as_given)),
         },
-        # The host's guards first, as before the plugin's own checks.
-        guards=[
-            *config.guards,
-            authorization_guard(runtime.plugin_manager, hook_is_fast=config.actor_access_is_fast),
-        ],
+        # The host's guards run first, then the plugin's own checks (see authorization_hook).
+        guards=list(config.guards),
+        before_request=authorization_hook(
+            runtime.plugin_manager, hook_is_fast=config.actor_access_is_fast
+        ),
         exception_handlers=dict(EXCEPTION_HANDLERS),
         middleware=[plugin_response_headers],
         include_in_schema=config.include_in_schema,

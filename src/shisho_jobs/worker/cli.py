@@ -24,8 +24,7 @@ from pathlib import Path
 from types import FrameType, ModuleType
 
 from shisho_jobs.config import DEFAULT_STALL_SECONDS
-from shisho_jobs.errors import InvalidSetting
-from shisho_jobs.errors import PluginImportFailed
+from shisho_jobs.errors import InvalidSetting, PluginImportFailed
 from shisho_jobs.plugins import get_plugin_manager
 from shisho_jobs.worker.worker import (
     GRACE_PERIOD,

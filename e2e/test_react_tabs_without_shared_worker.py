@@ -74,7 +74,7 @@ class StreamRequests:
 
     def only_owner(self, pump: Page, since: int = 0) -> Page:
         """Wait for a stream request (from ``since`` on); there must be one page making them."""
-        owners = wait_until(
+        owners: list[Page] = wait_until(
             lambda: self.owners(pump, since),
             timeout=STREAM_DEADLINE,
             what="a tab to open the shared event stream",

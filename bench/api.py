@@ -15,11 +15,17 @@ Figures:
 - with 1, 100 and 1,000 open ``GET /api/jobs/events`` streams while another process changes
   a job 10 times a second: database queries per second of the server process (counted by an
   SQLAlchemy cursor hook), events each stream received, and the server's RSS; then the same
-  with 1 and 1,000 streams on PostgreSQL (a fresh database, skipped when unreachable).
+  with 1 and 1,000 streams on PostgreSQL (a fresh database, skipped when unreachable);
+- 1,000 open pages when a browser's tabs share one stream (issue 15): the server sees one
+  stream per browser, so 1,000 pages in browsers of ``--tabs-per-browser`` tabs (20) are
+  ``ceil(1000 / 20)`` = 50 streams, measured like the levels above. A page's cost to the
+  server is its browser's stream divided among the browser's tabs; this is that cost at scale,
+  not a browser measurement (e2e/test_many_tabs.py shows that the tabs do share one stream).
 
 Writes bench/results/api.json.
 
 Usage: python bench/api.py [--rows N] [--seconds S] [--connections C] [--streams N ...]
+                           [--pages N] [--tabs-per-browser T]
 """
 
 from __future__ import annotations
@@ -439,7 +445,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--streams", type=int, nargs="+", default=[1, 100, 1000])
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL streams")
+    parser.add_argument("--pages", type=int, default=1000, help="open pages, tabs sharing streams")
+    parser.add_argument("--tabs-per-browser", type=int, default=20)
     args = parser.parse_args()
+    shared_level = -(-args.pages // args.tabs_per_browser)  # one stream per browser
 
     path = _database(args.rows)
     url = f"sqlite:///{path}"
@@ -455,6 +464,16 @@ def main() -> None:
             if name == "defaults":
                 print("event streams (SQLite):")
                 streams = asyncio.run(_streams(port, args.streams, url))
+                print(
+                    f"{args.pages:,} open pages, {args.tabs_per_browser} tabs per browser "
+                    f"sharing one stream ({shared_level} browsers):"
+                )
+                (shared_pages,) = asyncio.run(_streams(port, [shared_level], url))
+                shared_pages = {
+                    "pages": args.pages,
+                    "tabs_per_browser": args.tabs_per_browser,
+                    **shared_pages,
+                }
 
     postgres_streams = None
     postgres_url = None if args.no_postgres else _postgres_database()
@@ -481,6 +500,7 @@ def main() -> None:
                 **comparisons,
                 "event_streams": streams,
                 "event_streams_postgresql": postgres_streams,
+                "pages_sharing_streams": shared_pages,
                 "event_writer_changes_per_second": WRITES_PER_SECOND,
             },
             indent=2,

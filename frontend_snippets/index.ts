@@ -12,6 +12,14 @@ export {
 } from "./components/library/TopNav.snippet";
 export * from "./components/library/resyncButtonState";
 export * from "./hooks/queries/jobs";
+export {
+  DEFAULT_STATIC_PATH,
+  setJobEventsStaticPath,
+  subscribeJobEvents,
+  type JobEventsListener,
+  type JobStreamEvent,
+  type SharedJobEventsOptions,
+} from "./hooks/sharedJobEvents";
 export { useJobEvents } from "./hooks/useJobEvents";
 export * from "./lib/api";
 export * from "./types/generated";

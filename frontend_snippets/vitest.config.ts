@@ -2,6 +2,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   oxc: { jsx: { runtime: "automatic" } },
+  // The tests load the plugin's own job-events.js from ../src (tests/setup.ts).
+  server: { fs: { allow: [".."] } },
   test: {
     environment: "jsdom",
     include: ["tests/**/*.test.{ts,tsx}"],

@@ -1,18 +1,21 @@
 // The browser's one jobs event stream, shared with every tab and with the plugin's own
-// <shisho-resync-button> (same SharedWorker, same name): a browser opens only six HTTP/1.1
-// connections to a host, so one stream per tab would stop the seventh tab from loading.
+// <shisho-resync-button>: a browser opens only six HTTP/1.1 connections to a host, so one
+// stream per tab would stop the seventh tab from loading.
 //
-// Transport: the plugin's SharedWorker (`job-events-worker.js`, served under
-// `ResyncConfig.static_path`) owns the stream and fans its events out to every tab; where
-// SharedWorker is missing, one EventSource per tab, shared by all of the tab's hooks.
+// The transport is the plugin's, not a copy: this module loads `{staticPath}/job-events.js`
+// from the server at run time (the same file the element uses) and subscribes through its
+// `subscribeJobEvents`. That module picks the best transport the browser has — the plugin's
+// SharedWorker; else one leader tab chosen with Web Locks relaying over a BroadcastChannel;
+// else a stream per tab — and does the reconnects, `Last-Event-ID` resume and back-off. When it
+// cannot be loaded (an older plugin, a proxy that does not pass `/static`), the hooks get no
+// events and the status polls keep the button current, as they do while the stream is down.
 
-import { apiUrl } from "../lib/api";
+import { API_PREFIX } from "../lib/api";
 
-/** Where the plugin serves the worker that owns the stream (`{static_path}/job-events-worker.js`). */
-export const JOB_EVENTS_WORKER_PATH = "/static/shisho-resync/job-events-worker.js";
-/** The worker's name prefix; the plugin's element uses the same, so both share one worker. */
-export const JOB_EVENTS_WORKER_NAME_PREFIX = "shisho-jobs-events ";
-const EVENT_NAMES = ["job.created", "job.status_changed", "job.progress", "job.snapshot"];
+/** Where the plugin serves its assets by default (`ResyncConfig.static_path`). */
+export const DEFAULT_STATIC_PATH = "/static/shisho-resync";
+/** The plugin's module owning the shared stream, under the static path. */
+export const JOB_EVENTS_MODULE = "job-events.js";
 
 /** One event of the stream: its name, its `data:` (the Job JSON) and its `id:`. */
 export interface JobStreamEvent {
@@ -27,153 +30,105 @@ export interface JobEventsListener {
   onStatus(open: boolean): void;
 }
 
-interface Sink {
-  event(event: JobStreamEvent): void;
-  status(open: boolean): void;
+export interface SharedJobEventsOptions {
+  /**
+   * Where the plugin serves its assets (`ResyncConfig.static_path`), a path or a full URL;
+   * default `/static/shisho-resync`. Give a full URL when the bundle comes from another origin.
+   */
+  staticPath?: string | undefined;
 }
 
-interface Transport {
-  close(): void;
+/** What the plugin's `job-events.js` exports (documented in the plugin's docs, "One event stream per browser"). */
+export interface PluginJobEventsModule {
+  subscribeJobEvents(options: {
+    apiBase?: string;
+    onEvent?: (event: JobStreamEvent) => void;
+    onStatus?: (open: boolean) => void;
+  }): { readonly open: boolean; close(): void };
 }
 
-function isWorkerMessage(
-  value: unknown,
-): value is ({ type: "event" } & JobStreamEvent) | { type: "status"; open: boolean } {
-  if (typeof value !== "object" || value === null) return false;
-  const message = value as Record<string, unknown>;
-  if (message.type === "status") return typeof message.open === "boolean";
-  return message.type === "event" && typeof message.name === "string";
+let defaultStaticPath = DEFAULT_STATIC_PATH;
+const modules = new Map<string, Promise<PluginJobEventsModule>>(); // module URL -> its load
+const loaded = new Map<string, PluginJobEventsModule>(); // module URL -> the module, once loaded
+
+/**
+ * Sets the static path every hook uses unless given its own (for a host that mounts the
+ * plugin's assets elsewhere: call once at start-up, before rendering).
+ */
+export function setJobEventsStaticPath(staticPath: string): void {
+  defaultStaticPath = staticPath;
 }
 
-function workerTransport(url: string, sink: Sink): Transport {
-  const worker = new SharedWorker(new URL(JOB_EVENTS_WORKER_PATH, location.href), {
-    type: "module",
-    name: JOB_EVENTS_WORKER_NAME_PREFIX + url,
-  });
-  const port = worker.port;
-  port.onmessage = (message: MessageEvent<unknown>) => {
-    const data = message.data;
-    if (!isWorkerMessage(data)) return;
-    if (data.type === "status") sink.status(data.open);
-    else sink.event({ name: data.name, data: String(data.data), id: String(data.id) });
-  };
-  port.postMessage({ type: "join", url });
-  return {
-    close() {
-      port.postMessage({ type: "leave" });
-      port.close();
-    },
-  };
+// Left as given, not resolved against the page: a path is resolved like any module specifier,
+// against the URL of the script importing it (the host's bundle, on the host's origin).
+function moduleUrl(staticPath: string): string {
+  return `${staticPath.replace(/\/$/, "")}/${JOB_EVENTS_MODULE}`;
 }
 
-function eventSourceTransport(url: string, sink: Sink): Transport {
-  // The browser reconnects by itself, resuming with Last-Event-ID.
-  const source = new EventSource(url, { withCredentials: true });
-  const onEvent = (event: MessageEvent<string>) =>
-    sink.event({ name: event.type, data: event.data, id: event.lastEventId });
-  const onOpen = () => sink.status(true);
-  const onError = () => sink.status(false);
-  for (const name of EVENT_NAMES) source.addEventListener(name, onEvent);
-  source.addEventListener("open", onOpen);
-  source.addEventListener("error", onError);
-  return {
-    close() {
-      for (const name of EVENT_NAMES) source.removeEventListener(name, onEvent);
-      source.removeEventListener("open", onOpen);
-      source.removeEventListener("error", onError);
-      source.close();
-    },
-  };
+function isPluginModule(value: unknown): value is PluginJobEventsModule {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as Record<string, unknown>)["subscribeJobEvents"] === "function"
+  );
 }
 
-/** This page's listeners and its one link to the shared stream. */
-class PageLink {
-  readonly listeners = new Set<JobEventsListener>();
-  open = false;
-  private transport: Transport | null = null;
-  private readonly onPageHide = () => this.disconnect();
-  private readonly onPageShow = (event: PageTransitionEvent) => {
-    if (event.persisted) this.connect(); // back from the back/forward cache
-  };
-
-  private readonly path: string;
-
-  constructor(path: string) {
-    this.path = path;
-    addEventListener("pagehide", this.onPageHide);
-    addEventListener("pageshow", this.onPageShow);
-    this.connect();
+/**
+ * Loads the plugin's `job-events.js` (once per URL; a failed load is tried again next time).
+ *
+ * @throws Error (as a rejection) when the module cannot be loaded or lacks `subscribeJobEvents`.
+ */
+export function loadJobEventsModule(
+  staticPath: string = defaultStaticPath,
+): Promise<PluginJobEventsModule> {
+  const url = moduleUrl(staticPath);
+  let load = modules.get(url);
+  if (load === undefined) {
+    // Same-origin, served by the plugin, not part of the host's bundle: the bundler must leave it.
+    load = import(/* @vite-ignore */ url).then((module: unknown) => {
+      if (!isPluginModule(module)) throw new Error(`${url} does not export subscribeJobEvents`);
+      loaded.set(url, module);
+      return module;
+    });
+    load.catch((error: unknown) => {
+      modules.delete(url);
+      // No live events: the polls carry on. Say why, for whoever reads the console.
+      console.warn("shisho-resync: no live job events, polling only:", error);
+    });
+    modules.set(url, load);
   }
-
-  private connect(): void {
-    if (this.transport !== null) return;
-    const sink: Sink = {
-      event: (event) => this.notify((listener) => listener.onEvent(event)),
-      status: (open) => {
-        // Every (re)connect is news (the fake and the real EventSource may skip the drop).
-        if (open === this.open && !open) return;
-        this.open = open;
-        this.notify((listener) => listener.onStatus(open));
-      },
-    };
-    if (typeof SharedWorker === "function") {
-      this.transport = workerTransport(new URL(this.path, location.href).href, sink);
-    } else if (typeof EventSource !== "undefined") {
-      this.transport = eventSourceTransport(this.path, sink);
-    }
-  }
-
-  private disconnect(): void {
-    this.transport?.close();
-    this.transport = null;
-    this.open = false;
-  }
-
-  private notify(call: (listener: JobEventsListener) => void): void {
-    for (const listener of [...this.listeners]) {
-      try {
-        call(listener);
-      } catch (error) {
-        // One failing listener must not stop the others: report it like any uncaught error.
-        setTimeout(() => {
-          throw error;
-        });
-      }
-    }
-  }
-
-  remove(listener: JobEventsListener): void {
-    this.listeners.delete(listener);
-    if (this.listeners.size > 0) return;
-    this.disconnect();
-    removeEventListener("pagehide", this.onPageHide);
-    removeEventListener("pageshow", this.onPageShow);
-    links.delete(this.path);
-  }
+  return load;
 }
-
-const links = new Map<string, PageLink>();
 
 /**
  * Listens to the shared stream of every job event the user may see, of every library (each
  * listener keeps what it needs). A listener added while the stream is live hears `onStatus(true)`
- * at once.
+ * at once. Until the plugin's module has loaded (and if it never does) the listener hears nothing.
  *
  * @returns A function that stops listening.
  */
-export function subscribeJobEvents(listener: JobEventsListener): () => void {
-  const path = apiUrl("/jobs/events");
-  let link = links.get(path);
-  if (link === undefined) {
-    link = new PageLink(path);
-    links.set(path, link);
-  }
-  const joined = link;
-  joined.listeners.add(listener);
-  if (joined.open) {
-    queueMicrotask(() => {
-      if (joined.listeners.has(listener)) listener.onStatus(true);
+export function subscribeJobEvents(
+  listener: JobEventsListener,
+  { staticPath = defaultStaticPath }: SharedJobEventsOptions = {},
+): () => void {
+  let subscription: { close(): void } | null = null;
+  let stopped = false;
+  const subscribe = (module: PluginJobEventsModule) => {
+    if (stopped) return;
+    subscription = module.subscribeJobEvents({
+      apiBase: API_PREFIX,
+      onEvent: (event) => listener.onEvent(event),
+      onStatus: (open) => listener.onStatus(open),
     });
+  };
+  const ready = loaded.get(moduleUrl(staticPath));
+  if (ready !== undefined) {
+    subscribe(ready);
+  } else {
+    loadJobEventsModule(staticPath).then(subscribe, () => undefined); // reported by the load
   }
-  return () => joined.remove(listener);
+  return () => {
+    stopped = true;
+    subscription?.close();
+  };
 }

@@ -262,7 +262,7 @@ describe("ResyncButton live events", () => {
     renderInHost(<ResyncButton libraryId={1} />);
     await buttonNamed("Last synced 4 minutes ago");
     const source = FakeEventSource.open();
-    expect(source.url).toBe("/api/jobs/events"); // the shared stream: every library
+    expect(source.url).toBe(new URL("/api/jobs/events", location.href).href); // every library
 
     const started = makeJob({ status: "in_progress", progress: 0 });
     api.jobs.unshift(started);

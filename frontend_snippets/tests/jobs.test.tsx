@@ -132,7 +132,7 @@ describe("useJobEvents", () => {
     );
     await waitFor(() => expect(result.current.one.data?.status).toBe("pending"));
     const source = FakeEventSource.open();
-    expect(source.url).toBe("/api/jobs/events"); // the shared stream: every library
+    expect(source.url).toBe(new URL("/api/jobs/events", location.href).href); // every library
 
     for (const [event, status, progress] of [
       ["job.status_changed", "in_progress", 0],

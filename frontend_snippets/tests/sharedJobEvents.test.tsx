@@ -4,9 +4,8 @@ import type { ReactNode } from "react";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 
 import { useLatestScanJob } from "../hooks/queries/jobs";
-import { JOB_EVENTS_WORKER_PATH } from "../hooks/sharedJobEvents";
 import { useJobEvents } from "../hooks/useJobEvents";
-import { FakeEventSource } from "./support/fakeEventSource";
+import { PLUGIN_STATIC_DIR } from "./setup";
 import { FakeJobsApi, makeJob } from "./support/fakeApi";
 import { FakeSharedWorker } from "./support/fakeSharedWorker";
 import { newQueryClient } from "./support/render";
@@ -47,10 +46,11 @@ describe("useJobEvents with SharedWorker", () => {
     await waitFor(() => expect(first.result.current.data?.total).toBe(0));
     await waitFor(() => expect(second.result.current.data?.total).toBe(0));
 
-    expect(FakeEventSource.instances).toHaveLength(0);
+    expect(api.requestsTo("GET", "/api/jobs/events")).toHaveLength(0);
     expect(FakeSharedWorker.instances).toHaveLength(1);
     const [worker] = FakeSharedWorker.instances;
-    expect(worker?.url).toBe(new URL(JOB_EVENTS_WORKER_PATH, location.href).href);
+    // The plugin's worker, beside the job-events.js the hook loaded from the static path.
+    expect(worker?.url).toMatch(/\/src\/shisho_resync_plugin\/static\/job-events-worker\.js$/);
     // The same worker as the plugin's <shisho-resync-button> on any page of the origin.
     expect(worker?.options).toEqual({ type: "module", name: `shisho-jobs-events ${EVENTS_URL}` });
     expect(worker?.port.posted).toEqual([{ type: "join", url: EVENTS_URL }]);
@@ -98,22 +98,44 @@ describe("useJobEvents with SharedWorker", () => {
   });
 });
 
-describe("useJobEvents without SharedWorker", () => {
+describe("useJobEvents without SharedWorker or Web Locks", () => {
+  beforeEach(() => {
+    vi.stubGlobal("SharedWorker", undefined);
+  });
+
   it("shares one stream of every library among the page's hooks", async () => {
     const first = renderLiveScan(1);
     const second = renderLiveScan(2);
     await waitFor(() => expect(second.result.current.data?.total).toBe(0));
-    const source = FakeEventSource.open();
-    expect(source.url).toBe("/api/jobs/events");
+    await waitFor(() => expect(api.openEventStreams()).toBe(1));
+    expect(api.requestsTo("GET", "/api/jobs/events")).toHaveLength(1);
     const started = makeJob({ library_id: 2, status: "pending" });
     api.jobs = [started];
 
-    act(() => source.emit("job.created", started));
+    act(() => api.sendEvent("job.created", started, "7"));
 
     await waitFor(() => expect(second.result.current.data?.jobs[0]).toEqual(started));
     expect(first.result.current.data?.jobs).toEqual([]);
     first.unmount();
     second.unmount();
-    expect(source.closed).toBe(true);
+    expect(api.openEventStreams()).toBe(0);
+  });
+});
+
+describe("useJobEvents when the plugin's module cannot be loaded", () => {
+  it("still shows the latest scan (the polls carry on), with no stream", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    const { result } = renderHook(
+      () => {
+        useJobEvents(1, { staticPath: `${PLUGIN_STATIC_DIR}/missing` });
+        return useLatestScanJob(1);
+      },
+      { wrapper: wrapperOf(newQueryClient()) },
+    );
+    await waitFor(() => expect(result.current.data?.total).toBe(0));
+    await waitFor(() => expect(warn).toHaveBeenCalled());
+
+    expect(FakeSharedWorker.instances).toHaveLength(0);
+    expect(String(warn.mock.calls[0]?.[0])).toContain("no live job events, polling only");
   });
 });

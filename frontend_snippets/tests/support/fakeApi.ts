@@ -79,6 +79,22 @@ export class FakeJobsApi {
   /** How long `GET /api/jobs` takes to answer, in milliseconds (a real server is not instant). */
   listLatencyMs = 0;
 
+  /** The open `GET /api/jobs/events` answers (Server-Sent Events), as their readers get them. */
+  private readonly eventStreams = new Set<ReadableStreamDefaultController<Uint8Array>>();
+
+  /** How many event streams are open (requested and not yet closed by the page). */
+  openEventStreams(): number {
+    return this.eventStreams.size;
+  }
+
+  /** Sends one Server-Sent Event on every open event stream. */
+  sendEvent(name: string, data: unknown, id: string): void {
+    const chunk = new TextEncoder().encode(
+      `event: ${name}\nid: ${id}\ndata: ${JSON.stringify(data)}\n\n`,
+    );
+    for (const stream of this.eventStreams) stream.enqueue(chunk);
+  }
+
   /** Installs this fake as the global fetch for the current test. */
   install(): this {
     vi.stubGlobal("fetch", (input: string, init: RequestInit = {}) => this.handle(input, init));
@@ -96,6 +112,9 @@ export class FakeJobsApi {
     const method = init.method ?? "GET";
     const body: unknown = typeof init.body === "string" ? JSON.parse(init.body) : undefined;
     this.requests.push({ method, url, headers: new Headers(init.headers), body });
+    if (method === "GET" && url.pathname === "/api/jobs/events") {
+      return this.eventStream(init.signal ?? undefined);
+    }
     if (method === "POST" && url.pathname === "/api/jobs") {
       return this.onCreate(body as CreateJobPayload);
     }
@@ -123,6 +142,25 @@ export class FakeJobsApi {
       return json(job);
     }
     return json({ status_code: 404, detail: "Not Found" }, 404);
+  }
+
+  private eventStream(signal: AbortSignal | undefined): Response {
+    let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+    const streams = this.eventStreams;
+    const body = new ReadableStream<Uint8Array>({
+      start(opened) {
+        controller = opened;
+        streams.add(opened);
+      },
+      cancel() {
+        if (controller !== undefined) streams.delete(controller);
+      },
+    });
+    signal?.addEventListener("abort", () => {
+      if (controller === undefined || !streams.delete(controller)) return;
+      controller.error(new DOMException("aborted", "AbortError"));
+    });
+    return new Response(body, { headers: { "Content-Type": "text/event-stream" } });
   }
 
   private list(params: URLSearchParams) {

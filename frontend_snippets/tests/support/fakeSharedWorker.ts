@@ -1,14 +1,29 @@
 // A stand-in for the browser's SharedWorker (jsdom has none) playing the plugin's
-// job-events-worker.js: it records who was started and what each page posted, and lets a test
-// fan a stream event or a status out to every connected port, as the worker does.
+// job-events-worker.js behind the plugin's real job-events.js: it records who was started and
+// what each page posted, holds one stream per events URL while a page is joined (a
+// FakeEventSource, which the tests drive), and fans its events and status out to every joined
+// port, as the worker does.
+
+import { FakeEventSource } from "./fakeEventSource";
 
 export class FakePort {
   onmessage: ((message: MessageEvent<unknown>) => void) | null = null;
   readonly posted: unknown[] = [];
   closed = false;
+  joined: string | null = null;
 
   postMessage(message: unknown): void {
     this.posted.push(message);
+    const { type, url } = (message ?? {}) as { type?: string; url?: unknown };
+    if (type === "join" && typeof url === "string") {
+      this.joined = url;
+      const stream = FakeEventSource.openAt(url) ?? new FakeEventSource(url);
+      stream.attach(this);
+      this.deliver({ type: "status", open: stream.live });
+    } else if (type === "leave" && this.joined !== null) {
+      FakeEventSource.openAt(this.joined)?.detach(this);
+      this.joined = null;
+    }
   }
 
   start(): void {}
@@ -18,7 +33,7 @@ export class FakePort {
   }
 
   deliver(message: unknown): void {
-    this.onmessage?.(new MessageEvent("message", { data: message }));
+    if (!this.closed) this.onmessage?.(new MessageEvent("message", { data: message }));
   }
 }
 

@@ -23,9 +23,26 @@ PLUGIN_RESPONSE_HEADERS: Final = {
     "X-Frame-Options": "DENY",
 }
 
+STATIC_RESPONSE_HEADERS: Final = {
+    **PLUGIN_RESPONSE_HEADERS,
+    # A worker script's own CSP governs the worker: the shared event stream's SharedWorker
+    # must import its sibling module and fetch the events route, both on this origin.
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+}
+
 
 def plugin_response_headers(app: ASGIApp) -> ASGIApp:
     """Middleware adding :data:`PLUGIN_RESPONSE_HEADERS` to every HTTP response of ``app``."""
+    return _with_headers(app, PLUGIN_RESPONSE_HEADERS)
+
+
+def static_response_headers(app: ASGIApp) -> ASGIApp:
+    """Middleware adding :data:`STATIC_RESPONSE_HEADERS` to the plugin's static assets."""
+    return _with_headers(app, STATIC_RESPONSE_HEADERS)
+
+
+def _with_headers(app: ASGIApp, added: dict[str, str]) -> ASGIApp:
+    """Middleware adding ``added`` to every HTTP response of ``app`` that lacks them."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -35,7 +52,7 @@ def plugin_response_headers(app: ASGIApp) -> ASGIApp:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableScopeHeaders.from_message(message)
-                for name, value in PLUGIN_RESPONSE_HEADERS.items():
+                for name, value in added.items():
                     if name not in headers:
                         headers[name] = value
             await send(message)

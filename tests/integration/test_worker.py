@@ -336,6 +336,12 @@ def test_retention_deletes_old_finished_jobs_and_keeps_active_ones(
     worker.start()
     try:
         wait_for_status(jobs, active.id, FINISHED)
+        # Retention is one of the worker's duties: it runs beside the scan, not before it.
+        wait_until(
+            lambda: old.id not in {job.id for job in jobs.list_jobs()},
+            timeout=15,
+            what="the old job to be deleted",
+        )
     finally:
         worker.stop(timeout=2.0)
 

@@ -155,7 +155,6 @@ class Worker:
 
     def _built_in_duties(self) -> list[Duty]:
         duties: list[Duty] = [
-            self.presence,
             RescueExpiredLeases(
                 self.store,
                 lease_seconds=self.lease_seconds,
@@ -166,6 +165,8 @@ class Worker:
             FlagStalledJobs(
                 self.database, self.job_types, self.stall_seconds, interval=self.poll_interval
             ),
+            # Registered in run(): its first renewal can wait behind the other duties.
+            self.presence,
         ]
         hard_limits = StopTimedOutJobs(
             self.database, self.job_types, self.poll_interval, on_stopped=self._stopped_at_limit

@@ -80,7 +80,7 @@ def _open(context: Any, path: str = "/libraries/1") -> Any:
 def _stream_users(plugin: ResyncPlugin) -> list[Any]:
     """Whose access each open stream on the server has (its visible libraries)."""
     return [
-        subscription.filter.visible_library_ids
+        subscription.visibility.visible_library_ids
         for subscription in list(plugin.runtime.hub._subscribers)  # no public view of them
     ]
 

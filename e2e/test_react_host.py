@@ -64,7 +64,9 @@ def start_worker(host: Host) -> Iterator[Callable[[], Popen[bytes]]]:
     if not started:
         start()
     try:
-        wait_until(lambda: not _has_active_jobs(host), SCAN_DEADLINE, "the queue drains")
+        wait_until(
+            lambda: not _has_active_jobs(host), timeout=SCAN_DEADLINE, what="the queue drains"
+        )
     finally:
         for worker in started:
             host.stop_worker(worker)

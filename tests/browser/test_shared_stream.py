@@ -11,6 +11,7 @@ import msgspec
 import pytest
 from playwright.sync_api import expect
 from plugin_test_host import USER_COOKIE, Site, create_schema, make_app, serve
+from stand_in_worker import register_stand_in_worker
 
 from polling import wait_until
 from shisho_jobs import Database, Job, JobStatus
@@ -34,6 +35,8 @@ def served(sqlite_url: str) -> Iterator[tuple[Site, ResyncPlugin]]:
     """The test host on a fresh SQLite database, and its plugin (to count open streams)."""
     database = Database(sqlite_url)
     create_schema(database)
+    # The tests move jobs as a worker would: a pending job is not waiting for one.
+    register_stand_in_worker(database)
     app, plugin = make_app(database, keepalive_interval=1.0, sqlite_poll_interval=0.05)
     try:
         with serve(app, plugin) as base_url:

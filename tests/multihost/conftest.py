@@ -9,7 +9,6 @@ libraries whose folders all hosts see at the same paths.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
+from chromium import launch_chromium
 from multihost import network as netns
 from multihost import private_postgres
 from multihost.hosts import Hosts, Libraries
@@ -26,16 +26,6 @@ from multihost.private_postgres import PrivateCluster
 from multihost.template import copy_template, prepare_template
 
 PG_PORT = 5433
-CHROMIUM = os.environ.get("SHISHO_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="session")
@@ -115,9 +105,7 @@ def hosts(network: Network, database_url: str, tmp_path: Path) -> Iterator[Hosts
 def browser() -> Iterator[Browser]:
     """Chromium in the root namespace: a user's browser reaching the hosts over the bridge."""
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
+        chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
 

@@ -25,7 +25,8 @@ from shisho_jobs.watch.starter import ScanStarter
 
 WAIT_CHECK_INTERVAL: Final = 0.5  # seconds between two looks at the scan held changes wait for
 ERROR_BACKOFF: Final = 2.0  # seconds before asking again after a scan request failed
-MAX_TICK: Final = 0.25  # seconds between two rounds over the libraries, at most
+MAX_TICK: Final = 0.05  # seconds between two rounds over the libraries, at most (a round
+# without a due library only compares a few numbers; a longer tick adds to every scan's wait)
 STOP_TIMEOUT: Final = 5.0  # seconds stop() waits for each thread
 
 _logger = logging.getLogger("shisho_jobs.watch")

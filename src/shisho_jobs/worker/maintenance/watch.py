@@ -43,7 +43,7 @@ class WatchLibraries:
     clock: Callable[[], float] = time.monotonic
     name: str = "watch"
     interval: float = field(init=False)
-    """Seconds between two rounds: a quarter of the quiet window, at most 0.25 s."""
+    """Seconds between two rounds: a quarter of the quiet window, at most 0.05 s."""
 
     def __post_init__(self) -> None:
         self.interval = self.watcher.tick

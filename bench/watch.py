@@ -76,9 +76,11 @@ def _idle(service: JobService) -> bool:
 
 
 @contextmanager
-def _worker(database: Database, watch: WatchSettings) -> Iterator[Worker]:
+def _worker(
+    database: Database, watch: WatchSettings, poll_interval: float = 0.05
+) -> Iterator[Worker]:
     manager = get_plugin_manager(load_entry_points=False, plugins=["library_host.hooks"])
-    worker = Worker(database, plugin_manager=manager, poll_interval=0.05, watch=watch)
+    worker = Worker(database, plugin_manager=manager, poll_interval=poll_interval, watch=watch)
     worker.start()
     try:
         yield worker
@@ -155,7 +157,8 @@ def idle_cpu(
     """Share of one core the worker used over IDLE_SECONDS, the RSS it added, folders watched."""
     catalog.ensure_library(database, BIG_ID, "Big", str(big), watch=mode)
     rss_before = _rss_mb()
-    with _worker(database, watch) as worker:
+    # The worker's default queue poll (1 s): what an idle worker in production does.
+    with _worker(database, watch, poll_interval=1.0) as worker:
         folders = 0
         if watch.enabled:
             _wait_for(lambda: _watched(worker), "the big library watched", step=0.1)
@@ -199,7 +202,11 @@ def burst_scans(database: Database, folder: Path) -> tuple[int, int]:
     return len(scans), books
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    """Run every figure, or only those named (``latency``, ``targeted``, ``idle``, ``burst``),
+    keeping the others of the last run in bench/results/watch.json."""
+    wanted = set(argv) or {"latency", "targeted", "idle", "burst"}
+    results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     big = HERE / "data" / "scan" / "big"
     small = DATA / "small"
     print(f"preparing the trees ({scan_bench.BIG_FILES} files under {big}) ...", flush=True)
@@ -207,48 +214,54 @@ def main() -> int:
     shutil.rmtree(small, ignore_errors=True)
     write_books(small, 100, seed=5)
 
-    latency_db = scan_bench._fresh_database(DATA / "latency.db")
-    events = new_file_latency(latency_db, small, polling=False)
-    polling = new_file_latency(latency_db, small, polling=True)
-    latency_db.dispose()
-
+    if "latency" in wanted:
+        latency_db = scan_bench._fresh_database(DATA / "latency.db")
+        events = new_file_latency(latency_db, small, polling=False)
+        polling = new_file_latency(latency_db, small, polling=True)
+        latency_db.dispose()
+        results |= {
+            "runs": RUNS,
+            "debounce_s": DEBOUNCE,
+            "new_file_to_scan_events_p50_ms": round(1000 * statistics.median(events), 1),
+            "new_file_to_scan_events_max_ms": round(1000 * max(events), 1),
+            "poll_interval_s": POLL,
+            "new_file_to_scan_poll_p50_ms": round(1000 * statistics.median(polling), 1),
+            "new_file_to_scan_poll_max_ms": round(1000 * max(polling), 1),
+        }
     big_db = scan_bench._fresh_database(DATA / "big.db")
     catalog.ensure_library(big_db, BIG_ID, "Big", str(big))
-    targeted, full = targeted_against_full(big_db, big)
-    unwatched_cpu, _, _ = idle_cpu(big_db, big, WatchSettings(enabled=False), "events")
-    events_cpu, events_rss, folders = idle_cpu(big_db, big, WatchSettings(), "events")
-    poll_cpu, poll_rss, _ = idle_cpu(big_db, big, WatchSettings(), "poll")
+    if "targeted" in wanted:
+        targeted, full = targeted_against_full(big_db, big)
+        results |= {
+            "files_big": scan_bench.BIG_FILES,
+            "targeted_scan_100k_s": round(targeted, 4),
+            "full_rescan_100k_s": round(full, 4),
+            "targeted_vs_full_speedup": round(full / targeted, 1),
+        }
+    if "idle" in wanted:
+        unwatched_cpu, _, _ = idle_cpu(big_db, big, WatchSettings(enabled=False), "events")
+        events_cpu, events_rss, folders = idle_cpu(big_db, big, WatchSettings(), "events")
+        poll_cpu, poll_rss, _ = idle_cpu(big_db, big, WatchSettings(), "poll")
+        results |= {
+            "idle_seconds": IDLE_SECONDS,
+            "watched_folders": folders,
+            "idle_cpu_percent_unwatched": round(unwatched_cpu, 2),
+            "idle_cpu_percent_events": round(events_cpu, 2),
+            "idle_cpu_percent_poll_30s": round(poll_cpu, 2),
+            "watch_rss_mb_events": round(events_rss, 1),
+            "watch_rss_mb_poll": round(poll_rss, 1),
+        }
     big_db.dispose()
-
-    burst_db = scan_bench._fresh_database(DATA / "burst.db")
-    burst, burst_books = burst_scans(burst_db, small)
-    burst_db.dispose()
-
-    results = {
-        "runs": RUNS,
-        "debounce_s": DEBOUNCE,
-        "new_file_to_scan_events_p50_ms": round(1000 * statistics.median(events), 1),
-        "new_file_to_scan_events_max_ms": round(1000 * max(events), 1),
-        "poll_interval_s": POLL,
-        "new_file_to_scan_poll_p50_ms": round(1000 * statistics.median(polling), 1),
-        "new_file_to_scan_poll_max_ms": round(1000 * max(polling), 1),
-        "files_big": scan_bench.BIG_FILES,
-        "targeted_scan_100k_s": round(targeted, 4),
-        "full_rescan_100k_s": round(full, 4),
-        "targeted_vs_full_speedup": round(full / targeted, 1),
-        "idle_seconds": IDLE_SECONDS,
-        "watched_folders": folders,
-        "idle_cpu_percent_unwatched": round(unwatched_cpu, 2),
-        "idle_cpu_percent_events": round(events_cpu, 2),
-        "idle_cpu_percent_poll_30s": round(poll_cpu, 2),
-        "watch_rss_mb_events": round(events_rss, 1),
-        "watch_rss_mb_poll": round(poll_rss, 1),
-        "burst_files": BURST_FILES,
-        "burst_1000_scans": burst,
-        "burst_books_catalogued": burst_books,
-        "python": sys.version.split()[0],
-        "cpus": os.cpu_count(),
-    }
+    if "burst" in wanted:
+        burst_db = scan_bench._fresh_database(DATA / "burst.db")
+        burst, burst_books = burst_scans(burst_db, small)
+        burst_db.dispose()
+        results |= {
+            "burst_files": BURST_FILES,
+            "burst_1000_scans": burst,
+            "burst_books_catalogued": burst_books,
+        }
+    results |= {"python": sys.version.split()[0], "cpus": os.cpu_count()}
     for name, value in results.items():
         print(f"{name:34} {value}")
     RESULTS.parent.mkdir(exist_ok=True)
@@ -258,4 +271,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

@@ -24,8 +24,8 @@ from watchfiles._rust_notify import RustNotify
 
 from shisho_jobs.watch.ignore import is_ignored_name
 
-WAIT_STEP_MS: Final = 50  # ms notify waits for more events once one arrived
-GROUP_MS: Final = 200  # ms at most that notify groups events before returning them
+WAIT_STEP_MS: Final = 20  # ms notify waits for more events once one arrived
+GROUP_MS: Final = 100  # ms at most that notify groups events before returning them
 REBUILD_ATTEMPTS: Final = 3  # listings of the folders tried while sub-folders move
 DRAIN_MS: Final = 1  # ms the old watcher gets to hand over its last events on a rebuild
 

@@ -25,7 +25,9 @@ from shisho_jobs.watch.starter import ScanStarter
 
 WAIT_CHECK_INTERVAL: Final = 0.5  # seconds between two looks at the scan held changes wait for
 ERROR_BACKOFF: Final = 2.0  # seconds before asking again after a scan request failed
-MAX_TICK: Final = 0.25  # seconds between two rounds over the libraries, at most
+IDLE_ROUND: Final = 1.0  # seconds between two rounds while no change waits, at most
+MAX_TICK: Final = 0.05  # seconds between two rounds over the libraries, at most (a round
+# without a due library only compares a few numbers; a longer tick adds to every scan's wait)
 STOP_TIMEOUT: Final = 5.0  # seconds stop() waits for each thread
 
 _logger = logging.getLogger("shisho_jobs.watch")
@@ -106,6 +108,16 @@ class LibraryWatcher:
     def tick(self) -> float:
         """Seconds between two calls of :meth:`run_once` (a fraction of the debounce)."""
         return self._tick
+
+    def seconds_until_next_round(self) -> float:
+        """How soon the next :meth:`run_once` is needed: :attr:`tick` while a library has
+        changes waiting (or waits for a scan to end), else a quarter of the quiet window
+        (at most :data:`IDLE_ROUND`): a change noticed meanwhile is not due before then."""
+        with self._watches_lock:
+            watches = list(self._watches.values())
+        if any(len(watch.batch) or watch.waiting_for is not None for watch in watches):
+            return self._tick
+        return max(self._tick, min(IDLE_ROUND, self.settings.debounce_seconds / 4))
 
     def run_once(self) -> None:
         """One round: re-read the libraries when due, hand over what is due and settled.

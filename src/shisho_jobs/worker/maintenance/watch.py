@@ -43,7 +43,8 @@ class WatchLibraries:
     clock: Callable[[], float] = time.monotonic
     name: str = "watch"
     interval: float = field(init=False)
-    """Seconds between two rounds: a quarter of the quiet window, at most 0.25 s."""
+    """Seconds until the next round: 50 ms while changes wait, longer while none does
+    (see :meth:`LibraryWatcher.seconds_until_next_round`)."""
 
     def __post_init__(self) -> None:
         self.interval = self.watcher.tick
@@ -54,6 +55,7 @@ class WatchLibraries:
         """One round: re-read the libraries when due; start the scans that are due; tell
         admins when how the libraries are watched changed."""
         self.watcher.run_once()
+        self.interval = self.watcher.seconds_until_next_round()
         now = self.clock()
         if now < self._next_publish:
             return

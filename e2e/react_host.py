@@ -87,7 +87,7 @@ class ReactHost:
                 return False
             return app.status_code == 200 and login.status_code == 200
 
-        wait_until(answers, START_DEADLINE, "vite preview serves the React host")
+        wait_until(answers, timeout=START_DEADLINE, what="vite preview serves the React host")
 
     def stop(self) -> None:
         """Stop ``vite preview``."""

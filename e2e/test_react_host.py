@@ -63,7 +63,9 @@ def start_worker(host: Host) -> Iterator[Callable[[], Popen[bytes]]]:
     if not started:
         start()
     try:
-        wait_until(lambda: not _has_active_jobs(host), SCAN_DEADLINE, "the queue drains")
+        wait_until(
+            lambda: not _has_active_jobs(host), timeout=SCAN_DEADLINE, what="the queue drains"
+        )
     finally:
         for worker in started:
             host.stop_worker(worker)
@@ -261,7 +263,10 @@ def test_a_click_after_the_session_ended_says_so_and_offers_to_sign_in(
     service = JobService(get_database(react.api.settings.database_url))
     heard = service.create_job("scan", library_id=2, status="completed")
     expect(resync).to_have_attribute("data-job-id", str(heard.id))
-    # The session ends (signed out elsewhere, expired); the CSRF cookie stays.
+    # The session ends on the server (signed out elsewhere, expired), so a session cookie that
+    # a late response sets again still names no session; the CSRF cookie stays.
+    for stored in react.api.settings.sessions_dir.iterdir():
+        stored.unlink()
     keep = [c for c in page.context.cookies() if c["name"] == "csrftoken"]
     page.context.clear_cookies()
     page.context.add_cookies(keep)  # type: ignore[arg-type]

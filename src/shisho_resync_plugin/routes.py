@@ -46,7 +46,7 @@ from shisho_resync_plugin.errors import (
     InvalidInputBody,
 )
 from shisho_resync_plugin.events import TooManyStreams
-from shisho_resync_plugin.headers import plugin_response_headers
+from shisho_resync_plugin.headers import API_HEADERS, response_headers
 from shisho_resync_plugin.inputs import (
     EventsQuery,
     JobIdPath,
@@ -440,7 +440,7 @@ def build_jobs_router(runtime: ResyncRuntime) -> Router:
             runtime.plugin_manager, hook_is_fast=config.actor_access_is_fast
         ),
         exception_handlers=dict(EXCEPTION_HANDLERS),
-        middleware=[plugin_response_headers],
+        middleware=[response_headers(API_HEADERS)],
         include_in_schema=config.include_in_schema,
         request_max_body_size=config.max_body_size,
         tags=["jobs"],

@@ -25,7 +25,7 @@ from schemathesis import checks
 from shisho_jobs import Database, JobService
 from shisho_resync_plugin.inputs import ID_PATTERN
 
-MAX_EXAMPLES = 30
+MAX_EXAMPLES = 25
 """Generated requests per operation and engine (each sent once per role)."""
 ROLES = (None, "viewer", "writer", "librarian")
 CHECKS = [

@@ -89,3 +89,7 @@ def test_the_plugins_answers_are_never_sniffed_or_framed(
     assert response.headers["x-content-type-options"] == "nosniff"
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert response.headers["x-frame-options"] == "DENY"
+    if url.startswith("/api/"):
+        # Nothing in an API answer may load or run. (Not on the assets: a script's own CSP
+        # would govern the shared worker it starts, which must fetch the event stream.)
+        assert "default-src 'none'" in response.headers["content-security-policy"]

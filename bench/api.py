@@ -463,12 +463,14 @@ def main() -> None:
             _print_comparison(f"{name} {json.dumps(config)}:", comparisons[name])
             if name == "defaults":
                 print("event streams (SQLite):")
-                streams = asyncio.run(_streams(port, args.streams, url))
+                # The shared level among the others: streams only open, in rising levels.
+                levels = sorted({*args.streams, shared_level})
+                streams = asyncio.run(_streams(port, levels, url))
+                (shared_pages,) = (level for level in streams if level["streams"] == shared_level)
                 print(
-                    f"{args.pages:,} open pages, {args.tabs_per_browser} tabs per browser "
-                    f"sharing one stream ({shared_level} browsers):"
+                    f"  = {args.pages:,} open pages, {args.tabs_per_browser} tabs per browser "
+                    f"sharing one stream ({shared_level} browsers)"
                 )
-                (shared_pages,) = asyncio.run(_streams(port, [shared_level], url))
                 shared_pages = {
                     "pages": args.pages,
                     "tabs_per_browser": args.tabs_per_browser,

@@ -12,10 +12,13 @@ revision stay NULL. No foreign key: a line about a deleted library goes with its
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+from shisho_jobs import warning_counts
 
 revision: str = "20261201200000"
 down_revision: str | Sequence[str] | None = "20261201150000"
@@ -25,11 +28,25 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     """Add the nullable job_logs.library_id column."""
-    with op.batch_alter_table("job_logs") as batch:
+    with _warning_trigger_kept(), op.batch_alter_table("job_logs") as batch:
         batch.add_column(sa.Column("library_id", sa.Integer, nullable=True))
 
 
 def downgrade() -> None:
     """Drop job_logs.library_id (lines keep their text, lose which library they were about)."""
-    with op.batch_alter_table("job_logs") as batch:
+    with _warning_trigger_kept(), op.batch_alter_table("job_logs") as batch:
         batch.drop_column("library_id")
+
+
+@contextlib.contextmanager
+def _warning_trigger_kept() -> Iterator[None]:
+    # SQLite may rebuild job_logs (batch mode), and a rebuild loses the table's triggers:
+    # revision 20261201000000's warnings trigger is dropped first and made again after.
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        for statement in warning_counts.SQLITE_DROP_V1:
+            op.execute(statement)
+    yield
+    if sqlite:
+        for statement in warning_counts.SQLITE_CREATE_V1:
+            op.execute(statement)

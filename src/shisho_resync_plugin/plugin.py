@@ -25,7 +25,7 @@ from shisho_resync_plugin.cache import ListCache
 from shisho_resync_plugin.checks import check_csrf, warn_about_unanswered_access_hook
 from shisho_resync_plugin.config import ResyncConfig
 from shisho_resync_plugin.events import EventHub
-from shisho_resync_plugin.headers import static_response_headers
+from shisho_resync_plugin.headers import ASSET_HEADERS, response_headers
 from shisho_resync_plugin.nav import (
     NAV_PLUGIN_NAME,
     TEMPLATE_GLOBAL,
@@ -100,7 +100,7 @@ class ResyncPlugin(InitPlugin):
                 directories=[STATIC_DIR],
                 name=STATIC_ROUTE,
                 include_in_schema=False,
-                middleware=[static_response_headers],
+                middleware=[response_headers(ASSET_HEADERS)],
             )
         )
         app_config.on_startup.append(self._on_startup)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from shisho_jobs.dto import Job, JobLog
-from shisho_jobs.enums import JobStatus
+from shisho_jobs.enums import JobStatus, JobTrigger
 from shisho_jobs.visibility import (
     ALL_LIBRARIES,
     GLOBAL_DETAILS_HIDDEN,
@@ -34,6 +34,7 @@ def _job(library_id: int | None, error: str | None) -> Job:
         process_id="books-host:4242:ab12",
         library_id=library_id,
         error=error,
+        trigger=JobTrigger.MANUAL,
     )
 
 

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute
 
 from shisho_jobs.dto import Job, JobLog
+from shisho_jobs.workers import WorkerInfo
 
 Column = sa.ColumnElement[Any] | InstrumentedAttribute[Any]
 """A column holding a job's library (Core or ORM)."""
@@ -239,3 +240,11 @@ def _redacted_data(value: Any) -> Any:
     if isinstance(value, list):
         return [_redacted_data(item) for item in value]
     return value
+
+
+def shown_worker(worker: WorkerInfo, visible_library_ids: Collection[int] | None) -> WorkerInfo:
+    """``worker`` as a reader limited to ``visible_library_ids`` receives it: without its
+    name, host and pid, which name a server (as ``process_id`` does on jobs)."""
+    if sees_every_library(visible_library_ids):
+        return worker
+    return msgspec.structs.replace(worker, id="", host="", pid=0)

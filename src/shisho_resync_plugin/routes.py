@@ -27,7 +27,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPT
 from shisho_jobs.dto import CreateJobPayload, Job, ListJobLogsResponse, ListJobsResponse
 from shisho_jobs.enums import JobStatus
 from shisho_jobs.filters import ListJobsFilter, ListJobsQuery
-from shisho_jobs.visibility import Visibility
+from shisho_jobs.visibility import Visibility, shown_job, shown_worker
 from shisho_jobs.watch.health_store import ListWatchersResponse
 from shisho_jobs.workers import ListWorkersResponse
 from shisho_resync_plugin.auth import (
@@ -310,7 +310,7 @@ async def cancel_job(job_id: JobIdPath, context: Injected[RequestContext[None]])
         visible = caller.visible_library_ids
         job = service.retrieve_job(job_number, visible_library_ids=visible)
         caller.require_library(job.library_id)
-        return service.cancel_job(job_number, visible_library_ids=visible)
+        return shown_job(service.cancel_job(job_number, visible_library_ids=visible), visible)
 
     job = await anyio.to_thread.run_sync(cancel)
     status = HTTP_200_OK if job.status == JobStatus.CANCELLED else HTTP_202_ACCEPTED
@@ -344,7 +344,7 @@ async def retry_job(job_id: JobIdPath, context: Injected[RequestContext[None]]) 
         visible = caller.visible_library_ids
         job = service.retrieve_job(job_number, visible_library_ids=visible)
         caller.require_library(job.library_id)
-        return service.retry_job(job_number, visible_library_ids=visible)
+        return shown_job(service.retry_job(job_number, visible_library_ids=visible), visible)
 
     return await anyio.to_thread.run_sync(retry)
 
@@ -365,9 +365,10 @@ async def retry_job(job_id: JobIdPath, context: Injected[RequestContext[None]]) 
     },
 )
 async def list_workers(context: Injected[RequestContext[None]]) -> ListWorkersResponse:
-    """The workers whose rows have not expired."""
+    """The workers whose rows have not expired (their names only to readers of every library)."""
     workers = await anyio.to_thread.run_sync(context.runtime.service.list_workers)
-    return ListWorkersResponse(workers=workers)
+    visible = context.caller.visible_library_ids
+    return ListWorkersResponse(workers=[shown_worker(worker, visible) for worker in workers])
 
 
 @get(

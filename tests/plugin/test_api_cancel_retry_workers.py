@@ -214,6 +214,31 @@ def test_workers_lists_the_live_workers(api: ApiClient) -> None:
     assert worker["started_at"].endswith("Z") and worker["heartbeat_at"].endswith("Z")
 
 
+def test_a_reader_of_some_libraries_sees_the_workers_without_naming_their_servers(
+    api: ApiClient,
+) -> None:
+    with _service(api).database.write_connection() as connection:
+        register_worker(
+            connection,
+            WorkerRegistration(
+                id="books-host:77:abc",
+                host="books-host",
+                pid=77,
+                concurrency=2,
+                job_types=("scan",),
+            ),
+            lease_seconds=30,
+        )
+
+    response = api.get("/api/jobs/workers", user="limited")
+
+    assert response.status_code == 200, response.text
+    (worker,) = response.json()["workers"]
+    assert "books-host" not in response.text
+    assert (worker["id"], worker["host"], worker["pid"]) == ("", "", 0)
+    assert (worker["concurrency"], worker["job_types"]) == (2, ["scan"])
+
+
 @pytest.mark.parametrize(
     ("user", "expected"), [(ANONYMOUS, 401), ("nobody", 403), ("limited", 200)]
 )

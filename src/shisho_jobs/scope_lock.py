@@ -4,6 +4,8 @@ An exclusive job type (``scan``) allows one active job per scope: an active glob
 blocks every library's, any active job blocks a global one, different libraries never
 block each other. The check and the insert must be one atomic step across threads,
 processes and hosts, so they run under :func:`lock_scope` in one write transaction.
+Under the same lock, :func:`recent_job` finds a job created too recently for a schedule to
+start another (``unless_created_within``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,10 @@ import zlib
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+
+from shisho_jobs.clock import database_time_from_now
+from shisho_jobs.enums import JobTrigger
+from shisho_jobs.schema import JobRow
 
 
 def scope_lock_key(job_type: str) -> int:
@@ -36,3 +42,28 @@ def lock_scope(session: Session, job_type: str, library_id: int | None) -> None:
     else:
         session.execute(sa.select(sa.func.pg_advisory_xact_lock_shared(key, 0)))
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(key, library_id)))
+
+
+def recent_job(
+    session: Session, job_type: str, library_id: int | None, trigger: JobTrigger, seconds: float
+) -> JobRow | None:
+    """The newest job of this type and trigger created within ``seconds`` for the scope."""
+    # One clock for every host: the database's (see shisho_jobs.clock).
+    cutoff = database_time_from_now(session.get_bind().dialect.name, -seconds)
+    scope = (
+        JobRow.library_id.is_(None)
+        if library_id is None
+        else sa.or_(JobRow.library_id == library_id, JobRow.library_id.is_(None))
+    )
+    query = (
+        sa.select(JobRow)
+        .where(
+            JobRow.type == job_type,
+            JobRow.trigger == trigger.value,
+            scope,
+            JobRow.created_at > cutoff,
+        )
+        .order_by(JobRow.id.desc())
+        .limit(1)
+    )
+    return session.execute(query).scalars().first()

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shisho_jobs.cancel import cancel_job
-from shisho_jobs.clock import database_time_from_now, now_on
+from shisho_jobs.clock import now_on
 from shisho_jobs.db import Database
 from shisho_jobs.dto import Job
 from shisho_jobs.enums import FINISHED_STATUSES, JobStatus, JobTrigger
@@ -23,10 +23,8 @@ from shisho_jobs.errors import (
     JobNotFound,
     LibraryNotFound,
     RecentJobExists,
-    UnknownJobType,
 )
-from shisho_jobs.filters import ListJobsFilter, ListJobsOptions, validated
-from shisho_jobs.job_logs import JobLogs
+from shisho_jobs.job_reads import JobReads
 from shisho_jobs.outbox import (
     EVENT_CREATED,
     EVENT_PROGRESS,
@@ -35,18 +33,14 @@ from shisho_jobs.outbox import (
     record_event,
 )
 from shisho_jobs.plugins import get_plugin_manager, job_type_registry
-from shisho_jobs.queries import ACTIVE_ANY, ACTIVE_IN_SCOPE, list_shape_and_params, list_statements
+from shisho_jobs.queries import ACTIVE_ANY, ACTIVE_IN_SCOPE
 from shisho_jobs.registry import JobTypeRegistry
 from shisho_jobs.retries import cancel_retry
-from shisho_jobs.rows import job_from_row
-from shisho_jobs.schema import MAX_ID, JobRow, libraries_stub
-from shisho_jobs.scope_lock import lock_scope
+from shisho_jobs.schema import JobRow, libraries_stub
+from shisho_jobs.scope_lock import lock_scope, recent_job
 from shisho_jobs.validation import require_id, require_progress, require_status, require_trigger
-from shisho_jobs.visibility import can_see, shown_job
 from shisho_jobs.waiting import refresh_waiting_of_pending_jobs
-from shisho_jobs.watch.health import WatchHealth
-from shisho_jobs.watch.health_store import list_watch_health
-from shisho_jobs.workers import WorkerInfo, list_live_workers, live_workers
+from shisho_jobs.workers import live_workers
 
 if TYPE_CHECKING:
     import pluggy
@@ -57,8 +51,11 @@ UPDATABLE_COLUMNS: Final = frozenset(
 )
 
 
-class JobService(JobLogs):
-    """Jobs in one database (their log lines: see :class:`~shisho_jobs.job_logs.JobLogs`).
+class JobService(JobReads):
+    """Jobs in one database: the writes here, the reads of its base classes.
+
+    The reads are :class:`~shisho_jobs.job_reads.JobReads`, the log lines
+    :class:`~shisho_jobs.job_logs.JobLogs`.
 
     Args:
         database: where the jobs live.
@@ -74,23 +71,13 @@ class JobService(JobLogs):
         job_types: JobTypeRegistry | None = None,
         plugin_manager: pluggy.PluginManager | None = None,
     ) -> None:
-        super().__init__(database)
         if job_types is None:
             plugin_manager = plugin_manager or get_plugin_manager()
             job_types = job_type_registry(plugin_manager)
-        self.job_types = job_types
+        super().__init__(database, job_types)
         self.plugin_manager = plugin_manager
         self.outbox = Outbox(database)
         """The ``job_events`` outbox of this database (what live streams read)."""
-
-    @property
-    def job_type_names(self) -> list[str]:
-        """The registered job types, sorted."""
-        return self.job_types.names
-
-    def knows_job_type(self, job_type: str) -> bool:
-        """Whether ``job_type`` is registered (a type filter on anything else is a typo)."""
-        return job_type in self.job_types
 
     # --- creating -------------------------------------------------------------------------
 
@@ -157,7 +144,7 @@ class JobService(JobLogs):
                 if blocking is not None:
                     raise ActiveJobExists(self._to_job(blocking))
             if unless_created_within is not None:
-                recent = _recent_job(session, job_type, library_id, trigger, unless_created_within)
+                recent = recent_job(session, job_type, library_id, trigger, unless_created_within)
                 if recent is not None:
                     raise RecentJobExists(self._to_job(recent))
             now = now_on(session.connection())
@@ -231,77 +218,6 @@ class JobService(JobLogs):
             return job, True
         except (ActiveJobExists, RecentJobExists) as exists:
             return exists.job, False
-
-    # --- reading --------------------------------------------------------------------------
-
-    def retrieve_job(
-        self, job_id: int, *, visible_library_ids: Collection[int] | None = None
-    ) -> Job:
-        """The job with this id.
-
-        Args:
-            job_id: the job's id.
-            visible_library_ids: the reader's libraries, if given: a job of another library
-                counts as absent, and the job is as that reader may receive it
-                (:func:`shisho_jobs.visibility.shown_job`).
-
-        Raises:
-            JobNotFound: no such job (or not visible).
-        """
-        if not isinstance(job_id, int) or not 1 <= job_id <= MAX_ID:
-            raise JobNotFound(job_id)
-        with self.database.read() as session:
-            row = session.get(JobRow, job_id)
-            if row is None or not can_see(visible_library_ids, row.library_id):
-                raise JobNotFound(job_id)
-            return shown_job(self._to_job(row), visible_library_ids)
-
-    def list_jobs(self, options: ListJobsOptions | ListJobsFilter | None = None) -> list[Job]:
-        """Jobs matching ``options``, newest first.
-
-        Raises:
-            InvalidJobInput: a bad option (named); ``UnknownJobType`` for an unknown type.
-        """
-        return self._list(options or ListJobsOptions(), with_total=False)[0]
-
-    def list_jobs_with_total(
-        self, options: ListJobsOptions | ListJobsFilter | None = None
-    ) -> tuple[list[Job], int]:
-        """One page of jobs matching ``options`` (newest first) and how many match in all."""
-        return self._list(options or ListJobsOptions(), with_total=True)
-
-    def has_active_job(self, job_type: str, library_id: int | None) -> bool:
-        """Whether a job of ``job_type`` is pending or in progress for this scope.
-
-        With a ``library_id``: an active job of that library or a global one.
-        With ``None``: any active job of the type (the seed's semantics).
-
-        Raises:
-            UnknownJobType: ``job_type`` is not registered.
-            InvalidJobInput: ``library_id`` is not a valid id.
-        """
-        self._require_type(job_type, "job_type")
-        params: dict[str, Any] = {"type": job_type}
-        statement = ACTIVE_ANY
-        if library_id is not None:
-            params["library_id"] = require_id(library_id, "library_id")
-            statement = ACTIVE_IN_SCOPE
-        with self.database.read_connection() as connection:
-            return connection.execute(statement, params).first() is not None
-
-    def _list(
-        self, options: ListJobsOptions | ListJobsFilter, *, with_total: bool
-    ) -> tuple[list[Job], int]:
-        checked = validated(options)
-        if checked.type is not None:
-            self._require_type(checked.type, "type")
-        shape, params = list_shape_and_params(checked)
-        page, count = list_statements(shape)
-        with self.database.read_connection() as connection:
-            rows = connection.execute(page, params).all()
-            total = int(connection.execute(count, params).scalar() or 0) if with_total else 0
-        visible = checked.visible_library_ids
-        return [shown_job(self._to_job(row), visible) for row in rows], total
 
     # --- changing -------------------------------------------------------------------------
 
@@ -410,22 +326,7 @@ class JobService(JobLogs):
                     record_event(connection, self._to_job(row), EVENT_STATUS_CHANGED)
         return job
 
-    # --- workers -----------------------------------------------------------------------------
-
-    def list_workers(self) -> list[WorkerInfo]:
-        """The live workers (rows not expired), oldest first."""
-        with self.database.read_connection() as connection:
-            return list_live_workers(connection)
-
-    def list_watchers(
-        self, *, visible_library_ids: Collection[int] | None = None
-    ) -> list[WatchHealth]:
-        """How the live workers watch the library folders, by library then worker.
-
-        Args:
-            visible_library_ids: the libraries the reader may see; ``None``: all.
-        """
-        return list_watch_health(self.database, visible_library_ids=visible_library_ids)
+    # --- upkeep -----------------------------------------------------------------------------
 
     def refresh_waiting(self) -> list[Job]:
         """Delete expired worker rows; bring every pending job's ``waiting`` in line.
@@ -463,18 +364,6 @@ class JobService(JobLogs):
             # CursorResult of a DELETE always carries rowcount.
             return int(getattr(result, "rowcount", 0) or 0)
 
-    # --- conversion -----------------------------------------------------------------------
-
-    def _to_job(self, row: JobRow | sa.Row[Any]) -> Job:
-        return job_from_row(row, self.job_types)
-
-    def _require_type(self, job_type: object, field: str) -> None:
-        # Filtering on a type nobody registered is a typo, not an empty result.
-        if not isinstance(job_type, str):
-            raise InvalidJobInput(field, "must be a string")
-        if job_type not in self.job_types:
-            raise UnknownJobType(job_type, self.job_types.names, field=field)
-
 
 # --- helpers ---------------------------------------------------------------------------------
 
@@ -483,31 +372,6 @@ def _record_event(session: Session, job: Job, event: str) -> None:
     # The session's pending changes go first, as before the event.
     session.flush()
     record_event(session.connection(), job, event)
-
-
-def _recent_job(
-    session: Session, job_type: str, library_id: int | None, trigger: JobTrigger, seconds: float
-) -> JobRow | None:
-    """The newest job of this type and trigger created within ``seconds`` for the scope."""
-    # One clock for every host: the database's (see shisho_jobs.clock).
-    cutoff = database_time_from_now(session.get_bind().dialect.name, -seconds)
-    scope = (
-        JobRow.library_id.is_(None)
-        if library_id is None
-        else sa.or_(JobRow.library_id == library_id, JobRow.library_id.is_(None))
-    )
-    query = (
-        sa.select(JobRow)
-        .where(
-            JobRow.type == job_type,
-            JobRow.trigger == trigger.value,
-            scope,
-            JobRow.created_at > cutoff,
-        )
-        .order_by(JobRow.id.desc())
-        .limit(1)
-    )
-    return session.execute(query).scalars().first()
 
 
 def _library_exists(session: Session, library_id: int) -> bool:

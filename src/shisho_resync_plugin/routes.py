@@ -22,28 +22,23 @@ from litestar.exceptions import TooManyRequestsException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 from litestar.response import ServerSentEvent
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
+from litestar.status_codes import HTTP_201_CREATED
 
 from shisho_jobs.dto import CreateJobPayload, Job, ListJobLogsResponse, ListJobsResponse
-from shisho_jobs.enums import JobStatus
 from shisho_jobs.filters import ListJobsFilter, ListJobsQuery
-from shisho_jobs.visibility import Visibility, shown_job, shown_worker
-from shisho_jobs.watch.health_store import ListWatchersResponse
-from shisho_jobs.workers import ListWorkersResponse
+from shisho_jobs.visibility import Visibility
 from shisho_resync_plugin.auth import (
-    REQUIRES,
     Caller,
-    Permission,
     authorization_hook,
     caller_of,
     default_actor_key,
     still_allowed,
 )
+from shisho_resync_plugin.control_routes import cancel_job, list_watchers, list_workers, retry_job
 from shisho_resync_plugin.errors import (
     EXCEPTION_HANDLERS,
     ConflictBody,
     ErrorBody,
-    InvalidInputBody,
 )
 from shisho_resync_plugin.events import TooManyStreams
 from shisho_resync_plugin.headers import API_HEADERS, response_headers
@@ -57,6 +52,15 @@ from shisho_resync_plugin.inputs import (
     query_dependency,
     row_id,
 )
+from shisho_resync_plugin.route_specs import (
+    BAD_INPUT,
+    FORBIDDEN,
+    NOT_FOUND,
+    READ_ERRORS,
+    READS,
+    UNAUTHENTICATED,
+    WRITES,
+)
 from shisho_resync_plugin.runtime import Injected, RequestContext, ResyncRuntime
 from shisho_resync_plugin.stream import event_stream, resume_messages
 
@@ -65,30 +69,16 @@ ROUTE_LIST: Final = "shisho_jobs:list"
 ROUTE_RETRIEVE: Final = "shisho_jobs:retrieve"
 ROUTE_LOGS: Final = "shisho_jobs:logs"
 ROUTE_EVENTS: Final = "shisho_jobs:events"
-ROUTE_CANCEL: Final = "shisho_jobs:cancel"
-ROUTE_RETRY: Final = "shisho_jobs:retry"
-ROUTE_WORKERS: Final = "shisho_jobs:workers"
-ROUTE_WATCHERS: Final = "shisho_jobs:watchers"
 
 Q = TypeVar("Q")
 T = TypeVar("T")
 AnyRequest = Request[Any, Any, Any]
 
-_READS: Final = {REQUIRES: Permission.READ}
-_WRITES: Final = {REQUIRES: Permission.WRITE}
-
-_BAD_INPUT = ResponseSpec(InvalidInputBody, description="Bad input; `detail` names the field.")
-_UNAUTHENTICATED = ResponseSpec(ErrorBody, description="Nobody is signed in.")
-_FORBIDDEN = ResponseSpec(ErrorBody, description="Missing permission.")
-_NOT_FOUND = ResponseSpec(ErrorBody, description="No such job, or not visible to the user.")
-_READ_ERRORS = {400: _BAD_INPUT, 401: _UNAUTHENTICATED, 403: _FORBIDDEN}
-_WRITE_ERRORS = _READ_ERRORS  # the same answers: a bad id, nobody signed in, no permission
-
 
 @post(
     "/jobs",
     name=ROUTE_CREATE,
-    opt=_WRITES,
+    opt=WRITES,
     status_code=HTTP_201_CREATED,
     dto=StrictJsonBody[CreateJobPayload],
     return_dto=None,
@@ -98,9 +88,9 @@ _WRITE_ERRORS = _READ_ERRORS  # the same answers: a bad id, nobody signed in, no
         "null) needs access to every library. Unsafe: send the CSRF token in `X-CSRFToken`."
     ),
     responses={
-        400: _BAD_INPUT,
-        401: _UNAUTHENTICATED,
-        403: _FORBIDDEN,
+        400: BAD_INPUT,
+        401: UNAUTHENTICATED,
+        403: FORBIDDEN,
         409: ResponseSpec(
             ConflictBody, description="A scan is already pending or running; `extra.job`."
         ),
@@ -135,12 +125,12 @@ def _as_given(query: LogsQuery, _caller: Caller) -> LogsQuery:
 @get(
     "/jobs",
     name=ROUTE_LIST,
-    opt=_READS,
+    opt=READS,
     summary="List jobs, newest first",
     description="Needs `jobs:read` or `jobs:write`; jobs of other libraries are left out.",
     responses={
         200: ResponseSpec(ListJobsResponse, description="One page, newest first, and the total."),
-        **_READ_ERRORS,
+        **READ_ERRORS,
     },
 )
 async def list_jobs(list_context: Injected[RequestContext[ListJobsFilter]]) -> Response[bytes]:
@@ -165,7 +155,7 @@ def _read_page(runtime: ResyncRuntime, reader_filter: ListJobsFilter) -> bytes:
 @get(
     "/jobs/events",
     name=ROUTE_EVENTS,
-    opt=_READS,
+    opt=READS,
     summary="Live job events (Server-Sent Events)",
     description=(
         "Events `job.created`, `job.status_changed`, `job.progress` (and `job.snapshot` "
@@ -176,7 +166,7 @@ def _read_page(runtime: ResyncRuntime, reader_filter: ListJobsFilter) -> bytes:
         "streams of one user: 429."
     ),
     responses={
-        **_READ_ERRORS,
+        **READ_ERRORS,
         429: ResponseSpec(ErrorBody, description="Too many open event streams of this user."),
     },
 )
@@ -233,9 +223,9 @@ async def job_events(
 @get(
     "/jobs/{job_id:str}",
     name=ROUTE_RETRIEVE,
-    opt=_READS,
+    opt=READS,
     summary="One job",
-    responses={**_READ_ERRORS, 404: _NOT_FOUND},
+    responses={**READ_ERRORS, 404: NOT_FOUND},
 )
 async def retrieve_job(job_id: JobIdPath, context: Injected[RequestContext[None]]) -> Job:
     """The job, or 404 when it does not exist or is of a library the user cannot access."""
@@ -249,7 +239,7 @@ async def retrieve_job(job_id: JobIdPath, context: Injected[RequestContext[None]
 @get(
     "/jobs/{job_id:str}/logs",
     name=ROUTE_LOGS,
-    opt=_READS,
+    opt=READS,
     summary="A job's log lines, oldest first, one page at a time",
     description=(
         "At most `limit` lines (default 200, at most 1000) after `after_id`; `has_more` says "
@@ -257,7 +247,7 @@ async def retrieve_job(job_id: JobIdPath, context: Injected[RequestContext[None]
         "are left out; stack traces and server paths only for users with access to every "
         "library."
     ),
-    responses={**_READ_ERRORS, 404: _NOT_FOUND},
+    responses={**READ_ERRORS, 404: NOT_FOUND},
 )
 async def list_job_logs(
     job_id: JobIdPath, logs_context: Injected[RequestContext[LogsQuery]]
@@ -279,122 +269,6 @@ async def list_job_logs(
         return ListJobLogsResponse(logs=logs, has_more=more)
 
     return await anyio.to_thread.run_sync(list_logs)
-
-
-@post(
-    "/jobs/{job_id:str}/cancel",
-    name=ROUTE_CANCEL,
-    opt=_WRITES,
-    status_code=HTTP_200_OK,
-    summary="Cancel a job (pending: at once; running: its handler is asked to stop)",
-    description=(
-        "Needs `jobs:write` and access to the job's library (a global job: every library). "
-        "A pending job answers 200, now `cancelled`; a running one 202 with "
-        "`cancel_requested: true` (again 202 if asked twice), and ends `cancelled` once its "
-        "handler stops. Unsafe: send the CSRF token in `X-CSRFToken`."
-    ),
-    responses={
-        200: ResponseSpec(Job, description="The pending job, now cancelled."),
-        202: ResponseSpec(Job, description="The running job, asked to stop."),
-        **_WRITE_ERRORS,
-        404: _NOT_FOUND,
-        409: ResponseSpec(ConflictBody, description="The job has already finished; `extra.job`."),
-    },
-)
-async def cancel_job(job_id: JobIdPath, context: Injected[RequestContext[None]]) -> Response[Job]:
-    """Cancel the job: 200 when it was pending, 202 while its handler stops."""
-    job_number = row_id(job_id, "job_id")
-    service, caller = context.runtime.service, context.caller
-
-    def cancel() -> Job:
-        visible = caller.visible_library_ids
-        job = service.retrieve_job(job_number, visible_library_ids=visible)
-        caller.require_library(job.library_id)
-        return shown_job(service.cancel_job(job_number, visible_library_ids=visible), visible)
-
-    job = await anyio.to_thread.run_sync(cancel)
-    status = HTTP_200_OK if job.status == JobStatus.CANCELLED else HTTP_202_ACCEPTED
-    return Response(job, status_code=status)
-
-
-@post(
-    "/jobs/{job_id:str}/retry",
-    name=ROUTE_RETRY,
-    opt=_WRITES,
-    status_code=HTTP_201_CREATED,
-    summary="Run a finished job again (start or join)",
-    description=(
-        "Needs `jobs:write` and access to the job's library (a global job: every library). "
-        'Starts the same job again (same type, data and library, `trigger: "retry"`) '
-        "through start-or-join: 201 and the new job, or 409 naming the active job that "
-        "blocks it (or the job itself, if it is still active). Unsafe: send the CSRF token."
-    ),
-    responses={
-        **_WRITE_ERRORS,
-        404: _NOT_FOUND,
-        409: ResponseSpec(ConflictBody, description="An active job blocks it; `extra.job`."),
-    },
-)
-async def retry_job(job_id: JobIdPath, context: Injected[RequestContext[None]]) -> Job:
-    """Start the finished job again; 409 with the active job that blocks it."""
-    job_number = row_id(job_id, "job_id")
-    service, caller = context.runtime.service, context.caller
-
-    def retry() -> Job:
-        visible = caller.visible_library_ids
-        job = service.retrieve_job(job_number, visible_library_ids=visible)
-        caller.require_library(job.library_id)
-        return shown_job(service.retry_job(job_number, visible_library_ids=visible), visible)
-
-    return await anyio.to_thread.run_sync(retry)
-
-
-@get(
-    "/jobs/workers",
-    name=ROUTE_WORKERS,
-    opt=_READS,
-    summary="The live workers",
-    description=(
-        "Needs `jobs:read` or `jobs:write`. Each worker process that runs jobs, with its host, "
-        "pid, concurrency, the job types it runs and its latest heartbeat, oldest first."
-    ),
-    responses={
-        200: ResponseSpec(ListWorkersResponse, description="The live workers."),
-        401: _UNAUTHENTICATED,
-        403: _FORBIDDEN,
-    },
-)
-async def list_workers(context: Injected[RequestContext[None]]) -> ListWorkersResponse:
-    """The workers whose rows have not expired (their names only to readers of every library)."""
-    workers = await anyio.to_thread.run_sync(context.runtime.service.list_workers)
-    visible = context.caller.visible_library_ids
-    return ListWorkersResponse(workers=[shown_worker(worker, visible) for worker in workers])
-
-
-@get(
-    "/jobs/watchers",
-    name=ROUTE_WATCHERS,
-    opt=_READS,
-    summary="How the live workers watch the library folders",
-    description=(
-        "Needs `jobs:read` or `jobs:write`. One entry per library and live worker that "
-        "watches it: by OS events or by polling (also when events could not be set up, "
-        "with the reason in `error`), or `failed` (a missing folder, say). Libraries the "
-        "user cannot access are left out."
-    ),
-    responses={
-        200: ResponseSpec(ListWatchersResponse, description="The watches, by library."),
-        401: _UNAUTHENTICATED,
-        403: _FORBIDDEN,
-    },
-)
-async def list_watchers(context: Injected[RequestContext[None]]) -> ListWatchersResponse:
-    """Each library as each live worker watches it, for the libraries the user may see."""
-    service, visible = context.runtime.service, context.caller.visible_library_ids
-    watchers = await anyio.to_thread.run_sync(
-        lambda: service.list_watchers(visible_library_ids=visible)
-    )
-    return ListWatchersResponse(watchers=watchers)
 
 
 def build_jobs_router(runtime: ResyncRuntime) -> Router:

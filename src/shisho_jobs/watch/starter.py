@@ -23,7 +23,8 @@ from shisho_jobs.watch import paths as watched_paths
 
 if TYPE_CHECKING:
     from shisho_jobs.service import JobService
-    from shisho_jobs.worker.store import JobState, WorkerStore
+    from shisho_jobs.worker.joins import JobState
+    from shisho_jobs.worker.store import WorkerStore
 
 MAX_ATTEMPTS = 5  # start-or-join rounds when the joined scan changes state meanwhile
 

@@ -6,7 +6,8 @@ on a pooled driver connection (:meth:`~shisho_jobs.db.Database.driver_write`: th
 ``BEGIN IMMEDIATE``, commit and rollback as every other write), and values go through the
 column types' own SQLAlchemy processors, so they are stored and read exactly as
 everywhere else. (Being driver calls, they do not pass through SQLAlchemy's statement
-events or echo log.)
+events or echo log.) That plumbing is :mod:`shisho_jobs.worker.driver_rows`; the folder
+watcher's join statements are :mod:`shisho_jobs.worker.joins`.
 
 Each status or progress change appends its ``job_events`` outbox row in the same
 transaction (:mod:`shisho_jobs.outbox`), so live streams in every process see it.
@@ -14,36 +15,23 @@ transaction (:mod:`shisho_jobs.outbox`), so live streams in every process see it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Final, NamedTuple, cast
+from typing import Any, Final, NamedTuple
 
 import msgspec
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from shisho_jobs.clock import uses_database_clock
 from shisho_jobs.db import Database
 from shisho_jobs.dto import Job
 from shisho_jobs.enums import JobStatus, LogLevel
 from shisho_jobs.errors import LeaseLost
-from shisho_jobs.outbox import (
-    EVENT_INSERT_SQL,
-    EVENT_PROGRESS,
-    EVENT_STATUS_CHANGED,
-    event_insert_params,
-    timestamp_binder,
-)
+from shisho_jobs.outbox import EVENT_PROGRESS, EVENT_STATUS_CHANGED
 from shisho_jobs.registry import JobTypeRegistry
 from shisho_jobs.retries import runs_in_chain
-from shisho_jobs.rows import job_from_row
-from shisho_jobs.schema import JobRow, utcnow
-from shisho_jobs.worker.statements import JOB_COLUMNS, WorkerStatements
-
-Cursor = Any
-"""A DB-API cursor (sqlite3 or psycopg); typed loosely, as DB-API cursors are."""
+from shisho_jobs.worker.driver_rows import Cursor, DriverRows
+from shisho_jobs.worker.joins import JobState, WatcherJoins
+from shisho_jobs.worker.statements import WorkerStatements
 
 MAX_CRASHES: Final = 3
 """A job whose worker was lost this many times fails as "worker lost" instead of re-queuing."""
@@ -103,49 +91,12 @@ class Outcome:
     retry_in: float | None = None
 
 
-@dataclass(frozen=True)
-class _Times:
-    """The parameters of a statement's ``{now}`` and ``{shifted}`` placeholders.
-
-    With the database's clock (PostgreSQL) the statement computes both itself: ``{now}``
-    takes no parameter and ``{shifted}`` only its number of seconds. With this host's
-    clock (SQLite) both are timestamps, from one reading of the clock per statement.
-    """
-
-    now: tuple[Any, ...]
-    """What ``{now}`` takes: nothing, or this host's time."""
-    base: datetime | None
-    stamp: Callable[[datetime], Any]
-
-    def shifted(self, seconds: float) -> tuple[Any, ...]:
-        """What ``{shifted}`` takes for now plus ``seconds`` (negative: ago)."""
-        if self.base is None:
-            return (seconds,)
-        return (self.stamp(self.base + timedelta(seconds=seconds)),)
-
-
-class JobState(NamedTuple):
-    """A job as a watcher looks at it before joining it."""
-
-    status: JobStatus
-    data: str
-    """The payload as stored (JSON text)."""
-    created_at: datetime
-    now: datetime
-    """The database's time when it was read (PostgreSQL's clock; SQLite's host's)."""
-
-
 class _Expired(NamedTuple):
     id: int
     attempt: int
     crash_count: int
     process_id: str | None
     cancel_requested: bool
-
-
-_JobRecord = NamedTuple(  # type: ignore[misc]  # fields from Job, see rows.job_from_row
-    "_JobRecord", [(name, Any) for name in JOB_COLUMNS]
-)
 
 
 class WorkerStore:
@@ -158,23 +109,10 @@ class WorkerStore:
 
     def __init__(self, database: Database, job_types: JobTypeRegistry) -> None:
         self._database = database
-        self._job_types = job_types
-        dialect = database.engine.dialect
-        self._sql = WorkerStatements.of(dialect.name, job_types.names)
-        self._postgres = dialect.name == "postgresql"
-        self._event_sql = EVENT_INSERT_SQL[dialect.name]
-        self._dialect = dialect
-        self._stamp: Callable[[datetime], Any] = timestamp_binder(dialect)
-        self._database_clock = uses_database_clock(dialect)
-        columns = cast(sa.Table, JobRow.__table__).columns
-        self._readers = [
-            (index, reader)
-            for index, name in enumerate(JOB_COLUMNS)
-            if (reader := columns[name].type.dialect_impl(dialect).result_processor(dialect, None))
-        ]
-        self._read_timestamp = (
-            columns["created_at"].type.dialect_impl(dialect).result_processor(dialect, None)
-        )
+        self._rows = DriverRows(database, job_types)
+        self._joins = WatcherJoins(self._rows)
+        self._sql = self._rows.sql
+        self._postgres = self._rows.postgres
 
     @property
     def statements(self) -> WorkerStatements:
@@ -194,17 +132,17 @@ class WorkerStore:
         with self._database.read_connection() as connection:
             if connection.exec_driver_sql(self._sql.has_pending).first() is None:
                 return None
-        with self._cursor(notify=True) as cursor:
+        with self._rows.cursor(notify=True) as cursor:
             job = self._claim(cursor, request)
             if job is not None:
-                self._record(cursor, [job], EVENT_STATUS_CHANGED)
+                self._rows.record(cursor, [job], EVENT_STATUS_CHANGED)
             return job
 
     def _claim(self, cursor: Cursor, request: ClaimRequest) -> Job | None:
-        time = self._now()
+        time = self._rows.now()
         expires = time.shifted(request.lease_seconds)
         params = (request.process_id, *time.now, *time.now, *expires, *time.now, *time.now)
-        return self._job(cursor, self._sql.claim, params)
+        return self._rows.job(cursor, self._sql.claim, params)
 
     # --- writes of a running job (fenced) ---------------------------------------------------
 
@@ -222,9 +160,9 @@ class WorkerStore:
         cancel_requested: set[Claim] = set()
         if not claims:
             return lost, cancel_requested
-        time = self._now()
+        time = self._rows.now()
         renewed = (*time.now, *time.shifted(lease_seconds))
-        with self._cursor() as cursor:
+        with self._rows.cursor() as cursor:
             for claim in claims:
                 cursor.execute(self._sql.heartbeat, (*renewed, *claim.fence))
                 row = cursor.fetchone()
@@ -252,14 +190,14 @@ class WorkerStore:
         Raises:
             LeaseLost: the worker no longer owns the job; nothing was written.
         """
-        time = self._now()
+        time = self._rows.now()
         expires = time.shifted(lease_seconds)
         params = (percent, *time.now, *time.now, *expires, *time.now, *claim.fence)
-        with self._cursor(notify=True) as cursor:
-            job = self._job(cursor, self._sql.progress, params)
+        with self._rows.cursor(notify=True) as cursor:
+            job = self._rows.job(cursor, self._sql.progress, params)
             if job is None:
                 raise LeaseLost()
-            self._record(cursor, [job], EVENT_PROGRESS)
+            self._rows.record(cursor, [job], EVENT_PROGRESS)
         return job
 
     def write_log(self, claim: Claim, line: LogLine) -> bool:
@@ -268,7 +206,7 @@ class WorkerStore:
         Returns:
             Whether the line was written (``False``: the job was taken over).
         """
-        with self._cursor() as cursor:
+        with self._rows.cursor() as cursor:
             return self._insert_log(cursor, claim, line)
 
     def hold_claim(self, connection: Connection, claim: Claim) -> bool:
@@ -301,7 +239,7 @@ class WorkerStore:
             LeaseLost: the worker no longer owns the job; nothing was written or claimed.
         """
         progress = 100 if outcome.status == JobStatus.COMPLETED else outcome.progress
-        time = self._now()
+        time = self._rows.now()
         retry = (None,) if outcome.retry_in is None else time.shifted(outcome.retry_in)
         params = (
             outcome.status.value,
@@ -313,15 +251,15 @@ class WorkerStore:
             *time.now,
             *claim.fence,
         )
-        with self._cursor(notify=True) as cursor:
+        with self._rows.cursor(notify=True) as cursor:
             if log is not None:
                 self._insert_log(cursor, claim, log)
-            finished = self._job(cursor, self._sql.finish, params)
+            finished = self._rows.job(cursor, self._sql.finish, params)
             if finished is None:
                 raise LeaseLost()
             claimed = None if claim_next is None else self._claim(cursor, claim_next)
             # Both outbox rows in one driver call, finished job first (ids in that order).
-            self._record(
+            self._rows.record(
                 cursor, [finished] if claimed is None else [finished, claimed], EVENT_STATUS_CHANGED
             )
             return finished, claimed
@@ -347,8 +285,8 @@ class WorkerStore:
         Raises:
             LeaseLost: the worker no longer owns the job; nothing was written.
         """
-        now = self._now().now
-        with self._cursor(notify=True) as cursor:
+        now = self._rows.now().now
+        with self._rows.cursor(notify=True) as cursor:
             cursor.execute(self._sql.owned_cancel_requested, claim.fence)
             owned = cursor.fetchone()
             if owned is None:
@@ -356,10 +294,10 @@ class WorkerStore:
             line = cancelled_log if owned[0] else log
             if line is not None:
                 self._insert_log(cursor, claim, line)
-            job = self._job(cursor, self._sql.requeue, (*now, *now, *claim.fence))
+            job = self._rows.job(cursor, self._sql.requeue, (*now, *now, *claim.fence))
             if job is None:
                 raise LeaseLost()
-            self._record(cursor, [job], EVENT_STATUS_CHANGED)
+            self._rows.record(cursor, [job], EVENT_STATUS_CHANGED)
         return job
 
     # --- housekeeping -----------------------------------------------------------------------
@@ -374,23 +312,23 @@ class WorkerStore:
         Returns:
             The rescued jobs in their new state.
         """
-        time = self._now()
+        time = self._rows.now()
         expiry = (*time.now, *time.shifted(-lease_seconds))
         with self._database.read_connection() as connection:
             if connection.exec_driver_sql(self._sql.any_expired, expiry).first() is None:
                 return []
         rescued: list[Job] = []
-        with self._cursor(notify=True) as cursor:
+        with self._rows.cursor(notify=True) as cursor:
             cursor.execute(self._sql.expired, expiry)
             for row in [_Expired(*values) for values in cursor.fetchall()]:
                 rescued.append(self._rescue(cursor, row, max_crashes))
-            self._record(cursor, rescued, EVENT_STATUS_CHANGED)
+            self._rows.record(cursor, rescued, EVENT_STATUS_CHANGED)
         return rescued
 
     def _rescue(self, cursor: Cursor, row: _Expired, max_crashes: int) -> Job:
         crashes = row.crash_count + 1
         owner = row.process_id or "unknown worker"
-        now = self._now().now
+        now = self._rows.now().now
         params: tuple[Any, ...]
         if row.cancel_requested:
             level, message = (
@@ -418,7 +356,7 @@ class WorkerStore:
         # do not receive (shisho_jobs.visibility.HIDDEN_LOG_DATA_KEYS).
         data = msgspec.json.encode({"process_id": owner}).decode()
         cursor.execute(self._sql.log, (*now, row.id, level.value, message, None, data, None, None))
-        job = self._job(cursor, sql, params)
+        job = self._rows.job(cursor, sql, params)
         assert job is not None  # the row is locked (or the database is) since it was read
         return job
 
@@ -426,44 +364,14 @@ class WorkerStore:
 
     def job_state(self, job_id: int) -> JobState | None:
         """The job's status, stored data and creation time, with the database's time."""
-        with self._database.read_connection() as connection:
-            row = connection.exec_driver_sql(self._sql.job_state, (job_id,)).first()
-        return None if row is None else self._job_state(tuple(row))
+        return self._joins.job_state(job_id)
 
     def update_pending_data(self, job_id: int, update: Callable[[str], str | None]) -> bool:
         """Rewrite the stored data of a job that has not started yet.
 
-        Args:
-            job_id: the job.
-            update: gets the stored data (JSON text); returns the new text, or ``None``
-                to leave it as it is.
-
-        Returns:
-            ``True`` when the job was still pending (and updated, unless ``update`` said
-            ``None``); ``False`` when it was claimed, finished or deleted meanwhile.
+        See :meth:`~shisho_jobs.worker.joins.WatcherJoins.update_pending_data`.
         """
-        with self._cursor(notify=True) as cursor:
-            cursor.execute(self._sql.job_state_locked, (job_id,))
-            raw = cursor.fetchone()
-            if raw is None or raw[0] != JobStatus.PENDING.value:
-                return False
-            new_data = update(raw[1])
-            if new_data is None:
-                return True
-            job = self._job(cursor, self._sql.pending_data, (new_data, *self._now().now, job_id))
-            if job is None:
-                return False
-            # The job's JSON changed (its data): the live streams hear of it.
-            self._record(cursor, [job], EVENT_PROGRESS)
-        return True
-
-    def _job_state(self, raw: tuple[Any, ...]) -> JobState:
-        created = raw[2] if self._read_timestamp is None else self._read_timestamp(raw[2])
-        if len(raw) > 3:
-            now = raw[3] if self._read_timestamp is None else self._read_timestamp(raw[3])
-        else:
-            now = utcnow()
-        return JobState(JobStatus(raw[0]), raw[1], cast(datetime, created), cast(datetime, now))
+        return self._joins.update_pending_data(job_id, update)
 
     def runs_in_chain(self, job_id: int, *, limit: int) -> int:
         """How many runs the job's chain of retries has, counting up to ``limit``."""
@@ -472,31 +380,10 @@ class WorkerStore:
 
     # --- plumbing ---------------------------------------------------------------------------
 
-    def _now(self) -> _Times:
-        """The parameters of one statement's times (see :mod:`shisho_jobs.clock`)."""
-        if self._database_clock:
-            return _Times((), None, self._stamp)
-        now = utcnow()
-        return _Times((self._stamp(now),), now, self._stamp)
-
-    def _cursor(self, *, notify: bool = False) -> AbstractContextManager[Cursor]:
-        """A driver cursor inside one write transaction (commits when the block succeeds)."""
-        return self._database.driver_write(notify=notify)
-
-    def _job(self, cursor: Cursor, sql: str, params: Sequence[Any]) -> Job | None:
-        cursor.execute(sql, params)
-        raw = cursor.fetchone()
-        if raw is None:
-            return None
-        values = list(raw)
-        for index, reader in self._readers:
-            values[index] = reader(values[index])
-        return job_from_row(_JobRecord(*values), self._job_types)
-
     def _insert_log(self, cursor: Cursor, claim: Claim, line: LogLine) -> bool:
         data = None if line.data is None else msgspec.json.encode(line.data).decode()
         params = (
-            *self._now().now,
+            *self._rows.now().now,
             line.level.value,
             line.message,
             line.plugin,
@@ -507,10 +394,3 @@ class WorkerStore:
         )
         cursor.execute(self._sql.fenced_log, params)
         return cursor.fetchone() is not None
-
-    def _record(self, cursor: Cursor, jobs: list[Job], event: str) -> None:
-        # psycopg sends the statements of one executemany in a single round trip
-        # (pipeline mode); each still takes the events lock and queues its NOTIFY.
-        if jobs:
-            params = [event_insert_params(self._dialect, job, event) for job in jobs]
-            cursor.executemany(self._event_sql, params)

@@ -37,20 +37,13 @@ from shisho_jobs.plugins import (
 )
 from shisho_jobs.schedule import ScheduleSettings
 from shisho_jobs.service import JobService
-from shisho_jobs.watch import LibraryWatcher, WatchHealth, WatchSettings, WorkerScanStarter
+from shisho_jobs.watch import WatchHealth, WatchSettings
+from shisho_jobs.worker.duties import DutyTimes, built_in_duties, presence_duty, watch_duty
+from shisho_jobs.worker.leases import RunningJobs
 from shisho_jobs.worker.maintenance import Duty, Maintenance
-from shisho_jobs.worker.maintenance.hard_limits import StopTimedOutJobs
-from shisho_jobs.worker.maintenance.presence import KeepWorkerRegistered
-from shisho_jobs.worker.maintenance.rescue import RescueExpiredLeases
-from shisho_jobs.worker.maintenance.retention import Retention
-from shisho_jobs.worker.maintenance.retries import RetryFailedJobs
-from shisho_jobs.worker.maintenance.scheduled_scans import ScheduledScans
-from shisho_jobs.worker.maintenance.stalls import FlagStalledJobs
-from shisho_jobs.worker.maintenance.watch import WatchLibraries
 from shisho_jobs.worker.runner import JobRun, call_hook
 from shisho_jobs.worker.store import MAX_CRASHES, Claim, ClaimRequest, WorkerStore
 from shisho_jobs.worker.wakeup import Wakeup, connect_wakeups
-from shisho_jobs.workers import WorkerRegistration
 
 LEASE_SECONDS: Final = 30.0  # seconds a claim stays valid without a heartbeat
 POLL_INTERVAL: Final = 1.0  # seconds between two looks at the queue without a wake-up
@@ -156,72 +149,47 @@ class Worker:
         self._stopped = threading.Event()
         self._stopped.set()
         self._ready = threading.Event()
-        self._runs: dict[int, JobRun] = {}
-        self._runs_lock = threading.Lock()
+        self._running = RunningJobs(
+            self.store, lease_seconds=self.lease_seconds, poll_interval=self.poll_interval
+        )
         self._thread: threading.Thread | None = None
         self._claim_request = ClaimRequest(self.process_id, self.lease_seconds)
-        self._next_heartbeat = 0.0
-        self._next_cancel_check = 0.0
-        self.presence = KeepWorkerRegistered(
+        self.presence = presence_duty(
             self.service,
             self.database,
-            WorkerRegistration(
-                id=self.process_id,
-                host=socket.gethostname(),
-                pid=os.getpid(),
-                concurrency=concurrency,
-                job_types=self.job_types.names,
-            ),
+            self.job_types,
+            process_id=self.process_id,
+            concurrency=concurrency,
             lease_seconds=self.lease_seconds,
-            interval=self.lease_seconds / 3,
         )
-        self._watch = self._watch_duty(WatchSettings.from_env() if watch is None else watch)
-        self.maintenance = Maintenance([*self._built_in_duties(), *duties])
-
-    def _built_in_duties(self) -> list[Duty]:
-        duties: list[Duty] = [
-            RescueExpiredLeases(
-                self.store,
-                lease_seconds=self.lease_seconds,
-                interval=self.poll_interval,
-                max_crashes=self.max_crashes,
-                on_rescued=self._rescued,
-            ),
-            FlagStalledJobs(
-                self.database, self.job_types, self.stall_seconds, interval=self.poll_interval
-            ),
-            # Registered in run(): its first renewal can wait behind the other duties.
-            self.presence,
-        ]
-        hard_limits = StopTimedOutJobs(
-            self.database, self.job_types, self.poll_interval, on_stopped=self._stopped_at_limit
-        )
-        if hard_limits.has_limits:
-            duties.append(hard_limits)
-        if any(self.job_types.get(name).max_attempts > 1 for name in self.job_types.names):
-            duties.append(
-                RetryFailedJobs(self.service, self.database, self.job_types, self.poll_interval)
-            )
-        if self.retention_days is not None:
-            duties.append(Retention(self.service, self.service.outbox, self.retention_days))
-        duties.append(
-            ScheduledScans(self.service, self.plugin_manager.hook.list_libraries, self.schedule)
-        )
-        if self._watch is not None:
-            duties.append(self._watch)
-        return duties
-
-    def _watch_duty(self, settings: WatchSettings) -> WatchLibraries | None:
-        """The folder watch, unless watching is off (then no watcher exists at all)."""
-        if not settings.enabled:
-            return None
-        watcher = LibraryWatcher(
-            list_libraries=self.plugin_manager.hook.list_libraries,
-            starter=WorkerScanStarter(self.service, self.store),
-            settings=settings,
+        self._watch = watch_duty(
+            WatchSettings.from_env() if watch is None else watch,
+            service=self.service,
+            store=self.store,
+            database=self.database,
+            plugin_manager=self.plugin_manager,
             process_id=self.process_id,
         )
-        return WatchLibraries(watcher, self.database, self.process_id)
+        built_in = built_in_duties(
+            self.service,
+            self.store,
+            self.database,
+            self.job_types,
+            self.plugin_manager,
+            times=DutyTimes(
+                lease_seconds=self.lease_seconds,
+                poll_interval=self.poll_interval,
+                max_crashes=self.max_crashes,
+                stall_seconds=self.stall_seconds,
+                retention_days=self.retention_days,
+                schedule=self.schedule,
+            ),
+            presence=self.presence,
+            watch=self._watch,
+            on_rescued=self._rescued,
+            on_stopped_at_limit=self._stopped_at_limit,
+        )
+        self.maintenance = Maintenance([*built_in, *duties])
 
     def watch_health(self) -> list[WatchHealth]:
         """How this worker watches each library's folder; ``[]`` when it does not watch."""
@@ -310,8 +278,7 @@ class Worker:
     @property
     def running_job_ids(self) -> list[int]:
         """Ids of the jobs this worker is running now."""
-        with self._runs_lock:
-            return sorted(self._runs)
+        return self._running.job_ids()
 
     # --- the loops ----------------------------------------------------------------------------
 
@@ -320,8 +287,8 @@ class Worker:
         while not self._stopping.is_set():
             self.maintenance.run_due()
             try:
-                self._renew_leases()
-                self._check_cancel_requests()
+                self._running.renew_leases()
+                self._running.check_cancel_requests()
             except sa.exc.SQLAlchemyError as error:
                 # Heartbeats are retried at the next one (a third of the lease later).
                 _log_database_error(error, "renewing leases; retrying at the next heartbeat")
@@ -374,13 +341,11 @@ class Worker:
             else spec.stall_seconds,
             job_types=self.job_types,
         )
-        with self._runs_lock:
-            self._runs[job.id] = run
+        self._running.add(run)
         try:
             return run.execute(self._next_claim_request)
         finally:
-            with self._runs_lock:
-                self._runs.pop(job.id, None)
+            self._running.remove(job.id)
 
     def _next_claim_request(self) -> ClaimRequest | None:
         """What to claim with the outcome just written: nothing once stopping."""
@@ -388,53 +353,13 @@ class Worker:
 
     def _seconds_until_next_duty(self) -> float:
         wait = min(self.poll_interval, self.maintenance.seconds_until_next())
-        with self._runs_lock:
-            busy = bool(self._runs)
-        if busy:
-            now = time.monotonic()
-            wait = min(wait, self._next_heartbeat - now, self._next_cancel_check - now)
-        return max(wait, 0.0)
+        return max(min(wait, self._running.seconds_until_due()), 0.0)
 
-    # --- leases -------------------------------------------------------------------------------
-
-    def _renew_leases(self) -> None:
-        """Extend the leases of running jobs; stop those taken over or cancelled."""
-        now = time.monotonic()
-        if now < self._next_heartbeat:
-            return
-        self._next_heartbeat = now + self.lease_seconds / 3
-        with self._runs_lock:
-            runs = list(self._runs.values())
-        if not runs:
-            return
-        lost, cancel_requested = self.store.heartbeat(
-            [run.claim for run in runs], lease_seconds=self.lease_seconds
-        )
-        for run in runs:
-            if run.claim in lost:
-                run.cancellation.set(CancelReason.LEASE_LOST)
-            elif run.claim in cancel_requested:
-                run.cancellation.set(CancelReason.REQUESTED)
-
-    def _check_cancel_requests(self) -> None:
-        """Stop the running jobs someone asked to cancel (a read, every poll interval)."""
-        now = time.monotonic()
-        if now < self._next_cancel_check:
-            return
-        self._next_cancel_check = now + self.poll_interval
-        with self._runs_lock:
-            runs = [run for run in self._runs.values() if not run.cancellation.is_set]
-        if not runs:
-            return
-        requested = self.store.cancel_requested([run.claim for run in runs])
-        for run in runs:
-            if run.claim in requested:
-                run.cancellation.set(CancelReason.REQUESTED)
+    # --- told by the duties -------------------------------------------------------------------
 
     def _stopped_at_limit(self, job: Job) -> None:
         """A job reached its hard time limit: if it runs here, its handler is told to stop."""
-        with self._runs_lock:
-            run = self._runs.get(job.id)
+        run = self._running.get(job.id)
         if run is not None and run.claim.attempt == job.attempt:
             run.cancellation.set(CancelReason.LEASE_LOST)
         call_hook(self.plugin_manager, "job_finished", job=job)
@@ -456,8 +381,7 @@ class Worker:
         """Ask running handlers to stop; re-queue the jobs of those that do not in time."""
         self._stopping.set()
         self._wakeup.set()
-        with self._runs_lock:
-            runs = list(self._runs.values())
+        runs = self._running.runs()
         for run in runs:
             run.cancellation.set(CancelReason.SHUTDOWN)
         started = time.monotonic()

@@ -101,7 +101,7 @@ def hosts(network: Network, database_url: str, tmp_path: Path) -> Iterator[Hosts
         started.stop_all()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Chromium in the root namespace: a user's browser reaching the hosts over the bridge."""
     with sync_playwright() as playwright:

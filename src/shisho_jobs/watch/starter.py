@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 import msgspec
 
 from shisho_jobs.enums import JobStatus, JobTrigger, JobType
+from shisho_jobs.filters import ListJobsOptions
 from shisho_jobs.payloads import JobScanData
 from shisho_jobs.watch import paths as watched_paths
 
@@ -76,6 +77,10 @@ class WorkerScanStarter:
         self, library_id: int, paths: list[str] | None, *, quiet_for: float
     ) -> ScanAnswer:
         """See :meth:`ScanStarter.request_scan`."""
+        finished = self._finished_scan_covering(library_id, paths, quiet_for)
+        if finished is not None:
+            # Another worker's scan, created after these changes, already walked them.
+            return ScanAnswer(finished, covered=True)
         job_id = 0
         for _attempt in range(MAX_ATTEMPTS):
             job, created = self.service.start_or_join(
@@ -97,6 +102,21 @@ class WorkerScanStarter:
             # It started or ended between two statements: look again.
         return ScanAnswer(job_id, covered=False)
 
+    def _finished_scan_covering(
+        self, library_id: int, paths: list[str] | None, quiet_for: float
+    ) -> int | None:
+        """The id of the newest scan of this scope if it completed, walks ``paths`` and was
+        created after the changes (so it read them), else ``None``."""
+        newest = self.service.list_jobs(
+            ListJobsOptions(type=JobType.SCAN.value, library_id_or_global=library_id, limit=1)
+        )
+        if not newest or newest[0].status != JobStatus.COMPLETED:
+            return None
+        state = self.store.job_state(newest[0].id)
+        if state is None or not _running_covers(state, paths, quiet_for):
+            return None
+        return newest[0].id
+
     def is_active(self, job_id: int) -> bool:
         """See :meth:`ScanStarter.is_active`."""
         state = self.store.job_state(job_id)
@@ -113,7 +133,7 @@ def _merged(stored: str, paths: list[str] | None) -> str | None:
 
 
 def _running_covers(state: JobState, paths: list[str] | None, quiet_for: float) -> bool:
-    """Whether a running scan walks ``paths`` and was created after the changes."""
+    """Whether a (running or finished) scan walks ``paths`` and was created after the changes."""
     data = msgspec.json.decode(state.data, type=JobScanData)
     if not watched_paths.covers(data.paths, paths):
         return False

@@ -113,9 +113,10 @@ def test_twenty_react_tabs_share_one_stream_through_a_leader_tab(
 
     # A scan started in tab 1 shows in tab 20 without a reload.
     react_button(first).locator("button").click()
-    expect(react_button(first)).to_have_attribute("data-state", "active")
+    # No worker runs here (the test moves the job): pending is shown waiting (CONTRACT 5).
+    expect(react_button(first)).to_have_attribute("data-state", "waiting")
     job_id = int(react_button(first).get_attribute("data-job-id") or 0)
-    expect(react_button(tabs[-1])).to_have_attribute("data-state", "active", timeout=LIVE_MS)
+    expect(react_button(tabs[-1])).to_have_attribute("data-state", "waiting", timeout=LIVE_MS)
     expect(react_button(tabs[-1])).to_have_attribute("data-job-id", str(job_id))
 
     # The leader closes mid-scan: another tab takes the stream over, and the others stay live.
@@ -132,7 +133,7 @@ def test_twenty_react_tabs_share_one_stream_through_a_leader_tab(
             expect(react_button(tab)).to_have_attribute(
                 "data-job-id", str(another.id), timeout=LIVE_MS
             )
-            expect(react_button(tab)).to_have_attribute("data-state", "active")
+            expect(react_button(tab)).to_have_attribute("data-state", "waiting")
     finally:
         _finish(service, service.retrieve_job(another.id))
     assert len(streams.owners(tabs[0], since=before_close)) == 1

@@ -8,8 +8,10 @@ production set-up behind one reverse proxy.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,3 +109,15 @@ def react_login(page: Page, react: ReactHost, username: str, then: str) -> None:
 def react_button(page: Page) -> Locator:
     """The ResyncButton's wrapper (it carries ``data-state`` and ``data-job-id``) in the nav."""
     return page.locator('[data-testid="top-nav"] .shisho-resync-button')
+
+
+@contextlib.contextmanager
+def served_react_host(api: Host) -> Iterator[ReactHost]:
+    """The React host built and served in front of ``api`` for the ``with`` block."""
+    build_react_host(api.settings.data_dir)
+    react = ReactHost(api=api)
+    react.start()
+    try:
+        yield react
+    finally:
+        react.stop()

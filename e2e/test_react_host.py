@@ -20,7 +20,7 @@ from library_host.database import get_database
 from shisho_jobs import JobService, ListJobsOptions
 
 from .conftest import Host, api_json, make_host, screenshot, wait_until
-from .react_host import ReactHost, build_react_host, react_button, react_login
+from .react_host import ReactHost, react_button, react_login, served_react_host
 
 SCAN_DEADLINE = 60.0  # seconds for a worker to finish a small scan on a busy machine
 JUST_NOW = re.compile(r"^Last synced (less than a minute ago|1 minute ago)$")
@@ -39,11 +39,8 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
 
 @pytest.fixture(scope="module")
 def react(host: Host) -> Iterator[ReactHost]:
-    build_react_host(host.settings.data_dir)
-    react = ReactHost(api=host)
-    react.start()
-    yield react
-    react.stop()
+    with served_react_host(host) as react:
+        yield react
 
 
 def _has_active_jobs(host: Host) -> bool:

@@ -22,7 +22,7 @@ from shisho_jobs import Job, JobService, JobStatus
 from shisho_jobs.schema import utcnow
 
 from .conftest import Host, make_host, wait_until
-from .react_host import ReactHost, build_react_host, react_button, react_login
+from .react_host import ReactHost, react_button, react_login, served_react_host
 
 TABS = 20
 LOAD_DEADLINE_MS = 10_000
@@ -44,11 +44,8 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
 
 @pytest.fixture(scope="module")
 def react(host: Host) -> Iterator[ReactHost]:
-    build_react_host(host.settings.data_dir)
-    react = ReactHost(api=host)
-    react.start()
-    yield react
-    react.stop()
+    with served_react_host(host) as react:
+        yield react
 
 
 class StreamRequests:

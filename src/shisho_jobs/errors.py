@@ -98,6 +98,16 @@ class LeaseLost(ShishoJobsError):
     """The worker no longer owns this job: another worker took it over after its lease expired."""
 
 
+class OutboxNotSettled(ShishoJobsError):
+    """Job events cannot be read yet: a database transaction begun before them is still open."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            "Live job events are held back by a database transaction that has been open for"
+            f" over {seconds:g} s; try again in a moment."
+        )
+
+
 class LibrariesTableMissing(ShishoJobsError):
     """The host's `libraries` table does not exist: create it (the host's own migrations) before
     running the shisho_jobs migrations."""

@@ -3,10 +3,15 @@ transaction, which live event streams read in id order.
 
 Writers (the service and the worker) call :func:`record_event`, or run
 :data:`EVENT_INSERT_SQL` with :func:`event_insert_params` on a driver cursor in the
-worker's hot path: the same statement either way. On PostgreSQL the statement takes a
-transaction-scoped lock before the row's id is drawn, so ids become visible in commit
-order (a reader that has seen event N has seen every event below N), and queues a
-``NOTIFY`` on :data:`NOTIFY_CHANNEL` whose payload is ``"<event> <job id>"``.
+worker's hot path: the same statement either way. On PostgreSQL it queues a ``NOTIFY`` on
+:data:`NOTIFY_CHANNEL` whose payload is ``"<event> <job id>"``.
+
+Ids follow cause and effect on both engines: a change made after another change's commit
+was seen (a claim after a finish, the next step of the same job) has the higher id. SQLite
+serialises writers, so ids are in commit order there. PostgreSQL writers take no lock, so
+two independent transactions may commit out of id order; readers therefore read only up to
+the settled id (:mod:`shisho_jobs.outbox_horizon`) and still receive every event once, in
+id order, with no gap.
 
 Readers (the plugin's event hub and its resume of a reconnecting stream) use
 :class:`Outbox`.
@@ -15,7 +20,6 @@ Readers (the plugin's event hub and its resume of a reconnecting stream) use
 from __future__ import annotations
 
 import functools
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +32,7 @@ from sqlalchemy.engine import Connection
 from shisho_jobs.clock import POSTGRES_NOW, now_on
 from shisho_jobs.db import Database
 from shisho_jobs.dto import Job
+from shisho_jobs.outbox_horizon import Horizon
 from shisho_jobs.schema import JobEventRow, UTCDateTime, utcnow
 from shisho_jobs.visibility import Visibility, shown_job_json
 
@@ -41,19 +46,18 @@ EVENT_SNAPSHOT: Final = "job.snapshot"
 """Never stored: event streams send it on a reconnect whose missed events can no longer be
 replayed, once per recent job, with the job's current JSON."""
 
-_EVENTS_LOCK_KEY: Final = zlib.crc32(b"shisho_jobs:events") - 2**31
-
 _EVENT_COLUMNS: Final = "created_at, job_id, library_id, event, job_json"
 EVENT_INSERT_SQL: Final = {
     "sqlite": f"INSERT INTO job_events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
-    # The lock is taken before the row's id is drawn (the materialised CTE is
-    # scanned first) and held until commit, so ids become visible in commit
-    # order; pg_notify in RETURNING queues the notification in the same round trip.
+    # The transaction takes its id (if it has none yet) before the row's id is drawn:
+    # the materialised CTE is scanned first. Readers' horizon relies on that order
+    # (shisho_jobs.outbox_horizon). pg_notify in RETURNING queues the notification in the
+    # same round trip.
     "postgresql": (
-        "WITH events_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(%s::integer, 0)) "
+        "WITH writer AS MATERIALIZED (SELECT pg_current_xact_id()) "
         f"INSERT INTO job_events ({_EVENT_COLUMNS}) "
         f"SELECT {POSTGRES_NOW}, %s::integer, %s::integer, %s::varchar, %s::text "
-        "FROM events_lock RETURNING id, pg_notify(%s::text, %s::text)"
+        "FROM writer RETURNING id, pg_notify(%s::text, %s::text)"
     ),
 }
 """The outbox insert in each driver's own parameter style (see :func:`event_insert_params`)."""
@@ -79,7 +83,7 @@ def event_insert_params(
     row = (job.id, job.library_id, event, encoded)
     if dialect.name == "postgresql":
         # The event's time is the database's (shisho_jobs.clock), written by the statement.
-        return (_EVENTS_LOCK_KEY, *row, NOTIFY_CHANNEL, notify_payload(event, job.id))
+        return (*row, NOTIFY_CHANNEL, notify_payload(event, job.id))
     return (timestamp_binder(dialect)(utcnow()), *row)
 
 
@@ -88,8 +92,8 @@ def record_event(
 ) -> None:
     """Append ``event`` for ``job`` to the outbox, inside the caller's write transaction.
 
-    One statement on either engine: on PostgreSQL it takes the events lock, inserts the
-    row and queues the ``NOTIFY`` in a single round trip.
+    One statement on either engine: on PostgreSQL it inserts the row and queues the
+    ``NOTIFY`` in a single round trip.
 
     Args:
         connection: a connection inside the caller's write transaction (an ORM session's
@@ -153,8 +157,25 @@ _EVENT_FIELDS: Final = (
 )
 
 
+@dataclass(frozen=True)
+class LiveRead:
+    """What one read of new events found."""
+
+    events: list[OutboxEvent]
+    held_back: bool
+    """PostgreSQL: more events may be waiting behind transactions still running when the
+    read was made; read again soon (no notification will say when)."""
+    newest_committed: int
+    """The newest event id committed when the read was made (0: none seen): at least the
+    last event read; above it while events are held back."""
+
+
 class Outbox:
     """Reads and prunes the ``job_events`` outbox of one database (blocking calls).
+
+    On PostgreSQL an instance keeps how far its reads have settled
+    (:class:`~shisho_jobs.outbox_horizon.Horizon`): readers that follow new events keep
+    one instance for their whole life.
 
     Args:
         database: the jobs database.
@@ -162,6 +183,26 @@ class Outbox:
 
     def __init__(self, database: Database) -> None:
         self._database = database
+        self._horizon = Horizon() if database.dialect == "postgresql" else None
+
+    def new_events_after(self, after_id: int, *, limit: int) -> LiveRead:
+        """Events above ``after_id`` that no event still to commit can come before, oldest
+        first, at most ``limit`` of them: a reader that moves its cursor to the last one
+        never misses an event.
+
+        Args:
+            after_id: the last event id the reader already has (from these reads or from
+                :meth:`latest_id`).
+            limit: how many to read (a backlog is read in several batches).
+        """
+        if self._horizon is None:  # SQLite: ids are in commit order
+            events = self.events_after(after_id, limit=limit)
+            newest = events[-1].id if events else 0
+            return LiveRead(events, held_back=False, newest_committed=newest)
+        with self._database.read_connection() as connection:
+            read = self._horizon.read(connection, after_id, limit=limit)
+        events = [OutboxEvent(*row) for row in read.rows]
+        return LiveRead(events, held_back=read.held_back, newest_committed=read.newest_committed)
 
     def events_after(
         self,
@@ -172,6 +213,10 @@ class Outbox:
         visibility: Visibility | None = None,
     ) -> list[OutboxEvent]:
         """Events with an id above ``after_id``, oldest first, at most ``limit`` of them.
+
+        Only for ids up to one that :meth:`latest_id` gave (or SQLite): above it, an event
+        may still commit behind one returned here. Follow new events with
+        :meth:`new_events_after`.
 
         Args:
             after_id: the last event id the reader already has.
@@ -189,8 +234,19 @@ class Outbox:
             return [OutboxEvent(*row) for row in connection.execute(query)]
 
     def latest_id(self) -> int:
-        """The newest event id (0 when the outbox is empty)."""
+        """The newest event id (0 when the outbox is empty): every event up to it is
+        readable now, and every event still to commit gets a higher id.
+
+        On PostgreSQL it waits for transactions that may still commit an event below it
+        (a few milliseconds; a transaction left open anywhere on the server holds it back).
+
+        Raises:
+            OutboxNotSettled: PostgreSQL, such a transaction is still open after
+                :data:`~shisho_jobs.outbox_horizon.SETTLE_TIMEOUT` seconds.
+        """
         with self._database.read_connection() as connection:
+            if self._horizon is not None:
+                return self._horizon.settled_latest(connection)
             return int(connection.scalar(sa.select(sa.func.max(JobEventRow.id))) or 0)
 
     def oldest_id(self) -> int | None:

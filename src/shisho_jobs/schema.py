@@ -213,8 +213,9 @@ class JobEventRow(Base):
     """Outbox of job changes: one row per created / status_changed / progress event.
 
     Written in the same transaction as the change it describes, so live event
-    streams in any process (or on any host) see every change, in commit order,
-    and can resume from an event id after a reconnect.
+    streams in any process (or on any host) see every change, once each, in id
+    order, and can resume from an event id after a reconnect (see
+    :mod:`shisho_jobs.outbox`).
     """
 
     __tablename__ = "job_events"

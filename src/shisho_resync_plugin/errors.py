@@ -5,7 +5,8 @@
 - Litestar's ``ValidationException`` for parameters it parsed from the structs (see
   :mod:`shisho_resync_plugin.inputs`): the same 400 as the core's bad input, naming the field;
 - a database that cannot be reached (SQLAlchemy's error for a refused or dropped
-  connection): 503 with ``Retry-After``; any other database error 500 without internals.
+  connection), or live events held back by a long-open transaction: 503 with ``Retry-After``;
+  any other database error 500 without internals.
 
 Registered on the plugin's router only, so the host's own error pages are untouched.
 """
@@ -34,6 +35,7 @@ from shisho_jobs.errors import (
     InvalidJobInput,
     JobAlreadyFinished,
     JobNotFound,
+    OutboxNotSettled,
     ShishoJobsError,
 )
 from shisho_jobs.visibility import shown_job
@@ -95,10 +97,12 @@ def shisho_error_handler(request: Request[Any, Any, Any], error: Exception) -> R
     A 409 carries the active job as the caller may see it (the visibility rule: a reader of
     only some libraries gets a global job without its details or the worker's name).
     """
-    if is_connection_lost(error):
-        # Retry-After: the pool reconnects on the next request once the database is back.
+    if is_connection_lost(error) or isinstance(error, OutboxNotSettled):
+        # Retry-After: the pool reconnects on the next request once the database is back;
+        # a transaction holding the events back ends sooner or later.
+        detail = error.message if isinstance(error, OutboxNotSettled) else DATABASE_UNREACHABLE
         return Response(
-            ErrorBody(status_code=HTTP_503_SERVICE_UNAVAILABLE, detail=DATABASE_UNREACHABLE),
+            ErrorBody(status_code=HTTP_503_SERVICE_UNAVAILABLE, detail=detail),
             status_code=HTTP_503_SERVICE_UNAVAILABLE,
             media_type=MediaType.JSON,
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},

@@ -9,7 +9,10 @@ transaction. The :class:`EventHub` reads that outbox once per wake-up for all su
   reconnects; a slow fallback poll covers anything else;
 - SQLite: another process commits (``PRAGMA data_version``, see
   :mod:`shisho_jobs.sqlite_watch`); it also polls once per tick while anyone is subscribed;
-- this process commits (``Database.on_commit``), on both.
+- this process commits (``Database.on_commit``), on both;
+- PostgreSQL: a read found events possibly held back behind transactions still running
+  (writers take no lock, so ids may commit out of order; see
+  :mod:`shisho_jobs.outbox_horizon`): it reads again after 10 ms, doubling up to 0.5 s.
 
 So the number of database queries depends on the tick and the rate of changes, never on
 the number of open streams.
@@ -29,7 +32,8 @@ import anyio.to_thread
 
 from shisho_jobs.backoff import Backoff
 from shisho_jobs.db import Database, is_connection_lost
-from shisho_jobs.outbox import Outbox, OutboxEvent
+from shisho_jobs.errors import OutboxNotSettled
+from shisho_jobs.outbox import LiveRead, Outbox, OutboxEvent
 from shisho_jobs.pg_listener import PgListener
 from shisho_jobs.sqlite_watch import SqliteChangeWatcher, sqlite_file
 from shisho_jobs.visibility import Visibility
@@ -44,6 +48,11 @@ MAX_QUEUED_EVENTS: Final = 10_000
 ``Last-Event-ID`` and catches up from the database)."""
 
 UNCLAIMED_TIMEOUT: Final = 30.0  # seconds a subscription may wait for its stream to start
+
+HELD_BACK_FIRST_DELAY: Final = 0.01
+HELD_BACK_MAX_DELAY: Final = 0.5
+"""Seconds before the hub reads again after a read held back by running transactions
+(PostgreSQL), doubling while they stay open: most end within a commit's latency."""
 
 
 class TooManyStreams(Exception):
@@ -96,8 +105,9 @@ class EventHub:
         fallback_interval: seconds between outbox reads on PostgreSQL without notifications.
         always_watch: read the outbox even while no stream is open (to keep ``on_cursor``
             current).
-        on_cursor: called on the event loop with the newest event id whenever the hub has
-            read up to it.
+        on_cursor: called on the event loop with the newest event id the hub knows to be
+            committed whenever it changes: the hub's cursor, or above it while events are
+            held back (PostgreSQL) — the jobs changed even if streams cannot have it yet.
     """
 
     def __init__(
@@ -117,6 +127,10 @@ class EventHub:
         self.on_cursor = on_cursor
         self.outbox_queries = 0
         """How many times the hub has read the outbox (for benchmarks and tests)."""
+        self.held_back_reads = 0
+        """PostgreSQL: reads that found events possibly still held back by transactions
+        running at the time, so the hub read again soon (for benchmarks and tests)."""
+        self._held_back = False
         self._subscribers: set[Subscription] = set()
         self._cursor: int | None = None
         self._lock: asyncio.Lock | None = None
@@ -252,9 +266,19 @@ class EventHub:
             self.poll_interval if self.database.dialect == "sqlite" else self.fallback_interval
         )
         backoff = Backoff()
+        held_back_delay = HELD_BACK_FIRST_DELAY
         while not self._stopping:
+            if self._held_back:
+                # Nothing will announce that the transactions holding events back have
+                # ended: look again soon, less often the longer they stay open.
+                timeout, held_back_delay = (
+                    held_back_delay,
+                    min(held_back_delay * 2, HELD_BACK_MAX_DELAY),
+                )
+            else:
+                timeout, held_back_delay = interval, HELD_BACK_FIRST_DELAY
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=interval)
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
             self._wake.clear()
             self.drop_unclaimed()
             if not (self._subscribers or self.always_watch):
@@ -270,24 +294,30 @@ class EventHub:
                 delay = backoff.failed()
                 if is_connection_lost(error):
                     logger.warning("database unreachable; reading the outbox again in %g s", delay)
+                elif isinstance(error, OutboxNotSettled):
+                    logger.warning("%s (reading the outbox again in %g s)", error.message, delay)
                 else:
                     logger.exception("reading the job_events outbox failed; retrying")
                 await asyncio.sleep(delay)
 
     async def _fetch_and_dispatch(self) -> None:
         while self._cursor is not None:
-            events = await anyio.to_thread.run_sync(self._events_after, self._cursor)
+            read = await anyio.to_thread.run_sync(self._new_events_after, self._cursor)
             self.outbox_queries += 1
-            for event in events:
+            self._held_back = read.held_back
+            self.held_back_reads += read.held_back
+            for event in read.events:
                 for subscription in list(self._subscribers):
                     subscription.offer(event)
-            if events:
-                self._set_cursor(events[-1].id)
-            if len(events) < FETCH_BATCH:
+            if read.events:
+                self._set_cursor(read.events[-1].id)
+            if self.on_cursor is not None and read.newest_committed > (self._cursor or 0):
+                self.on_cursor(read.newest_committed)
+            if len(read.events) < FETCH_BATCH:
                 return
 
-    def _events_after(self, cursor: int) -> list[OutboxEvent]:
-        return self.outbox.events_after(cursor, limit=FETCH_BATCH)
+    def _new_events_after(self, cursor: int) -> LiveRead:
+        return self.outbox.new_events_after(cursor, limit=FETCH_BATCH)
 
     def _set_cursor(self, event_id: int) -> None:
         self._cursor = event_id

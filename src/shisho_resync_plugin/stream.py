@@ -55,8 +55,9 @@ def missed_events(
         visibility=subscription.visibility,
     )
     # Read after the events: a pruning in between shows here, so no gap goes unnoticed.
+    # An empty outbox below the start id was pruned (start ids count every id drawn).
     oldest = outbox.oldest_id()
-    if oldest is not None and last_event_id < oldest - 1:
+    if last_event_id < subscription.start_id and (oldest is None or last_event_id < oldest - 1):
         return None
     return None if len(events) > replay_limit else events
 

@@ -2,9 +2,10 @@
 
 Every actor enqueues scans for a shared library, other libraries and globally,
 round after round, and finishes jobs in between so that new ones can start.
-The check replays the ``job_events`` outbox, which both engines write in commit
-order (SQLite serialises writers; PostgreSQL orders event ids with a lock held
-to commit), so it sees every moment at which a job became active or finished.
+The check replays the ``job_events`` outbox in id order, which follows cause and effect
+on both engines (SQLite serialises writers; on PostgreSQL a change made after seeing
+another's commit draws the higher id: a scan created once the previous one finished comes
+after that finish), so it sees every moment at which a job became active or finished.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def _process_actor(url: str, seed: int, barrier: Any, results: Any) -> None:
 
 
 def _replay_outbox(database: Database) -> int:
-    """Walk the outbox in commit order; fail at the first moment the scope rule breaks.
+    """Walk the outbox in id order; fail at the first moment the scope rule breaks.
 
     Returns:
         How many scans became active.

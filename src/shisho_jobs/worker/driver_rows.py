@@ -114,7 +114,7 @@ class DriverRows:
     def record(self, cursor: Cursor, jobs: list[Job], event: str) -> None:
         """Append ``event`` to the outbox for each of ``jobs``, in the cursor's transaction."""
         # psycopg sends the statements of one executemany in a single round trip
-        # (pipeline mode); each still takes the events lock and queues its NOTIFY.
+        # (pipeline mode); each still queues its NOTIFY.
         if jobs:
             params = [event_insert_params(self._dialect, job, event) for job in jobs]
             cursor.executemany(self._event_sql, params)

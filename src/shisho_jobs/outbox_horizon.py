@@ -20,8 +20,9 @@ An id becomes settled by a *seal*, which needs no clock and no lock:
 The price: a write transaction left open anywhere on the server holds the horizon back
 (delays events; never reorders or loses one), and each seal uses one transaction id.
 
-The sequence must keep PostgreSQL's default ``CACHE 1``: with a per-session cache,
-``pg_sequence_last_value`` would not see ids a session had drawn ahead of time.
+The sequence must keep PostgreSQL's default ``CACHE 1``: with a per-session cache, a session
+would hand out, after a seal, ids it had reserved before it (at or below ``Q``) from a
+transaction that took its id after ``r``, and the seal would not wait for it.
 """
 
 from __future__ import annotations

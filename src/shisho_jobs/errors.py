@@ -108,6 +108,17 @@ class OutboxNotSettled(ShishoJobsError):
         )
 
 
+class OutboxSequenceCached(ShishoJobsError):
+    """The ``job_events`` id sequence hands out ids from a per-session cache."""
+
+    def __init__(self, cache: int) -> None:
+        super().__init__(
+            f"The job_events id sequence has CACHE {cache}; live job events need CACHE 1"
+            " (with a cache, an event could be skipped). Run: ALTER SEQUENCE"
+            " job_events_id_seq CACHE 1"
+        )
+
+
 class LibrariesTableMissing(ShishoJobsError):
     """The host's `libraries` table does not exist: create it (the host's own migrations) before
     running the shisho_jobs migrations."""

@@ -34,7 +34,7 @@ from typing import Final
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from shisho_jobs.errors import OutboxNotSettled
+from shisho_jobs.errors import OutboxNotSettled, OutboxSequenceCached
 
 SETTLE_TIMEOUT: Final = 5.0
 """Seconds :meth:`Horizon.settled_latest` waits for the transactions that hold it back."""
@@ -43,6 +43,10 @@ _SEAL_SQL: Final = sa.text(
     "WITH drawn AS MATERIALIZED (SELECT coalesce(pg_sequence_last_value("
     "pg_get_serial_sequence('job_events', 'id')::regclass), 0) AS last_id) "
     "SELECT drawn.last_id, pg_current_xact_id()::text FROM drawn"
+)
+_SEQUENCE_CACHE_SQL: Final = sa.text(
+    "SELECT seqcache FROM pg_sequence"
+    " WHERE seqrelid = pg_get_serial_sequence('job_events', 'id')::regclass"
 )
 _PASSED_SQL: Final = sa.text(
     "SELECT pg_snapshot_xmin(pg_current_snapshot()) >= CAST(:sealed_by AS xid8)"
@@ -97,6 +101,7 @@ class Horizon:
         self.settled_id = 0
         """Every event up to this id that will ever exist is visible."""
         self._pending: _Seal | None = None
+        self._sequence_checked = False
 
     def read(self, connection: Connection, after_id: int, *, limit: int) -> SettledRead:
         """Events above ``after_id`` up to the settled id, oldest first, at most ``limit``.
@@ -144,6 +149,11 @@ class Horizon:
         return seal.sealed_id
 
     def _seal(self, connection: Connection) -> _Seal:
+        if not self._sequence_checked:
+            cache = int(connection.scalar(_SEQUENCE_CACHE_SQL) or 1)
+            if cache != 1:
+                raise OutboxSequenceCached(cache)
+            self._sequence_checked = True
         sealed_id, sealed_by = connection.execute(_SEAL_SQL).one()
         return _Seal(sealed_id=int(sealed_id), sealed_by=str(sealed_by))
 

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from polling import wait_until
 from schema_support import create_schema
 from shisho_jobs import Database, Job, JobService
-from shisho_jobs.errors import OutboxNotSettled
+from shisho_jobs.errors import OutboxNotSettled, OutboxSequenceCached
 from shisho_jobs.outbox import EVENT_PROGRESS, Outbox, record_event
 from shisho_jobs.outbox_horizon import Horizon
 
@@ -123,3 +123,10 @@ def test_a_start_id_waits_for_running_writers_and_says_so_when_they_stay_open(
         assert drawn in [event.id for event in replayed]
     finally:
         open_writer.close()
+
+
+def test_a_cached_id_sequence_is_refused_with_the_fix(pg_database: Database) -> None:
+    with pg_database.engine.begin() as connection:
+        connection.exec_driver_sql("ALTER SEQUENCE job_events_id_seq CACHE 20")
+    with pytest.raises(OutboxSequenceCached, match="ALTER SEQUENCE job_events_id_seq CACHE 1"):
+        Outbox(pg_database).latest_id()

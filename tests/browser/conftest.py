@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "plugin"))
 from plugin_test_host import USER_COOKIE, Site, create_schema, make_app, serve
 from stand_in_worker import register_stand_in_worker
 
-from chromium import CHROMIUM, launch_chromium
+from chromium import chromium_or_skip
 from shisho_jobs import Database
 
 
@@ -24,15 +24,8 @@ from shisho_jobs import Database
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """One headless system Chromium per test module."""
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with playwright_api.sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium_or_skip() as chromium:
+        yield chromium
 
 
 @pytest.fixture

@@ -18,24 +18,17 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import (
-    Browser,
-    BrowserContext,
-    Locator,
-    Page,
-    Playwright,
-    expect,
-    sync_playwright,
-)
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 # The polling and browser helpers shared with tests/ and bench/ live in tests/.
 sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))
 
-from chromium import launch_chromium
+from chromium import running_chromium
 from library_host.database import get_database
 from library_host.demo import prepare_demo
 from library_host.settings import HOST, HostSettings
 from polling import wait_until
+from shisho_jobs import JobService, ListJobsOptions
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 START_DEADLINE = 60.0  # seconds for a host or worker to come up
@@ -153,17 +146,12 @@ def make_host(data_dir: Path, *, inprocess_worker: bool, **extra_env: str) -> Ho
     return Host(settings=settings, env=env)
 
 
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as instance:
-        yield instance
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = launch_chromium(playwright)
-    yield browser
-    browser.close()
+# Module scope, not session: an open Playwright keeps an event loop in the main thread, which
+# breaks any later test that calls asyncio.run() (see chromium.running_chromium).
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with running_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
@@ -192,6 +180,20 @@ def login(page: Page, host: Host, username: str, then: str = "/") -> None:
 def button(page: Page, library_id: int) -> Locator:
     """The resync button element of ``library_id`` in the top nav."""
     return page.locator(f'[data-testid="top-nav"] shisho-resync-button[library-id="{library_id}"]')
+
+
+def icon_spins(resync: Locator) -> bool:
+    """Whether the icon inside a ``<shisho-resync-button>``'s shadow root is animated."""
+    animation: str = resync.evaluate(
+        "el => getComputedStyle(el.shadowRoot.querySelector('.icon')).animationName"
+    )
+    return animation != "none"
+
+
+def has_active_jobs(host: Host) -> bool:
+    """Whether any job of the host is still pending or running."""
+    service = JobService(get_database(host.settings.database_url))
+    return bool(service.list_jobs(ListJobsOptions(statuses=["pending", "in_progress"])))
 
 
 def screenshot(page: Page, name: str) -> None:

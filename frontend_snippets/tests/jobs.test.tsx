@@ -1,6 +1,5 @@
-import { QueryClientProvider, type QueryClient } from "@tanstack/react-query";
+import type { QueryClient } from "@tanstack/react-query";
 import { act, renderHook, waitFor } from "@testing-library/react";
-import type { ReactNode } from "react";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 
 import {
@@ -17,14 +16,11 @@ import { ApiError, apiRequest } from "../lib/api";
 import type { Job, ListJobsResponse } from "../types/generated";
 import { FakeEventSource } from "./support/fakeEventSource";
 import { FakeJobsApi, json, makeJob } from "./support/fakeApi";
-import { newQueryClient } from "./support/render";
+import { newQueryClient, queryClientWrapper } from "./support/render";
 
 let api: FakeJobsApi;
 let client: QueryClient;
-
-function wrapper({ children }: { children: ReactNode }) {
-  return <QueryClientProvider client={client}>{children}</QueryClientProvider>;
-}
+const wrapper = queryClientWrapper(() => client);
 
 beforeEach(() => {
   api = new FakeJobsApi().install();

@@ -182,3 +182,13 @@ export function json(body: unknown, status = 200): Response {
     headers: { "Content-Type": "application/json" },
   });
 }
+
+/** The CSRF token in the cookie that signedInFakeApi sets (the host sets one at sign-in). */
+export const CSRF_TOKEN = "token-123";
+
+/** A fake API installed for the current test, with the signed-in session's CSRF cookie set. */
+export function signedInFakeApi(): FakeJobsApi {
+  const api = new FakeJobsApi().install();
+  document.cookie = `csrftoken=${CSRF_TOKEN}; path=/`;
+  return api;
+}

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -92,6 +93,15 @@ def small_demo(
     settings = replace(HostSettings.from_env(), **changes)
     prepare_demo(settings, books=books, comics=comics)
     return settings
+
+
+@pytest.fixture
+def small_demo_on_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str | sa.URL
+) -> Callable[..., HostSettings]:
+    """:func:`small_demo` in the test's own data dir, on the engine under test (so the test
+    runs on SQLite and on PostgreSQL); called with the demo's counts and settings changes."""
+    return partial(small_demo, tmp_path / "data", monkeypatch, database_url)
 
 
 @contextmanager

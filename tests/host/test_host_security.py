@@ -15,7 +15,6 @@ from types import FrameType
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from limits import parse
 from litestar.stores.file import FileStore
 from litestar.testing import TestClient
@@ -29,7 +28,7 @@ from library_host.users import authenticate, ensure_role, ensure_user
 from shisho_jobs import Database
 from shisho_jobs.schema import MAX_ID
 
-from .conftest import DEADLINE, csrf_token, sign_in, small_demo
+from .conftest import DEADLINE, csrf_token, sign_in
 
 SWEEP_SECONDS = 0.05  # the test host sweeps expired sessions this often
 
@@ -37,18 +36,9 @@ Client = TestClient  # type: ignore[type-arg]
 
 
 @pytest.fixture
-def settings(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str | sa.URL
-) -> HostSettings:
+def settings(small_demo_on_engine: Callable[..., HostSettings]) -> HostSettings:
     """A small demo in a data dir of its own, on the engine under test; no worker."""
-    return small_demo(
-        tmp_path / "data",
-        monkeypatch,
-        database_url,
-        books=3,
-        comics=1,
-        session_sweep_seconds=SWEEP_SECONDS,
-    )
+    return small_demo_on_engine(books=3, comics=1, session_sweep_seconds=SWEEP_SECONDS)
 
 
 @pytest.fixture

@@ -8,13 +8,11 @@ from __future__ import annotations
 import re
 import socket
 import threading
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 import uvicorn
 from litestar.testing import TestClient
 
@@ -27,7 +25,7 @@ from shisho_jobs import JobService, Worker, get_plugin_manager
 from shisho_jobs.dto import Job
 from shisho_resync_plugin import ResyncPlugin
 
-from .conftest import DEADLINE, csrf_token, host_client, sign_in, small_demo
+from .conftest import DEADLINE, csrf_token, host_client, sign_in
 
 KEEPALIVE = 0.5  # seconds: the test host's event streams check their session this often
 ENDS_WITHIN = 2 * KEEPALIVE + 5.0  # seconds: one keep-alive, and a margin for a loaded machine
@@ -36,13 +34,9 @@ Client = TestClient  # type: ignore[type-arg]
 
 
 @pytest.fixture
-def settings(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str | sa.URL
-) -> HostSettings:
+def settings(small_demo_on_engine: Callable[..., HostSettings]) -> HostSettings:
     """A small demo (Books, Comics, Broken) on the engine under test; no in-process worker."""
-    return small_demo(
-        tmp_path / "data", monkeypatch, database_url, books=3, comics=1, keepalive_seconds=KEEPALIVE
-    )
+    return small_demo_on_engine(books=3, comics=1, keepalive_seconds=KEEPALIVE)
 
 
 @pytest.fixture

@@ -106,6 +106,15 @@ def _announced(resync: Locator) -> Locator:
     return resync.locator("[role=status]")
 
 
+def _scan_from_an_idle_button(page: Page, host: Host, library_id: int) -> Locator:
+    """Sign in on the library's page, see its button idle, and click it; the button."""
+    login(page, host, "admin", then=f"/libraries/{library_id}")
+    resync = button(page, library_id)
+    _expect_state(resync, "idle", "Resync library")
+    resync.locator("button").click()
+    return resync
+
+
 def _expect_badged_state(
     page: Page, resync: Locator, state: str, label: str, shot: str
 ) -> str | None:
@@ -125,11 +134,7 @@ def test_a_scan_waits_for_a_worker_turns_active_when_one_starts_and_is_cancelled
     page: Page, host: Host
 ) -> None:
     assert not host.workers, "this test runs first, before any worker"
-    login(page, host, "admin", then=f"/libraries/{BIG_LIBRARY_ID}")
-    resync = button(page, BIG_LIBRARY_ID)
-    _expect_state(resync, "idle", "Resync library")
-
-    resync.locator("button").click()
+    resync = _scan_from_an_idle_button(page, host, BIG_LIBRARY_ID)
 
     job_id = _expect_badged_state(
         page, resync, "waiting", "Scan waiting - no worker is running", "states-01-waiting"
@@ -176,11 +181,7 @@ def test_a_scan_waits_for_a_worker_turns_active_when_one_starts_and_is_cancelled
 def test_a_scan_with_a_damaged_file_ends_with_warnings_listed_on_its_page(
     page: Page, host: Host
 ) -> None:
-    login(page, host, "admin", then="/libraries/1")
-    resync = button(page, 1)
-    _expect_state(resync, "idle", "Resync library")
-
-    resync.locator("button").click()
+    resync = _scan_from_an_idle_button(page, host, 1)
 
     job_id = _expect_badged_state(
         page,
@@ -247,11 +248,7 @@ def test_the_failed_library_is_scanned_again_from_its_job_page(page: Page, host:
 
 @pytest.mark.usefixtures("worker")
 def test_a_scan_that_stops_making_progress_is_stalled_and_cancelled(page: Page, host: Host) -> None:
-    login(page, host, "admin", then=f"/libraries/{STUCK_LIBRARY_ID}")
-    resync = button(page, STUCK_LIBRARY_ID)
-    _expect_state(resync, "idle", "Resync library")
-
-    resync.locator("button").click()
+    resync = _scan_from_an_idle_button(page, host, STUCK_LIBRARY_ID)
 
     job_id = _expect_badged_state(
         page,

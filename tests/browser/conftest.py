@@ -16,6 +16,7 @@ from stand_in_worker import register_stand_in_worker
 
 from chromium import chromium_or_skip
 from shisho_jobs import Database
+from shisho_resync_plugin import ResyncPlugin
 
 
 # Module scope, not session: Playwright's sync API keeps an event loop running in
@@ -29,8 +30,9 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def site(sqlite_url: str) -> Iterator[Site]:
-    """The test host on a fresh SQLite database (no worker: tests move jobs themselves)."""
+def served(sqlite_url: str) -> Iterator[tuple[Site, ResyncPlugin]]:
+    """The test host on a fresh SQLite database (no worker: tests move jobs themselves), and
+    its plugin (to count open streams)."""
     database = Database(sqlite_url)
     create_schema(database)
     # The tests move jobs as a worker would: a pending job is not waiting for one.
@@ -38,9 +40,15 @@ def site(sqlite_url: str) -> Iterator[Site]:
     app, plugin = make_app(database, keepalive_interval=1.0, sqlite_poll_interval=0.05)
     try:
         with serve(app, plugin) as base_url:
-            yield Site(base_url, plugin.runtime.service, database)
+            yield Site(base_url, plugin.runtime.service, database), plugin
     finally:
         database.dispose()
+
+
+@pytest.fixture
+def site(served: tuple[Site, ResyncPlugin]) -> Site:
+    """The served test host (most tests need no plugin)."""
+    return served[0]
 
 
 @pytest.fixture

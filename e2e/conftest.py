@@ -28,7 +28,6 @@ from library_host.database import get_database
 from library_host.demo import prepare_demo
 from library_host.settings import HOST, HostSettings
 from polling import wait_until
-from shisho_jobs import JobService, ListJobsOptions
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 START_DEADLINE = 60.0  # seconds for a host or worker to come up
@@ -180,20 +179,6 @@ def login(page: Page, host: Host, username: str, then: str = "/") -> None:
 def button(page: Page, library_id: int) -> Locator:
     """The resync button element of ``library_id`` in the top nav."""
     return page.locator(f'[data-testid="top-nav"] shisho-resync-button[library-id="{library_id}"]')
-
-
-def icon_spins(resync: Locator) -> bool:
-    """Whether the icon inside a ``<shisho-resync-button>``'s shadow root is animated."""
-    animation: str = resync.evaluate(
-        "el => getComputedStyle(el.shadowRoot.querySelector('.icon')).animationName"
-    )
-    return animation != "none"
-
-
-def has_active_jobs(host: Host) -> bool:
-    """Whether any job of the host is still pending or running."""
-    service = JobService(get_database(host.settings.database_url))
-    return bool(service.list_jobs(ListJobsOptions(statuses=["pending", "in_progress"])))
 
 
 def screenshot(page: Page, name: str) -> None:

@@ -16,17 +16,8 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from .big_library import BIG_LIBRARY_FILES, BIG_LIBRARY_ID, add_big_library
-from .conftest import (
-    Host,
-    api_json,
-    button,
-    has_active_jobs,
-    icon_spins,
-    login,
-    make_host,
-    screenshot,
-    wait_until,
-)
+from .checks import has_active_jobs, icon_spins
+from .conftest import Host, api_json, button, login, make_host, screenshot, wait_until
 
 LEASE_SECONDS = "2"
 """Short leases so a killed worker's job is rescued within seconds."""

@@ -28,17 +28,8 @@ from polling import wait_until
 from shisho_jobs import JobService, ListJobsOptions
 
 from .big_library import BIG_LIBRARY_FILES, BIG_LIBRARY_ID, add_big_library
-from .conftest import (
-    BIN,
-    Host,
-    api_json,
-    button,
-    has_active_jobs,
-    icon_spins,
-    login,
-    make_host,
-    screenshot,
-)
+from .checks import has_active_jobs, icon_spins
+from .conftest import BIN, Host, api_json, button, login, make_host, screenshot
 from .stuck_share import STUCK_NAME
 
 STUCK_LIBRARY_ID = 5

@@ -19,7 +19,8 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 from library_host.database import get_database
 from shisho_jobs import JobService
 
-from .conftest import api_json, has_active_jobs, screenshot, wait_until
+from .checks import has_active_jobs
+from .conftest import api_json, screenshot, wait_until
 from .react_host import ReactHost, react_button, react_host_without_worker, react_login
 
 SCAN_DEADLINE = 60.0  # seconds for a worker to finish a small scan on a busy machine

@@ -8,7 +8,13 @@ import { ResyncButton } from "../components/library/ResyncButton";
 import { ApiError } from "../lib/api";
 import type { Job } from "../types/generated";
 import { FakeEventSource } from "./support/fakeEventSource";
-import { type FakeJobsApi, json, makeJob, signedInFakeApi } from "./support/fakeApi";
+import {
+  type FakeJobsApi,
+  json,
+  makeJob,
+  scanAlreadyActive,
+  signedInFakeApi,
+} from "./support/fakeApi";
 import { Providers, newQueryClient, renderInHost } from "./support/render";
 import { MINUTE, minutesAgo, spins, stateOf } from "./support/resyncButton";
 
@@ -179,14 +185,7 @@ describe("ResyncButton clicks", () => {
     delete other.library_id;
     api.onCreate = () => {
       api.jobs.unshift(other);
-      return json(
-        {
-          status_code: 409,
-          detail: "A scan job is already running or pending.",
-          extra: { job: other },
-        },
-        409,
-      );
+      return scanAlreadyActive(other);
     };
     renderInHost(<ResyncButton libraryId={1} />);
     fireEvent.click(await buttonNamed("Last synced 3 minutes ago"));
@@ -282,11 +281,7 @@ describe("ResyncButton when the scan finishes before the start request answers",
   });
 
   const createdAnswer = (job: Job) => json(job, 201);
-  const joinedAnswer = (job: Job) =>
-    json(
-      { status_code: 409, detail: "A scan job is already running or pending.", extra: { job } },
-      409,
-    );
+  const joinedAnswer = scanAlreadyActive;
 
   interface Race {
     /** The scan the button created or joined. */

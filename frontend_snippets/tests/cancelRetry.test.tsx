@@ -7,7 +7,13 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { QueryKey, useCancelJob, useJob, useRetryJob } from "../hooks/queries/jobs";
 import { ApiError } from "../lib/api";
 import type { Job, ListJobsResponse } from "../types/generated";
-import { type FakeJobsApi, json, makeJob, signedInFakeApi } from "./support/fakeApi";
+import {
+  type FakeJobsApi,
+  json,
+  makeJob,
+  scanAlreadyActive,
+  signedInFakeApi,
+} from "./support/fakeApi";
 import { newQueryClient, queryClientWrapper } from "./support/render";
 
 let api: FakeJobsApi;
@@ -97,15 +103,7 @@ describe("useRetryJob", () => {
     const failed = makeJob({ status: "failed" });
     const running = makeJob({ status: "in_progress" });
     api.jobs = [running, failed];
-    api.onRetry = () =>
-      json(
-        {
-          status_code: 409,
-          detail: "A scan job is already running or pending.",
-          extra: { job: running },
-        },
-        409,
-      );
+    api.onRetry = () => scanAlreadyActive(running);
     const { result } = renderHook(() => useRetryJob(), { wrapper });
 
     const answer = await act(() => result.current.mutateAsync(failed.id));

@@ -15,7 +15,7 @@ import { useJobEvents } from "../hooks/useJobEvents";
 import { ApiError, apiRequest } from "../lib/api";
 import type { Job, ListJobsResponse } from "../types/generated";
 import { FakeEventSource } from "./support/fakeEventSource";
-import { FakeJobsApi, json, makeJob } from "./support/fakeApi";
+import { FakeJobsApi, json, makeJob, scanAlreadyActive } from "./support/fakeApi";
 import { newQueryClient, queryClientWrapper } from "./support/render";
 
 let api: FakeJobsApi;
@@ -74,15 +74,7 @@ describe("useCreateJob", () => {
 
   it("resolves to the active job of a 409 answer (start or join)", async () => {
     const active = makeJob({ status: "pending", library_id: 3 });
-    api.onCreate = () =>
-      json(
-        {
-          status_code: 409,
-          detail: "A scan job is already running or pending.",
-          extra: { job: active },
-        },
-        409,
-      );
+    api.onCreate = () => scanAlreadyActive(active);
     const { result } = renderHook(() => useCreateJob(), { wrapper });
     const outcome = await act(() =>
       result.current.mutateAsync({ type: "scan", data: {}, library_id: 3 }),

@@ -183,6 +183,14 @@ export function json(body: unknown, status = 200): Response {
   });
 }
 
+/** The API's 409 to a scan that the active scan `job` already covers (start or join). */
+export function scanAlreadyActive(job: Job): Response {
+  return json(
+    { status_code: 409, detail: "A scan job is already running or pending.", extra: { job } },
+    409,
+  );
+}
+
 /** The CSRF token in the cookie that signedInFakeApi sets (the host sets one at sign-in). */
 export const CSRF_TOKEN = "token-123";
 

@@ -8,13 +8,8 @@ import { ResyncButton } from "../components/library/ResyncButton";
 import { ApiError } from "../lib/api";
 import type { Job } from "../types/generated";
 import { FakeEventSource } from "./support/fakeEventSource";
-import {
-  type FakeJobsApi,
-  json,
-  makeJob,
-  scanAlreadyActive,
-  signedInFakeApi,
-} from "./support/fakeApi";
+import type { FakeJobsApi } from "./support/fakeApi";
+import { json, makeJob, scanAlreadyActive, signedInFakeApi } from "./support/fakeApi";
 import { Providers, newQueryClient, renderInHost } from "./support/render";
 import { MINUTE, minutesAgo, spins, stateOf } from "./support/resyncButton";
 

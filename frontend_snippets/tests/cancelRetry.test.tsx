@@ -7,13 +7,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { QueryKey, useCancelJob, useJob, useRetryJob } from "../hooks/queries/jobs";
 import { ApiError } from "../lib/api";
 import type { Job, ListJobsResponse } from "../types/generated";
-import {
-  type FakeJobsApi,
-  json,
-  makeJob,
-  scanAlreadyActive,
-  signedInFakeApi,
-} from "./support/fakeApi";
+import type { FakeJobsApi } from "./support/fakeApi";
+import { json, makeJob, scanAlreadyActive, signedInFakeApi } from "./support/fakeApi";
 import { newQueryClient, queryClientWrapper } from "./support/render";
 
 let api: FakeJobsApi;

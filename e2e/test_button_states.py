@@ -28,7 +28,7 @@ from polling import wait_until
 from shisho_jobs import JobService, ListJobsOptions
 
 from .big_library import BIG_LIBRARY_FILES, BIG_LIBRARY_ID, add_big_library
-from .checks import has_active_jobs, icon_spins
+from .checks import broken_library_button, has_active_jobs, icon_spins
 from .conftest import BIN, Host, api_json, button, login, make_host, screenshot
 from .stuck_share import STUCK_NAME
 
@@ -207,11 +207,7 @@ def test_a_scan_with_a_damaged_file_ends_with_warnings_listed_on_its_page(
 
 @pytest.mark.usefixtures("worker")
 def test_the_failed_library_is_scanned_again_from_its_job_page(page: Page, host: Host) -> None:
-    login(page, host, "admin", then="/libraries/3")
-    resync = button(page, 3)
-    expect(resync).to_have_attribute("data-state", re.compile("idle|failed"))
-    if resync.get_attribute("data-state") == "idle":
-        resync.locator("button").click()
+    resync = broken_library_button(page, host)
     _expect_state(resync, "failed", "Last scan failed - view logs")
     expect(_badge(resync)).to_have_attribute("data-badge", "failed")
     failed_id = resync.get_attribute("data-job-id")

@@ -18,20 +18,12 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import (
-    Browser,
-    BrowserContext,
-    Locator,
-    Page,
-    Playwright,
-    expect,
-    sync_playwright,
-)
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 # The polling and browser helpers shared with tests/ and bench/ live in tests/.
 sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))
 
-from chromium import launch_chromium
+from chromium import running_chromium
 from library_host.database import get_database
 from library_host.demo import prepare_demo
 from library_host.settings import HOST, HostSettings
@@ -153,17 +145,12 @@ def make_host(data_dir: Path, *, inprocess_worker: bool, **extra_env: str) -> Ho
     return Host(settings=settings, env=env)
 
 
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as instance:
-        yield instance
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = launch_chromium(playwright)
-    yield browser
-    browser.close()
+# Module scope, not session: an open Playwright keeps an event loop in the main thread, which
+# breaks any later test that calls asyncio.run() (see chromium.running_chromium).
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with running_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

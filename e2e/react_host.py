@@ -20,7 +20,7 @@ from playwright.sync_api import Locator, Page
 
 from library_host.settings import HOST
 
-from .conftest import START_DEADLINE, Host, _stop, free_port, wait_until
+from .conftest import START_DEADLINE, Host, _stop, free_port, make_host, wait_until
 
 SNIPPETS_DIR = Path(__file__).resolve().parent.parent / "frontend_snippets"
 VITE = SNIPPETS_DIR / "node_modules" / ".bin" / "vite"
@@ -121,3 +121,16 @@ def served_react_host(api: Host) -> Iterator[ReactHost]:
         yield react
     finally:
         react.stop()
+
+
+@contextlib.contextmanager
+def react_host_without_worker(data_dir: Path) -> Iterator[ReactHost]:
+    """A reference host in ``data_dir`` that runs no worker, with the React host served in front
+    of it (``.api``), for the ``with`` block: the set-up of every React host module."""
+    api = make_host(data_dir, inprocess_worker=False)
+    api.start()
+    try:
+        with served_react_host(api) as react:
+            yield react
+    finally:
+        api.stop()

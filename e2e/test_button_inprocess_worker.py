@@ -13,6 +13,7 @@ from library_host.database import get_database
 from library_host.sample_data import epub_bytes
 from shisho_jobs import JobService
 
+from .checks import broken_library_button
 from .conftest import Host, api_json, button, login, make_host, screenshot, wait_until
 
 # The in-process worker may finish a small rescan before the POST that created it
@@ -108,11 +109,7 @@ def test_new_book_file_appears_after_a_resync(page: Page, host: Host) -> None:
 
 
 def test_failed_scan_shows_the_badge_and_opens_the_logs(page: Page, host: Host) -> None:
-    login(page, host, "admin", then="/libraries/3")
-    resync = button(page, 3)
-    expect(resync).to_have_attribute("data-state", re.compile("idle|failed"))
-    if resync.get_attribute("data-state") == "idle":
-        resync.locator("button").click()
+    resync = broken_library_button(page, host)
 
     expect(resync).to_have_attribute("data-state", "failed", timeout=AFTER_CLICK_MS)
     expect(resync.locator("button")).to_have_attribute("aria-label", "Last scan failed - view logs")

@@ -15,16 +15,10 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
-from library_host import catalog
-from library_host.database import get_database
-from library_host.sample_data import epub_bytes
-from shisho_jobs import JobService, ListJobsOptions
-
+from .big_library import BIG_LIBRARY_FILES, BIG_LIBRARY_ID, add_big_library
+from .checks import has_active_jobs, icon_spins
 from .conftest import Host, api_json, button, login, make_host, screenshot, wait_until
 
-BIG_LIBRARY_ID = 4
-BIG_LIBRARY_FILES = 20_000
-"""Enough files that the first scan runs for seconds: long enough to kill its worker mid-way."""
 LEASE_SECONDS = "2"
 """Short leases so a killed worker's job is rescued within seconds."""
 SCAN_DEADLINE = 90.0  # seconds
@@ -38,28 +32,10 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
         SHISHO_WORKER_LEASE_SECONDS=LEASE_SECONDS,
         SHISHO_WORKER_POLL_INTERVAL="0.2",
     )
-    _add_big_library(host)
+    add_big_library(host)
     host.start()
     yield host
     host.stop()
-
-
-def _add_big_library(host: Host) -> None:
-    # The same valid EPUB under many names: cheap to write, each still read by the first scan.
-    folder = host.libraries_dir / "big"
-    content = epub_bytes("A Book Among Many", "Prolific Author", "e2e-big")
-    for shelf in range(BIG_LIBRARY_FILES // 500):
-        shelf_dir = folder / f"shelf-{shelf:03d}"
-        shelf_dir.mkdir(parents=True)
-        for number in range(500):
-            (shelf_dir / f"book-{number:03d}.epub").write_bytes(content)
-    database = get_database(host.settings.database_url)
-    catalog.ensure_library(database, BIG_LIBRARY_ID, "Big", str(folder))
-
-
-def _has_active_jobs(host: Host) -> bool:
-    service = JobService(get_database(host.settings.database_url))
-    return bool(service.list_jobs(ListJobsOptions(statuses=["pending", "in_progress"])))
 
 
 @pytest.fixture
@@ -69,17 +45,10 @@ def drain(host: Host) -> Iterator[None]:
     worker = host.start_worker()
     try:
         wait_until(
-            lambda: not _has_active_jobs(host), timeout=SCAN_DEADLINE, what="the queue drains"
+            lambda: not has_active_jobs(host), timeout=SCAN_DEADLINE, what="the queue drains"
         )
     finally:
         host.stop_worker(worker)
-
-
-def _spinning(page: Page, library_id: int) -> bool:
-    animation: str = button(page, library_id).evaluate(
-        "el => getComputedStyle(el.shadowRoot.querySelector('.icon')).animationName"
-    )
-    return animation != "none"
 
 
 @pytest.mark.usefixtures("drain")
@@ -93,11 +62,11 @@ def test_scan_of_library_one_leaves_library_two_idle(context: BrowserContext, ho
 
     # No worker runs yet: the pending scan is shown waiting, without spinning (CONTRACT 5).
     expect(button(books, 1)).to_have_attribute("data-state", "waiting")
-    assert not _spinning(books, 1)
+    assert not icon_spins(button(books, 1))
     comics.reload()
     expect(button(comics, 2)).to_have_attribute("data-state", "idle")
     expect(button(comics, 2).locator("button")).to_have_attribute("aria-label", "Resync library")
-    assert not _spinning(comics, 2)
+    assert not icon_spins(button(comics, 2))
     screenshot(books, "06-active-spinning")
 
 
@@ -236,12 +205,7 @@ def test_loading_and_starting_states(page: Page, host: Host) -> None:
     expect(resync).to_have_attribute("data-state", "starting")
     expect(resync.locator("button")).to_have_attribute("aria-label", "Starting scan...")
     screenshot(page, "02b-starting")
-    assert (
-        resync.evaluate(
-            "el => getComputedStyle(el.shadowRoot.querySelector('.icon')).animationName"
-        )
-        != "none"
-    )
+    assert icon_spins(resync)
     held[0].continue_()
     # No worker runs here: the created scan waits, pending, and the button says so.
     expect(resync).to_have_attribute("data-state", "waiting")
@@ -273,7 +237,7 @@ def test_global_scan_spins_every_button(context: BrowserContext, host: Host) -> 
         # No worker runs yet: waiting, not spinning (CONTRACT section 5).
         expect(button(tab, library_id)).to_have_attribute("data-state", "waiting")
         expect(button(tab, library_id)).to_have_attribute("data-job-id", str(created[1]["id"]))
-        assert not _spinning(tab, library_id)
+        assert not icon_spins(button(tab, library_id))
     screenshot(pages[2], "09-global-scan-spins-comics")
     worker = host.start_worker()
     try:

@@ -24,16 +24,14 @@ from library_host import catalog
 from library_host.database import get_database
 from library_host.demo import DAMAGED_FILE_NAME
 from library_host.models import roles
-from library_host.sample_data import epub_bytes
 from polling import wait_until
 from shisho_jobs import JobService, ListJobsOptions
 
+from .big_library import BIG_LIBRARY_FILES, BIG_LIBRARY_ID, add_big_library
+from .checks import broken_library_button, has_active_jobs, icon_spins
 from .conftest import BIN, Host, api_json, button, login, make_host, screenshot
 from .stuck_share import STUCK_NAME
 
-BIG_LIBRARY_ID = 4
-BIG_LIBRARY_FILES = 20_000
-"""Enough files that a scan runs for seconds: long enough to cancel it mid-way."""
 STUCK_LIBRARY_ID = 5
 STALL_SECONDS = "2"
 SCAN_DEADLINE = 120.0  # seconds
@@ -59,20 +57,6 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
     host.start()
     yield host
     host.stop()
-
-
-def add_big_library(host: Host) -> None:
-    """Library 4, ``Big``: the same valid EPUB under many names, each read by the first scan."""
-    folder = host.libraries_dir / "big"
-    content = epub_bytes("A Book Among Many", "Prolific Author", "e2e-big")
-    for shelf in range(BIG_LIBRARY_FILES // 500):
-        shelf_dir = folder / f"shelf-{shelf:03d}"
-        shelf_dir.mkdir(parents=True)
-        for number in range(500):
-            (shelf_dir / f"book-{number:03d}.epub").write_bytes(content)
-    catalog.ensure_library(
-        get_database(host.settings.database_url), BIG_LIBRARY_ID, "Big", str(folder)
-    )
 
 
 def start_worker(host: Host) -> subprocess.Popen[bytes]:
@@ -105,13 +89,6 @@ def _expect_state(resync: Locator, state: str, label: str | re.Pattern[str]) -> 
     expect(resync.locator("button")).to_have_attribute("aria-label", label)
 
 
-def _spinning(resync: Locator) -> bool:
-    animation: str = resync.evaluate(
-        "el => getComputedStyle(el.shadowRoot.querySelector('.icon')).animationName"
-    )
-    return animation != "none"
-
-
 def _badge(resync: Locator) -> Locator:
     return resync.locator(".badge")
 
@@ -120,29 +97,45 @@ def _announced(resync: Locator) -> Locator:
     return resync.locator("[role=status]")
 
 
+def _scan_from_an_idle_button(page: Page, host: Host, library_id: int) -> Locator:
+    """Sign in on the library's page, see its button idle, and click it; the button."""
+    login(page, host, "admin", then=f"/libraries/{library_id}")
+    resync = button(page, library_id)
+    _expect_state(resync, "idle", "Resync library")
+    resync.locator("button").click()
+    return resync
+
+
+def _expect_badged_state(
+    page: Page, resync: Locator, state: str, label: str, shot: str
+) -> str | None:
+    """The button shows ``state`` with its badge, says ``label`` aloud, does not spin, and is
+    screenshotted as ``shot``; the id of the job it shows."""
+    # waiting, warning and stalled look alike (a badge, no spin): one check serves all three.
+    _expect_state(resync, state, label)
+    expect(_announced(resync)).to_have_text(label)
+    expect(_badge(resync)).to_be_visible()
+    expect(_badge(resync)).to_have_attribute("data-badge", state)
+    assert not icon_spins(resync)
+    screenshot(page, shot)
+    return resync.get_attribute("data-job-id")
+
+
 def test_a_scan_waits_for_a_worker_turns_active_when_one_starts_and_is_cancelled(
     page: Page, host: Host
 ) -> None:
     assert not host.workers, "this test runs first, before any worker"
-    login(page, host, "admin", then=f"/libraries/{BIG_LIBRARY_ID}")
-    resync = button(page, BIG_LIBRARY_ID)
-    _expect_state(resync, "idle", "Resync library")
+    resync = _scan_from_an_idle_button(page, host, BIG_LIBRARY_ID)
 
-    resync.locator("button").click()
-
-    _expect_state(resync, "waiting", "Scan waiting - no worker is running")
-    expect(_announced(resync)).to_have_text("Scan waiting - no worker is running")
-    expect(_badge(resync)).to_be_visible()
-    expect(_badge(resync)).to_have_attribute("data-badge", "waiting")
-    assert not _spinning(resync)
-    screenshot(page, "states-01-waiting")
-    job_id = resync.get_attribute("data-job-id")
+    job_id = _expect_badged_state(
+        page, resync, "waiting", "Scan waiting - no worker is running", "states-01-waiting"
+    )
 
     start_worker(host)  # a separate worker process: the button turns active by itself
 
     _expect_state(resync, "active", re.compile(r"^Scan started "))
     expect(_badge(resync)).to_be_hidden()
-    assert _spinning(resync)
+    assert icon_spins(resync)
     expect(resync).to_have_attribute("data-job-id", job_id or "")
 
     # A click opens the running scan's page, where it is cancelled.
@@ -164,7 +157,7 @@ def test_a_scan_waits_for_a_worker_turns_active_when_one_starts_and_is_cancelled
     page.goto(f"{host.url}/libraries/{BIG_LIBRARY_ID}")
     _expect_state(resync, "cancelled", re.compile(r"^Last scan cancelled "))
     expect(_badge(resync)).to_be_hidden()
-    assert not _spinning(resync)
+    assert not icon_spins(resync)
     expect(page.get_by_test_id("book-count")).to_have_text(re.compile(r"^[1-9][\d,]* books?$"))
 
     resync.locator("button").click()  # in cancelled, a click scans again
@@ -179,19 +172,15 @@ def test_a_scan_waits_for_a_worker_turns_active_when_one_starts_and_is_cancelled
 def test_a_scan_with_a_damaged_file_ends_with_warnings_listed_on_its_page(
     page: Page, host: Host
 ) -> None:
-    login(page, host, "admin", then="/libraries/1")
-    resync = button(page, 1)
-    _expect_state(resync, "idle", "Resync library")
+    resync = _scan_from_an_idle_button(page, host, 1)
 
-    resync.locator("button").click()
-
-    _expect_state(resync, "warning", "Last synced less than a minute ago - 1 warning")
-    expect(_announced(resync)).to_have_text("Last synced less than a minute ago - 1 warning")
-    expect(_badge(resync)).to_be_visible()
-    expect(_badge(resync)).to_have_attribute("data-badge", "warning")
-    assert not _spinning(resync)
-    screenshot(page, "states-03-warning")
-    job_id = resync.get_attribute("data-job-id")
+    job_id = _expect_badged_state(
+        page,
+        resync,
+        "warning",
+        "Last synced less than a minute ago - 1 warning",
+        "states-03-warning",
+    )
 
     page.goto(f"{host.url}/settings/jobs/{job_id}")
     warning = page.get_by_test_id("job-warning")
@@ -218,11 +207,7 @@ def test_a_scan_with_a_damaged_file_ends_with_warnings_listed_on_its_page(
 
 @pytest.mark.usefixtures("worker")
 def test_the_failed_library_is_scanned_again_from_its_job_page(page: Page, host: Host) -> None:
-    login(page, host, "admin", then="/libraries/3")
-    resync = button(page, 3)
-    expect(resync).to_have_attribute("data-state", re.compile("idle|failed"))
-    if resync.get_attribute("data-state") == "idle":
-        resync.locator("button").click()
+    resync = broken_library_button(page, host)
     _expect_state(resync, "failed", "Last scan failed - view logs")
     expect(_badge(resync)).to_have_attribute("data-badge", "failed")
     failed_id = resync.get_attribute("data-job-id")
@@ -250,19 +235,15 @@ def test_the_failed_library_is_scanned_again_from_its_job_page(page: Page, host:
 
 @pytest.mark.usefixtures("worker")
 def test_a_scan_that_stops_making_progress_is_stalled_and_cancelled(page: Page, host: Host) -> None:
-    login(page, host, "admin", then=f"/libraries/{STUCK_LIBRARY_ID}")
-    resync = button(page, STUCK_LIBRARY_ID)
-    _expect_state(resync, "idle", "Resync library")
+    resync = _scan_from_an_idle_button(page, host, STUCK_LIBRARY_ID)
 
-    resync.locator("button").click()
-
-    _expect_state(resync, "stalled", "Scan stalled - no progress for less than a minute")
-    expect(_announced(resync)).to_have_text("Scan stalled - no progress for less than a minute")
-    expect(_badge(resync)).to_be_visible()
-    expect(_badge(resync)).to_have_attribute("data-badge", "stalled")
-    assert not _spinning(resync)
-    screenshot(page, "states-06-stalled")
-    job_id = resync.get_attribute("data-job-id")
+    job_id = _expect_badged_state(
+        page,
+        resync,
+        "stalled",
+        "Scan stalled - no progress for less than a minute",
+        "states-06-stalled",
+    )
 
     resync.locator("button").click()  # in stalled, a click opens the job, where cancel works
 
@@ -314,7 +295,7 @@ def test_a_refused_click_shows_the_reason_on_the_button_then_the_state_returns(
 
 def test_no_job_is_left_running(host: Host) -> None:
     wait_until(
-        lambda: not _service(host).list_jobs(ListJobsOptions(statuses=["pending", "in_progress"])),
+        lambda: not has_active_jobs(host),
         timeout=SCAN_DEADLINE,
         what="every scan has finished",
     )

@@ -14,13 +14,14 @@ from collections.abc import Callable, Iterator
 from subprocess import Popen
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from library_host.database import get_database
-from shisho_jobs import JobService, ListJobsOptions
+from shisho_jobs import JobService
 
-from .conftest import Host, api_json, make_host, screenshot, wait_until
-from .react_host import ReactHost, react_button, react_login, served_react_host
+from .checks import has_active_jobs
+from .conftest import api_json, screenshot, wait_until
+from .react_host import ReactHost, react_button, react_host_without_worker, react_login
 
 SCAN_DEADLINE = 60.0  # seconds for a worker to finish a small scan on a busy machine
 JUST_NOW = re.compile(r"^Last synced (less than a minute ago|1 minute ago)$")
@@ -30,27 +31,15 @@ START_ERROR_DISPLAY_MS = 5_000  # the button's default (START_ERROR_DISPLAY_MS i
 
 
 @pytest.fixture(scope="module")
-def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
-    host = make_host(tmp_path_factory.mktemp("react"), inprocess_worker=False)
-    host.start()
-    yield host
-    host.stop()
-
-
-@pytest.fixture(scope="module")
-def react(host: Host) -> Iterator[ReactHost]:
-    with served_react_host(host) as react:
+def react(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReactHost]:
+    with react_host_without_worker(tmp_path_factory.mktemp("react")) as react:
         yield react
 
 
-def _has_active_jobs(host: Host) -> bool:
-    service = JobService(get_database(host.settings.database_url))
-    return bool(service.list_jobs(ListJobsOptions(statuses=["pending", "in_progress"])))
-
-
 @pytest.fixture
-def start_worker(host: Host) -> Iterator[Callable[[], Popen[bytes]]]:
+def start_worker(react: ReactHost) -> Iterator[Callable[[], Popen[bytes]]]:
     """Starts a worker on demand; after the test one runs until no job is left pending."""
+    host = react.api
     started: list[Popen[bytes]] = []
 
     def start() -> Popen[bytes]:
@@ -62,11 +51,22 @@ def start_worker(host: Host) -> Iterator[Callable[[], Popen[bytes]]]:
         start()
     try:
         wait_until(
-            lambda: not _has_active_jobs(host), timeout=SCAN_DEADLINE, what="the queue drains"
+            lambda: not has_active_jobs(host), timeout=SCAN_DEADLINE, what="the queue drains"
         )
     finally:
         for worker in started:
             host.stop_worker(worker)
+
+
+def _failed_library_button(page: Page, react: ReactHost) -> Locator:
+    """The button on library 3 (Broken: no folder), once its scan has failed (a worker runs)."""
+    react_login(page, react, "admin", then="/libraries/3")
+    resync = react_button(page)
+    expect(resync).to_have_attribute("data-state", re.compile("idle|failed"))
+    if resync.get_attribute("data-state") == "idle":
+        resync.locator("button").click()
+        expect(resync).to_have_attribute("data-state", "failed", timeout=SCAN_DEADLINE * 1000)
+    return resync
 
 
 def _scan_ids(page: Page, react: ReactHost, library_id: int) -> set[int]:
@@ -174,11 +174,7 @@ def test_failed_library_shows_the_badge_and_opens_the_logs(
     page: Page, react: ReactHost, start_worker: Callable[[], Popen[bytes]]
 ) -> None:
     start_worker()
-    react_login(page, react, "admin", then="/libraries/3")
-    resync = react_button(page)
-    expect(resync).to_have_attribute("data-state", re.compile("idle|failed"))
-    if resync.get_attribute("data-state") == "idle":
-        resync.locator("button").click()
+    resync = _failed_library_button(page, react)
 
     expect(resync).to_have_attribute("data-state", "failed", timeout=SCAN_DEADLINE * 1000)
     expect(resync.locator("button")).to_have_attribute("aria-label", "Last scan failed - view logs")
@@ -209,12 +205,7 @@ def test_moving_to_another_library_starts_afresh_without_a_loading_announcement(
     page: Page, react: ReactHost, start_worker: Callable[[], Popen[bytes]]
 ) -> None:
     start_worker()
-    react_login(page, react, "admin", then="/libraries/3")
-    resync = react_button(page)
-    expect(resync).to_have_attribute("data-state", re.compile("idle|failed"))
-    if resync.get_attribute("data-state") == "idle":
-        resync.locator("button").click()
-        expect(resync).to_have_attribute("data-state", "failed", timeout=SCAN_DEADLINE * 1000)
+    resync = _failed_library_button(page, react)
     page.evaluate(
         """() => {
             window.announced = [];

@@ -11,40 +11,31 @@ when the leader closes. The host runs no worker: the test moves the scans itself
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-import msgspec
 import pytest
 from playwright.sync_api import BrowserContext, Page, Request, expect
 
 from library_host.database import get_database
-from shisho_jobs import Job, JobService, JobStatus
-from shisho_jobs.schema import utcnow
+from shisho_jobs import JobService
 
-from .conftest import Host, make_host, wait_until
-from .react_host import ReactHost, react_button, react_login, served_react_host
+from .conftest import wait_until
+from .react_host import ReactHost, react_button, react_host_without_worker
+from .react_tabs import (
+    LIVE_MS,
+    expect_a_new_scan_in_first_and_last,
+    finish_job,
+    open_react_tabs,
+    scan_from_the_first_tab,
+)
 
-TABS = 20
-LOAD_DEADLINE_MS = 10_000
-"""Every tab loads, and its button leaves ``loading``, within this (the issue's acceptance)."""
-LIVE_MS = 15_000
-"""Well under the idle poll (30 s): a change seen within this came by the event stream."""
 STREAM_DEADLINE = 20.0  # seconds for the streams the browser holds to settle to one
 NO_SHARED_WORKER = "delete window.SharedWorker"
 EVENTS_PATH = "/api/jobs/events"
 
 
 @pytest.fixture(scope="module")
-def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
-    host = make_host(tmp_path_factory.mktemp("react-tabs-leader"), inprocess_worker=False)
-    host.start()
-    yield host
-    host.stop()
-
-
-@pytest.fixture(scope="module")
-def react(host: Host) -> Iterator[ReactHost]:
-    with served_react_host(host) as react:
+def react(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReactHost]:
+    with react_host_without_worker(tmp_path_factory.mktemp("react-tabs-leader")) as react:
         yield react
 
 
@@ -80,57 +71,28 @@ class StreamRequests:
         return owners[0]
 
 
-def _set(service: JobService, job: Job, **changes: Any) -> Job:
-    return service.update_job(msgspec.structs.replace(job, **changes), columns=list(changes))
-
-
-def _finish(service: JobService, job: Job) -> Job:
-    return _set(service, job, status=JobStatus.COMPLETED, progress=100, finished_at=utcnow())
-
-
 @pytest.mark.timeout(300)  # twenty tabs and a production build, on a shared 2-core machine
 def test_twenty_react_tabs_share_one_stream_through_a_leader_tab(
-    context: BrowserContext, host: Host, react: ReactHost
+    context: BrowserContext, react: ReactHost
 ) -> None:
-    service = JobService(get_database(host.settings.database_url))
+    service = JobService(get_database(react.api.settings.database_url))
     context.add_init_script(NO_SHARED_WORKER)
     streams = StreamRequests(context)
-    first = context.new_page()
-    react_login(first, react, "admin", then="/libraries/1")
-    assert first.evaluate("typeof SharedWorker") == "undefined"
-    tabs: list[Page] = [first]
-    for _ in range(TABS - 1):
-        tab = context.new_page()
-        tab.goto(f"{react.url}/libraries/1", timeout=LOAD_DEADLINE_MS)
-        tabs.append(tab)
-    for tab in tabs:
-        expect(react_button(tab)).to_have_attribute("data-state", "idle", timeout=LOAD_DEADLINE_MS)
+    tabs = open_react_tabs(context, react)
+    assert tabs[0].evaluate("typeof SharedWorker") == "undefined"
     # One tab leads: every stream request of the twenty tabs came from it.
     leader = streams.only_owner(tabs[-1])
 
     # A scan started in tab 1 shows in tab 20 without a reload.
-    react_button(first).locator("button").click()
-    # No worker runs here (the test moves the job): pending is shown waiting (CONTRACT 5).
-    expect(react_button(first)).to_have_attribute("data-state", "waiting")
-    job_id = int(react_button(first).get_attribute("data-job-id") or 0)
-    expect(react_button(tabs[-1])).to_have_attribute("data-state", "waiting", timeout=LIVE_MS)
-    expect(react_button(tabs[-1])).to_have_attribute("data-job-id", str(job_id))
+    job_id = scan_from_the_first_tab(tabs)
 
     # The leader closes mid-scan: another tab takes the stream over, and the others stay live.
     tabs.remove(leader)
     before_close = streams.count(tabs[0])
     leader.close()
     assert streams.only_owner(tabs[0], since=before_close) in tabs
-    _finish(service, service.retrieve_job(job_id))
+    finish_job(service, service.retrieve_job(job_id))
     for tab in (tabs[0], tabs[-1]):
         expect(react_button(tab)).to_have_attribute("data-state", "completed", timeout=LIVE_MS)
-    another = service.create_job("scan", library_id=1)
-    try:
-        for tab in (tabs[0], tabs[-1]):
-            expect(react_button(tab)).to_have_attribute(
-                "data-job-id", str(another.id), timeout=LIVE_MS
-            )
-            expect(react_button(tab)).to_have_attribute("data-state", "waiting")
-    finally:
-        _finish(service, service.retrieve_job(another.id))
+    expect_a_new_scan_in_first_and_last(service, tabs)
     assert len(streams.owners(tabs[0], since=before_close)) == 1

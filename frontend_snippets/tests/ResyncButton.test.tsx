@@ -8,27 +8,21 @@ import { ResyncButton } from "../components/library/ResyncButton";
 import { ApiError } from "../lib/api";
 import type { Job } from "../types/generated";
 import { FakeEventSource } from "./support/fakeEventSource";
-import { FakeJobsApi, json, makeJob } from "./support/fakeApi";
+import type { FakeJobsApi } from "./support/fakeApi";
+import { json, makeJob, scanAlreadyActive, signedInFakeApi } from "./support/fakeApi";
 import { Providers, newQueryClient, renderInHost } from "./support/render";
+import { MINUTE, minutesAgo, spins, stateOf } from "./support/resyncButton";
 
 // Vitest does not load stylesheets into jsdom: the rules are checked as text.
 const resyncButtonCss = readFileSync(
   join(import.meta.dirname, "../components/library/ResyncButton.css"),
   "utf8",
 );
-const MINUTE = 60_000;
-const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * MINUTE).toISOString();
-
 let api: FakeJobsApi;
 
 beforeEach(() => {
-  api = new FakeJobsApi().install();
-  document.cookie = "csrftoken=token-123; path=/";
+  api = signedInFakeApi();
 });
-
-function stateOf(button: HTMLElement): string | undefined {
-  return button.closest<HTMLElement>(".shisho-resync-button")?.dataset["state"];
-}
 
 async function buttonNamed(name: string | RegExp): Promise<HTMLElement> {
   return screen.findByRole("button", { name });
@@ -37,11 +31,6 @@ async function buttonNamed(name: string | RegExp): Promise<HTMLElement> {
 async function idleButton(): Promise<HTMLElement> {
   await waitFor(() => expect(stateOf(screen.getByRole("button"))).toBe("idle"));
   return screen.getByRole("button", { name: "Resync library" });
-}
-
-function spins(button: HTMLElement): boolean {
-  const icon = button.querySelector("svg");
-  return icon?.classList.contains("shisho-resync-button__icon--spinning") === true;
 }
 
 describe("ResyncButton states and tooltips", () => {
@@ -191,14 +180,7 @@ describe("ResyncButton clicks", () => {
     delete other.library_id;
     api.onCreate = () => {
       api.jobs.unshift(other);
-      return json(
-        {
-          status_code: 409,
-          detail: "A scan job is already running or pending.",
-          extra: { job: other },
-        },
-        409,
-      );
+      return scanAlreadyActive(other);
     };
     renderInHost(<ResyncButton libraryId={1} />);
     fireEvent.click(await buttonNamed("Last synced 3 minutes ago"));
@@ -294,11 +276,7 @@ describe("ResyncButton when the scan finishes before the start request answers",
   });
 
   const createdAnswer = (job: Job) => json(job, 201);
-  const joinedAnswer = (job: Job) =>
-    json(
-      { status_code: 409, detail: "A scan job is already running or pending.", extra: { job } },
-      409,
-    );
+  const joinedAnswer = scanAlreadyActive;
 
   interface Race {
     /** The scan the button created or joined. */

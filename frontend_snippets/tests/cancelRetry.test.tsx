@@ -1,27 +1,23 @@
 // useCancelJob and useRetryJob: what each answer of the API leads to, and the caches after.
 
-import { QueryClientProvider, type QueryClient } from "@tanstack/react-query";
+import type { QueryClient } from "@tanstack/react-query";
 import { act, renderHook, waitFor } from "@testing-library/react";
-import type { ReactNode } from "react";
 import { beforeEach, describe, expect, it } from "vitest";
 
 import { QueryKey, useCancelJob, useJob, useRetryJob } from "../hooks/queries/jobs";
 import { ApiError } from "../lib/api";
 import type { Job, ListJobsResponse } from "../types/generated";
-import { FakeJobsApi, json, makeJob } from "./support/fakeApi";
-import { newQueryClient } from "./support/render";
+import type { FakeJobsApi } from "./support/fakeApi";
+import { json, makeJob, scanAlreadyActive, signedInFakeApi } from "./support/fakeApi";
+import { newQueryClient, queryClientWrapper } from "./support/render";
 
 let api: FakeJobsApi;
 let client: QueryClient;
-
-function wrapper({ children }: { children: ReactNode }) {
-  return <QueryClientProvider client={client}>{children}</QueryClientProvider>;
-}
+const wrapper = queryClientWrapper(() => client);
 
 beforeEach(() => {
-  api = new FakeJobsApi().install();
+  api = signedInFakeApi();
   client = newQueryClient();
-  document.cookie = "csrftoken=token-123; path=/";
 });
 
 describe("useCancelJob", () => {
@@ -102,15 +98,7 @@ describe("useRetryJob", () => {
     const failed = makeJob({ status: "failed" });
     const running = makeJob({ status: "in_progress" });
     api.jobs = [running, failed];
-    api.onRetry = () =>
-      json(
-        {
-          status_code: 409,
-          detail: "A scan job is already running or pending.",
-          extra: { job: running },
-        },
-        409,
-      );
+    api.onRetry = () => scanAlreadyActive(running);
     const { result } = renderHook(() => useRetryJob(), { wrapper });
 
     const answer = await act(() => result.current.mutateAsync(failed.id));

@@ -1,6 +1,5 @@
-import { QueryClientProvider, type QueryClient } from "@tanstack/react-query";
+import type { QueryClient } from "@tanstack/react-query";
 import { act, renderHook, waitFor } from "@testing-library/react";
-import type { ReactNode } from "react";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 
 import {
@@ -16,15 +15,12 @@ import { useJobEvents } from "../hooks/useJobEvents";
 import { ApiError, apiRequest } from "../lib/api";
 import type { Job, ListJobsResponse } from "../types/generated";
 import { FakeEventSource } from "./support/fakeEventSource";
-import { FakeJobsApi, json, makeJob } from "./support/fakeApi";
-import { newQueryClient } from "./support/render";
+import { FakeJobsApi, json, makeJob, scanAlreadyActive } from "./support/fakeApi";
+import { newQueryClient, queryClientWrapper } from "./support/render";
 
 let api: FakeJobsApi;
 let client: QueryClient;
-
-function wrapper({ children }: { children: ReactNode }) {
-  return <QueryClientProvider client={client}>{children}</QueryClientProvider>;
-}
+const wrapper = queryClientWrapper(() => client);
 
 beforeEach(() => {
   api = new FakeJobsApi().install();
@@ -78,15 +74,7 @@ describe("useCreateJob", () => {
 
   it("resolves to the active job of a 409 answer (start or join)", async () => {
     const active = makeJob({ status: "pending", library_id: 3 });
-    api.onCreate = () =>
-      json(
-        {
-          status_code: 409,
-          detail: "A scan job is already running or pending.",
-          extra: { job: active },
-        },
-        409,
-      );
+    api.onCreate = () => scanAlreadyActive(active);
     const { result } = renderHook(() => useCreateJob(), { wrapper });
     const outcome = await act(() =>
       result.current.mutateAsync({ type: "scan", data: {}, library_id: 3 }),

@@ -13,27 +13,15 @@ import {
   resyncTooltip,
   warningCount,
 } from "../components/library/resyncButtonState";
-import { FakeJobsApi, makeJob } from "./support/fakeApi";
+import { type FakeJobsApi, makeJob, signedInFakeApi } from "./support/fakeApi";
 import { renderInHost } from "./support/render";
-
-const MINUTE = 60_000;
-const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * MINUTE).toISOString();
+import { minutesAgo, spins, stateOf } from "./support/resyncButton";
 
 let api: FakeJobsApi;
 
 beforeEach(() => {
-  api = new FakeJobsApi().install();
-  document.cookie = "csrftoken=token-123; path=/";
+  api = signedInFakeApi();
 });
-
-function stateOf(button: HTMLElement): string | undefined {
-  return button.closest<HTMLElement>(".shisho-resync-button")?.dataset["state"];
-}
-
-function spins(button: HTMLElement): boolean {
-  const icon = button.querySelector("svg");
-  return icon?.classList.contains("shisho-resync-button__icon--spinning") === true;
-}
 
 function badgeOf(button: HTMLElement): string | undefined {
   return button.querySelector<SVGElement>("[data-badge]")?.dataset["badge"];

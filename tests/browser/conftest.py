@@ -14,8 +14,9 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "plugin"))
 from plugin_test_host import USER_COOKIE, Site, create_schema, make_app, serve
 from stand_in_worker import register_stand_in_worker
 
-from chromium import CHROMIUM, launch_chromium
+from chromium import chromium_or_skip
 from shisho_jobs import Database
+from shisho_resync_plugin import ResyncPlugin
 
 
 # Module scope, not session: Playwright's sync API keeps an event loop running in
@@ -24,20 +25,14 @@ from shisho_jobs import Database
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """One headless system Chromium per test module."""
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with playwright_api.sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium_or_skip() as chromium:
+        yield chromium
 
 
 @pytest.fixture
-def site(sqlite_url: str) -> Iterator[Site]:
-    """The test host on a fresh SQLite database (no worker: tests move jobs themselves)."""
+def served(sqlite_url: str) -> Iterator[tuple[Site, ResyncPlugin]]:
+    """The test host on a fresh SQLite database (no worker: tests move jobs themselves), and
+    its plugin (to count open streams)."""
     database = Database(sqlite_url)
     create_schema(database)
     # The tests move jobs as a worker would: a pending job is not waiting for one.
@@ -45,9 +40,15 @@ def site(sqlite_url: str) -> Iterator[Site]:
     app, plugin = make_app(database, keepalive_interval=1.0, sqlite_poll_interval=0.05)
     try:
         with serve(app, plugin) as base_url:
-            yield Site(base_url, plugin.runtime.service, database)
+            yield Site(base_url, plugin.runtime.service, database), plugin
     finally:
         database.dispose()
+
+
+@pytest.fixture
+def site(served: tuple[Site, ResyncPlugin]) -> Site:
+    """The served test host (most tests need no plugin)."""
+    return served[0]
 
 
 @pytest.fixture

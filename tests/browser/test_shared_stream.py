@@ -4,17 +4,16 @@ tab closes without losing an event, and a new sign-in never receives the previou
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 import pytest
 from playwright.sync_api import expect
-from plugin_test_host import USER_COOKIE, Site, create_schema, make_app, serve
-from stand_in_worker import register_stand_in_worker
+from plugin_test_host import USER_COOKIE, Site
 
 from polling import wait_until
-from shisho_jobs import Database, Job, JobStatus
+from shisho_jobs import Job, JobStatus
 from shisho_resync_plugin import ResyncPlugin
 
 DEADLINE = 15.0  # seconds; the machine running the tests may be busy
@@ -28,21 +27,6 @@ RECORD_EVENTS = """async () => {
     },
   });
 }"""
-
-
-@pytest.fixture
-def served(sqlite_url: str) -> Iterator[tuple[Site, ResyncPlugin]]:
-    """The test host on a fresh SQLite database, and its plugin (to count open streams)."""
-    database = Database(sqlite_url)
-    create_schema(database)
-    # The tests move jobs as a worker would: a pending job is not waiting for one.
-    register_stand_in_worker(database)
-    app, plugin = make_app(database, keepalive_interval=1.0, sqlite_poll_interval=0.05)
-    try:
-        with serve(app, plugin) as base_url:
-            yield Site(base_url, plugin.runtime.service, database), plugin
-    finally:
-        database.dispose()
 
 
 @pytest.fixture(params=["shared-worker", "leader-tab"])

@@ -11,13 +11,12 @@ import re
 import sqlite3
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from bookshelf_site import Bookshelf, run_env
 
-from chromium import CHROMIUM, launch_chromium
+from chromium import chromium_or_skip
 from polling import wait_until
 
 SCAN_DEADLINE = 60_000  # milliseconds for a click's scan to show as finished on the button
@@ -30,15 +29,8 @@ pytestmark = pytest.mark.timeout(900)
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """One headless system Chromium for this module."""
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with playwright_api.sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium_or_skip() as chromium:
+        yield chromium
 
 
 def _signed_in_page(browser: Any, bookshelf: Bookshelf, name: str) -> Any:

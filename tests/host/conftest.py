@@ -8,6 +8,8 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,7 +20,10 @@ import sqlalchemy as sa
 from litestar.testing import TestClient
 
 from library_host import catalog, migrate
+from library_host.app import create_app
 from library_host.database import get_database
+from library_host.demo import prepare_demo
+from library_host.settings import HostSettings
 from polling import wait_until
 from shisho_jobs import Database, JobService, Library, Worker, get_plugin_manager
 from shisho_jobs.dto import Job, JobLog
@@ -57,6 +62,55 @@ def sign_in(client: TestClient, username: str, password: str | None = None) -> N
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
+
+
+def small_demo(
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str | sa.URL | None,
+    *,
+    books: int,
+    comics: int,
+    **changes: Any,
+) -> HostSettings:
+    """The settings of a host with no in-process worker, whose small demo is prepared.
+
+    Args:
+        data_dir: the host's data dir (``SHISHO_DATA_DIR``).
+        monkeypatch: sets the host's environment for the test only.
+        database_url: the engine under test; ``None`` for the host's own SQLite file in
+            ``data_dir``.
+        books: how many books the demo's Books library gets.
+        comics: how many comics its Comics library gets.
+        changes: settings that differ from what the environment gives.
+    """
+    monkeypatch.setenv("SHISHO_DATA_DIR", str(data_dir))
+    if database_url is None:
+        monkeypatch.delenv("SHISHO_DATABASE_URL", raising=False)
+    else:
+        monkeypatch.setenv("SHISHO_DATABASE_URL", url_text(database_url))
+    monkeypatch.setenv("SHISHO_INPROCESS_WORKER", "0")
+    settings = replace(HostSettings.from_env(), **changes)
+    prepare_demo(settings, books=books, comics=comics)
+    return settings
+
+
+@pytest.fixture
+def small_demo_on_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str | sa.URL
+) -> Callable[..., HostSettings]:
+    """:func:`small_demo` in the test's own data dir, on the engine under test (so the test
+    runs on SQLite and on PostgreSQL); called with the demo's counts and settings changes."""
+    return partial(small_demo, tmp_path / "data", monkeypatch, database_url)
+
+
+@contextmanager
+def host_client(settings: HostSettings) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    """A test client of a host made from ``settings``; its database's engine is disposed of
+    after, so that no connection outlives the test's database."""
+    with TestClient(app=create_app(settings)) as client:
+        yield client
+    get_database(settings.database_url).dispose()
 
 
 @pytest.fixture

@@ -15,14 +15,12 @@ from types import FrameType
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from limits import parse
 from litestar.stores.file import FileStore
 from litestar.testing import TestClient
 
 from library_host.app import create_app
 from library_host.database import get_database
-from library_host.demo import prepare_demo
 from library_host.login_throttle import LoginThrottle
 from library_host.pages import MAX_PAGE
 from library_host.settings import HostSettings
@@ -30,7 +28,7 @@ from library_host.users import authenticate, ensure_role, ensure_user
 from shisho_jobs import Database
 from shisho_jobs.schema import MAX_ID
 
-from .conftest import DEADLINE, csrf_token, sign_in, url_text
+from .conftest import DEADLINE, csrf_token, sign_in
 
 SWEEP_SECONDS = 0.05  # the test host sweeps expired sessions this often
 
@@ -38,16 +36,9 @@ Client = TestClient  # type: ignore[type-arg]
 
 
 @pytest.fixture
-def settings(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str | sa.URL
-) -> HostSettings:
+def settings(small_demo_on_engine: Callable[..., HostSettings]) -> HostSettings:
     """A small demo in a data dir of its own, on the engine under test; no worker."""
-    monkeypatch.setenv("SHISHO_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("SHISHO_DATABASE_URL", url_text(database_url))
-    monkeypatch.setenv("SHISHO_INPROCESS_WORKER", "0")
-    settings = replace(HostSettings.from_env(), session_sweep_seconds=SWEEP_SECONDS)
-    prepare_demo(settings, books=3, comics=1)
-    return settings
+    return small_demo_on_engine(books=3, comics=1, session_sweep_seconds=SWEEP_SECONDS)
 
 
 @pytest.fixture

@@ -8,20 +8,16 @@ from __future__ import annotations
 import re
 import socket
 import threading
-from collections.abc import Iterator
-from dataclasses import replace
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 import uvicorn
 from litestar.testing import TestClient
 
 from library_host.app import create_app
 from library_host.database import get_database
-from library_host.demo import prepare_demo
 from library_host.pages import JOB_LOG_PAGE_SIZE
 from library_host.settings import HostSettings
 from polling import wait_until
@@ -29,7 +25,7 @@ from shisho_jobs import JobService, Worker, get_plugin_manager
 from shisho_jobs.dto import Job
 from shisho_resync_plugin import ResyncPlugin
 
-from .conftest import DEADLINE, csrf_token, sign_in, url_text
+from .conftest import DEADLINE, csrf_token, host_client, sign_in
 
 KEEPALIVE = 0.5  # seconds: the test host's event streams check their session this often
 ENDS_WITHIN = 2 * KEEPALIVE + 5.0  # seconds: one keep-alive, and a margin for a loaded machine
@@ -38,23 +34,15 @@ Client = TestClient  # type: ignore[type-arg]
 
 
 @pytest.fixture
-def settings(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str | sa.URL
-) -> HostSettings:
+def settings(small_demo_on_engine: Callable[..., HostSettings]) -> HostSettings:
     """A small demo (Books, Comics, Broken) on the engine under test; no in-process worker."""
-    monkeypatch.setenv("SHISHO_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("SHISHO_DATABASE_URL", url_text(database_url))
-    monkeypatch.setenv("SHISHO_INPROCESS_WORKER", "0")
-    settings = replace(HostSettings.from_env(), keepalive_seconds=KEEPALIVE)
-    prepare_demo(settings, books=3, comics=1)
-    return settings
+    return small_demo_on_engine(books=3, comics=1, keepalive_seconds=KEEPALIVE)
 
 
 @pytest.fixture
 def client(settings: HostSettings) -> Iterator[Client]:
-    with TestClient(app=create_app(settings)) as test_client:
+    with host_client(settings) as test_client:
         yield test_client
-    get_database(settings.database_url).dispose()
 
 
 def _global_scan(settings: HostSettings) -> Job:

@@ -11,16 +11,15 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from library_host.app import create_app
 from library_host.database import get_database
-from library_host.demo import DAMAGED_FILE_NAME, prepare_demo
+from library_host.demo import DAMAGED_FILE_NAME
 from library_host.job_view import format_duration
 from library_host.settings import HostSettings
 from polling import wait_until
 from shisho_jobs import Job, JobService, Worker, get_plugin_manager
 from shisho_jobs.workers import WorkerRegistration, register_worker
 
-from .conftest import sign_in
+from .conftest import host_client, sign_in, small_demo
 
 DEADLINE = 30.0  # seconds
 BOOKS = 5
@@ -29,19 +28,13 @@ BOOKS = 5
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> HostSettings:
     """A small demo (5 books and a damaged file, 2 comics); no in-process worker."""
-    monkeypatch.setenv("SHISHO_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("SHISHO_DATABASE_URL", raising=False)
-    monkeypatch.setenv("SHISHO_INPROCESS_WORKER", "0")
-    settings = HostSettings.from_env()
-    prepare_demo(settings, books=BOOKS, comics=2)
-    return settings
+    return small_demo(tmp_path / "data", monkeypatch, None, books=BOOKS, comics=2)
 
 
 @pytest.fixture
 def client(settings: HostSettings) -> Iterator[TestClient]:  # type: ignore[type-arg]
-    with TestClient(app=create_app(settings)) as test_client:
+    with host_client(settings) as test_client:
         yield test_client
-    get_database(settings.database_url).dispose()
 
 
 @pytest.fixture

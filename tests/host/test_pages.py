@@ -11,12 +11,11 @@ from litestar.testing import TestClient
 
 from library_host.app import create_app
 from library_host.database import get_database
-from library_host.demo import prepare_demo
 from library_host.settings import HostSettings
 from polling import wait_until
 from shisho_jobs import JobService, Worker, get_plugin_manager
 
-from .conftest import csrf_token, sign_in
+from .conftest import csrf_token, host_client, sign_in, small_demo
 
 DEADLINE = 30.0  # seconds
 
@@ -24,19 +23,13 @@ DEADLINE = 30.0  # seconds
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> HostSettings:
     """A small demo (5 books, 2 comics) in a data dir of its own; no in-process worker."""
-    monkeypatch.setenv("SHISHO_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("SHISHO_DATABASE_URL", raising=False)
-    monkeypatch.setenv("SHISHO_INPROCESS_WORKER", "0")
-    settings = HostSettings.from_env()
-    prepare_demo(settings, books=5, comics=2)
-    return settings
+    return small_demo(tmp_path / "data", monkeypatch, None, books=5, comics=2)
 
 
 @pytest.fixture
 def client(settings: HostSettings) -> Iterator[TestClient]:  # type: ignore[type-arg]
-    with TestClient(app=create_app(settings)) as test_client:
+    with host_client(settings) as test_client:
         yield test_client
-    get_database(settings.database_url).dispose()
 
 
 def _after_switcher(html: str) -> str:

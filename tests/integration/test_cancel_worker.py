@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 
 import msgspec
 import pluggy
 import pytest
 from truth_handlers import Counted, TruthJobs, fast_worker, manager_of
-from worker_support import FINISHED, RecordingHost, row_of, wait_for_status, wait_until
+from worker_support import FINISHED, row_of, wait_for_status, wait_until
 
 from shisho_jobs import Database, JobService, JobStatus, Worker
 from shisho_jobs.errors import JobAlreadyFinished
@@ -19,31 +18,6 @@ from shisho_jobs.worker.runner import CANCELLED_AT_SHUTDOWN_MESSAGE
 from shisho_jobs.worker.store import ClaimRequest, WorkerStore
 
 SETTLE = 15.0  # seconds a worker gets to act on a cancel on a busy machine (a deadline)
-
-
-@pytest.fixture
-def truth() -> Iterator[TruthJobs]:
-    handlers = TruthJobs()
-    yield handlers
-    handlers.release.set()  # no handler outlives its test
-
-
-@pytest.fixture
-def manager(truth: TruthJobs) -> pluggy.PluginManager:
-    return manager_of(RecordingHost(), truth)
-
-
-@pytest.fixture
-def jobs(database: Database, manager: pluggy.PluginManager) -> JobService:
-    return JobService(database, plugin_manager=manager)
-
-
-@pytest.fixture
-def worker(database: Database, manager: pluggy.PluginManager) -> Iterator[Worker]:
-    worker = fast_worker(database, manager)
-    worker.start()
-    yield worker
-    worker.stop(timeout=2.0)
 
 
 def _event_jsons(database: Database, job_id: int) -> list[dict[str, object]]:

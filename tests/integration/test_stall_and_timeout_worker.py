@@ -7,44 +7,16 @@ in progress); one that ignores cancellation is still stopped at its time limit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import msgspec
-import pluggy
-import pytest
-from truth_handlers import TruthJobs, fast_worker, manager_of
-from worker_support import FINISHED, RecordingHost, row_of, wait_for_status, wait_until
+from truth_handlers import TruthJobs
+from worker_support import FINISHED, row_of, wait_for_status, wait_until
 
 from shisho_jobs import Database, Job, JobService, JobStatus, LogLevel, Worker
 from shisho_jobs.schema import JobEventRow
 
 SETTLE = 15.0  # seconds: a deadline for what the worker does on a busy machine
-
-
-@pytest.fixture
-def truth() -> Iterator[TruthJobs]:
-    handlers = TruthJobs()
-    yield handlers
-    handlers.release.set()
-
-
-@pytest.fixture
-def manager(truth: TruthJobs) -> pluggy.PluginManager:
-    return manager_of(RecordingHost(), truth)
-
-
-@pytest.fixture
-def jobs(database: Database, manager: pluggy.PluginManager) -> JobService:
-    return JobService(database, plugin_manager=manager)
-
-
-@pytest.fixture
-def worker(database: Database, manager: pluggy.PluginManager) -> Iterator[Worker]:
-    worker = fast_worker(database, manager)
-    worker.start()
-    yield worker
-    worker.stop(timeout=2.0)
 
 
 def _stalled(jobs: JobService, job_id: int) -> Job | None:

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pluggy
 import pytest
 import shisho_test_host
 import sqlalchemy as sa
+from truth_handlers import fast_worker, manager_of
 from worker_support import (
     FINISHED,
     RecordingHost,
@@ -35,7 +34,6 @@ from shisho_jobs import (
     JobTypeSpec,
     LeaseLost,
     Worker,
-    get_plugin_manager,
     hookimpl,
 )
 from shisho_jobs.context import JobContext
@@ -43,33 +41,21 @@ from shisho_jobs.enums import LogLevel
 from shisho_jobs.payloads import JobScanData
 from shisho_jobs.plugins import job_type_registry
 from shisho_jobs.schema import JobRow, utcnow
-from shisho_jobs.watch import WatchSettings
 from shisho_jobs.worker.store import Claim, ClaimRequest, LogLine, Outcome, WorkerStore
-
-
-def _fast_worker(database: Database, manager: pluggy.PluginManager, **options: Any) -> Worker:
-    """A worker with a short lease and poll, so that tests finish quickly; it watches no
-    folder (the test host's libraries have none; the watch tests are in tests/watch)."""
-    options.setdefault("watch", WatchSettings(enabled=False))
-    return Worker(database, plugin_manager=manager, lease_seconds=2.0, poll_interval=0.1, **options)
-
-
-def _manager(*plugins: object) -> pluggy.PluginManager:
-    return get_plugin_manager(load_entry_points=False, plugins=plugins)
 
 
 def _store(database: Database) -> WorkerStore:
     """The store a worker with the built-in job types uses."""
-    return WorkerStore(database, job_type_registry(_manager()))
+    return WorkerStore(database, job_type_registry(manager_of()))
 
 
 def _scan_to_the_end(
     database: Database, host: RecordingHost, library_id: int | None = None
 ) -> tuple[JobService, Job]:
     """Run one scan job on a fresh worker, with ``host`` answering the hooks, to its end."""
-    manager = _manager(host)
+    manager = manager_of(host)
     jobs = JobService(database, plugin_manager=manager)
-    worker = _fast_worker(database, manager)
+    worker = fast_worker(database, manager)
     worker.start()
     try:
         job = jobs.create_job("scan", library_id=library_id)
@@ -79,26 +65,9 @@ def _scan_to_the_end(
 
 
 @pytest.fixture
-def host() -> RecordingHost:
-    return RecordingHost()
-
-
-@pytest.fixture
 def manager(host: RecordingHost) -> pluggy.PluginManager:
-    return _manager(host)
-
-
-@pytest.fixture
-def jobs(database: Database, manager: pluggy.PluginManager) -> JobService:
-    return JobService(database, plugin_manager=manager)
-
-
-@pytest.fixture
-def worker(database: Database, manager: pluggy.PluginManager) -> Iterator[Worker]:
-    worker = _fast_worker(database, manager)
-    worker.start()
-    yield worker
-    worker.stop(timeout=2.0)
+    """The host's hooks and the built-in job types only (no ``truth_handlers`` types)."""
+    return manager_of(host)
 
 
 def test_library_scan_looks_up_and_scans_only_its_library(
@@ -181,7 +150,7 @@ def test_scan_without_any_scanner_fails_clearly(database: Database) -> None:
 
 def test_job_of_a_type_no_worker_runs_waits_saying_so(database: Database, worker: Worker) -> None:
     # Created by a process that has the plugin; the only worker does not have it.
-    creator = JobService(database, plugin_manager=_manager(shisho_test_host))
+    creator = JobService(database, plugin_manager=manager_of(shisho_test_host))
     job = creator.create_job("noop")
     scan = creator.create_job("scan", library_id=1)
 
@@ -273,7 +242,7 @@ def test_stop_puts_an_interrupted_scan_back_in_the_queue(
     database: Database, jobs: JobService, host: RecordingHost, manager: pluggy.PluginManager
 ) -> None:
     host.block = True
-    first = _fast_worker(database, manager)
+    first = fast_worker(database, manager)
     first.start()
     job = jobs.create_job("scan", library_id=1)
     wait_until(host.scanning.is_set, timeout=10, what="the scan to start")
@@ -285,7 +254,7 @@ def test_stop_puts_an_interrupted_scan_back_in_the_queue(
     assert interrupted.process_id is None
     assert "re-queued" in jobs.list_job_logs(job.id)[-1].message
     host.release.set()
-    second = _fast_worker(database, manager)
+    second = fast_worker(database, manager)
     second.start()
     try:
         done = wait_for_status(jobs, job.id, FINISHED)
@@ -312,7 +281,7 @@ def test_stop_requeues_a_handler_that_ignores_cancellation_after_the_grace_perio
 
     manager.register(StubbornPlugin())
     jobs = JobService(database, plugin_manager=manager)
-    worker = _fast_worker(database, manager)
+    worker = fast_worker(database, manager)
     worker.start()
     job = jobs.create_job("stubborn")
     wait_for_status(jobs, job.id, (JobStatus.IN_PROGRESS,))
@@ -337,7 +306,7 @@ def test_retention_deletes_old_finished_jobs_and_keeps_active_ones(
                 finished_at=utcnow() - timedelta(days=40), created_at=utcnow() - timedelta(days=40)
             )
         )
-    worker = _fast_worker(database, manager, retention_days=30)
+    worker = fast_worker(database, manager, retention_days=30)
     worker.start()
     try:
         wait_for_status(jobs, active.id, FINISHED)
@@ -359,7 +328,7 @@ def test_periodic_global_scan_never_overlaps_another_scan(
 ) -> None:
     host.block = True
     library_scan = jobs.create_job("scan", library_id=1)
-    worker = _fast_worker(database, manager, global_scan_interval=0.05)
+    worker = fast_worker(database, manager, global_scan_interval=0.05)
     worker.start()
     try:
         wait_until(host.scanning.is_set, timeout=10, what="the library scan to start")
@@ -398,7 +367,7 @@ def test_progress_writes_are_throttled_and_log_data_is_always_saved(
 
     manager.register(BusyPlugin())
     jobs = JobService(database, plugin_manager=manager)
-    worker = _fast_worker(database, manager)
+    worker = fast_worker(database, manager)
     worker.start()
     try:
         job = jobs.create_job("busy")
@@ -418,7 +387,7 @@ def test_a_worker_with_concurrency_two_runs_two_scans_at_once(
     database: Database, jobs: JobService, host: RecordingHost, manager: pluggy.PluginManager
 ) -> None:
     host.block = True
-    worker = _fast_worker(database, manager, concurrency=2)
+    worker = fast_worker(database, manager, concurrency=2)
     worker.start()
     try:
         first = jobs.create_job("scan", library_id=1)

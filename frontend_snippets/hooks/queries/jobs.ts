@@ -163,6 +163,23 @@ export function showAsLatestScan(
 }
 
 /**
+ * POSTs to `path` and resolves to the job the API answers with. A 409 that carries a job (the
+ * one already active, or already finished) resolves to that job with `conflict: true` instead
+ * of failing: create, retry and cancel each treat it as done, not as an error.
+ */
+async function postForJob(path: string, body?: unknown): Promise<{ job: Job; conflict: boolean }> {
+  try {
+    return { job: await apiRequest<Job>("POST", path, { body }), conflict: false };
+  } catch (error) {
+    const conflicting = conflictingJob(error);
+    if (conflicting !== undefined) {
+      return { job: conflicting, conflict: true };
+    }
+    throw error;
+  }
+}
+
+/**
  * Creates a job (`POST /api/jobs`). A scan that is already pending or running for the scope
  * answers 409; the mutation then resolves to that scan ("start or join") instead of failing.
  */
@@ -170,16 +187,8 @@ export const useCreateJob = () => {
   const queryClient = useQueryClient();
   return useMutation<CreateJobResult, Error, CreateJobPayload>({
     mutationFn: async (payload) => {
-      try {
-        const job = await apiRequest<Job>("POST", "/jobs", { body: payload });
-        return { job, joined: false };
-      } catch (error) {
-        const active = conflictingJob(error);
-        if (active !== undefined) {
-          return { job: active, joined: true };
-        }
-        throw error;
-      }
+      const { job, conflict } = await postForJob("/jobs", payload);
+      return { job, joined: conflict };
     },
     onSuccess: async ({ job }, payload) => {
       // The answer may be older than what the events already showed (the scan finished
@@ -221,29 +230,31 @@ async function showChangedJob(queryClient: QueryClient, job: Job): Promise<void>
 }
 
 /**
+ * A mutation of `POST /api/jobs/{id}/{action}` (the job id is its variable); `toResult` names
+ * what a 409 means for that action. The changed job is shown wherever the caches hold it.
+ */
+function useJobAction<TResult extends { job: Job }>(
+  action: "cancel" | "retry",
+  toResult: (job: Job, conflict: boolean) => TResult,
+) {
+  const queryClient = useQueryClient();
+  return useMutation<TResult, Error, number>({
+    mutationFn: async (jobId) => {
+      const { job, conflict } = await postForJob(`/jobs/${jobId}/${action}`);
+      return toResult(job, conflict);
+    },
+    onSuccess: ({ job }) => showChangedJob(queryClient, job),
+  });
+}
+
+/**
  * Cancels a job (`POST /api/jobs/{id}/cancel`): a pending job at once, a running one by asking
  * its handler to stop (asking twice is harmless). A job that has already finished answers 409;
  * the mutation then resolves with that job and `alreadyFinished` instead of failing, since
  * what the user wanted (the job no longer running) is true. Errors: 401, 403, 404, network.
  */
-export const useCancelJob = () => {
-  const queryClient = useQueryClient();
-  return useMutation<CancelJobResult, Error, number>({
-    mutationFn: async (jobId) => {
-      try {
-        const job = await apiRequest<Job>("POST", `/jobs/${jobId}/cancel`);
-        return { job, alreadyFinished: false };
-      } catch (error) {
-        const finished = conflictingJob(error);
-        if (finished !== undefined) {
-          return { job: finished, alreadyFinished: true };
-        }
-        throw error;
-      }
-    },
-    onSuccess: ({ job }) => showChangedJob(queryClient, job),
-  });
-};
+export const useCancelJob = () =>
+  useJobAction<CancelJobResult>("cancel", (job, conflict) => ({ job, alreadyFinished: conflict }));
 
 /**
  * Runs a finished job again (`POST /api/jobs/{id}/retry`, the job page's "scan again"): the same
@@ -251,21 +262,5 @@ export const useCancelJob = () => {
  * is already active (or the job itself still is), the API answers 409 and the mutation resolves
  * to that job with `joined` instead of failing, as `useCreateJob` does.
  */
-export const useRetryJob = () => {
-  const queryClient = useQueryClient();
-  return useMutation<CreateJobResult, Error, number>({
-    mutationFn: async (jobId) => {
-      try {
-        const job = await apiRequest<Job>("POST", `/jobs/${jobId}/retry`);
-        return { job, joined: false };
-      } catch (error) {
-        const active = conflictingJob(error);
-        if (active !== undefined) {
-          return { job: active, joined: true };
-        }
-        throw error;
-      }
-    },
-    onSuccess: ({ job }) => showChangedJob(queryClient, job),
-  });
-};
+export const useRetryJob = () =>
+  useJobAction<CreateJobResult>("retry", (job, conflict) => ({ job, joined: conflict }));

@@ -182,3 +182,21 @@ export function json(body: unknown, status = 200): Response {
     headers: { "Content-Type": "application/json" },
   });
 }
+
+/** The API's 409 to a scan that the active scan `job` already covers (start or join). */
+export function scanAlreadyActive(job: Job): Response {
+  return json(
+    { status_code: 409, detail: "A scan job is already running or pending.", extra: { job } },
+    409,
+  );
+}
+
+/** The CSRF token in the cookie that signedInFakeApi sets (the host sets one at sign-in). */
+export const CSRF_TOKEN = "token-123";
+
+/** A fake API installed for the current test, with the signed-in session's CSRF cookie set. */
+export function signedInFakeApi(): FakeJobsApi {
+  const api = new FakeJobsApi().install();
+  document.cookie = `csrftoken=${CSRF_TOKEN}; path=/`;
+  return api;
+}

@@ -30,6 +30,16 @@ export function Providers({ client, children }: { client: QueryClient; children:
   );
 }
 
+/**
+ * A `renderHook` wrapper that provides the client `client()` returns when it renders: the tests
+ * of a file make a fresh client before each test, after the wrapper is made.
+ */
+export function queryClientWrapper(client: () => QueryClient) {
+  return function QueryWrapper({ children }: { children: ReactNode }) {
+    return <QueryClientProvider client={client()}>{children}</QueryClientProvider>;
+  };
+}
+
 export function renderInHost(
   ui: ReactElement,
   client: QueryClient = newQueryClient(),

@@ -40,6 +40,7 @@ SAFETY_POLL_INTERVAL: Final = 1.0  # seconds: data_version is read this often, e
 EVENT_STEP_MS: Final = 5  # ms watchfiles sleeps between two looks for events: the added latency
 # (one to two steps) and the idle cost (each look wakes the thread) both follow from it.
 EVENT_DEBOUNCE_MS: Final = 20  # ms at most that a stream of commits waits before one read
+EVENT_RECHECK_MS: Final = 20  # ms until a second read when a write showed no commit yet
 STARTUP_WAIT: Final = 1.0  # seconds start() waits at most for the watch to be set up
 _FILE_SUFFIXES: Final = ("", "-wal", "-journal")  # what a commit writes; not -shm (mmap, reads)
 
@@ -148,7 +149,8 @@ class SqliteChangeWatcher:
             ``True`` once stopped; ``False`` when the watch failed (the caller then
             polls), after a warning.
         """
-        timeout_ms = round(self._safety_interval * 1000)
+        safety_ms = round(self._safety_interval * 1000)
+        timeout_ms = safety_ms
         last_read = time.monotonic()
         while True:
             try:
@@ -159,16 +161,15 @@ class SqliteChangeWatcher:
             if answer == "stop":
                 return True
             now = time.monotonic()
-            # A string left is the safety poll's timeout ("signal" is for the main thread
-            # only); events of unrelated files in the folder restart notify's timeout,
-            # hence the clock as well.
-            if (
-                isinstance(answer, str)
-                or self._touches_database(answer)
-                or now - last_read >= self._safety_interval
-            ):
-                version.check()
+            # A string left is a timeout ("signal" is for the main thread only); events of
+            # unrelated files in the folder restart notify's timeout, hence the clock too.
+            touched = not isinstance(answer, str) and self._touches_database(answer)
+            if isinstance(answer, str) or touched or now - last_read >= self._safety_interval:
+                changed = version.check()
                 last_read = now
+                # A commit writes the -wal first and publishes itself in the -shm after
+                # (mmap: no event): a write that showed no commit yet is looked at again.
+                timeout_ms = EVENT_RECHECK_MS if touched and not changed else safety_ms
 
     def _touches_database(self, changes: set[tuple[int, str]]) -> bool:
         return any(PurePath(path).name in self._names for _change, path in changes)
@@ -197,14 +198,20 @@ class _ChangedVersion:
         self._on_change = on_change
         self._last = self._read()
 
-    def check(self) -> None:
-        """Read the version; call back if another connection committed since the last read."""
+    def check(self) -> bool:
+        """Read the version; call back if another connection committed since the last read.
+
+        Returns:
+            Whether it called back.
+        """
         version = self._read()
         if version is None:
-            return  # busy for a moment: the next event or poll reads again
-        if self._last is not None and version != self._last:
-            self._on_change()
+            return False  # busy for a moment: the next event or poll reads again
+        changed = self._last is not None and version != self._last
         self._last = version
+        if changed:
+            self._on_change()
+        return changed
 
     def _read(self) -> int | None:
         try:

@@ -138,7 +138,9 @@ class SqliteChangeWatcher:
                 False,  # recursive: the database's files are all in its own folder
                 False,  # ignore_permission_denied: it would also hide the watch limit's error
             )
-        except OSError as error:
+        except (OSError, WatchfilesRustInternalError) as error:
+            # OSError: the folder, or inotify's max_user_watches; the internal error: no
+            # inotify instance (max_user_instances).
             self._warn_polling(error)
             return None
 

@@ -7,6 +7,7 @@ at once: it returns once the watch is set up.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import subprocess
 import sys
@@ -74,6 +75,14 @@ def database(tmp_path: Path) -> Path:
 @pytest.fixture
 def calls() -> Calls:
     return Calls()
+
+
+def _readable(folder: Path) -> bool:
+    try:
+        next(folder.iterdir(), None)
+    except PermissionError:
+        return False
+    return True
 
 
 def _watcher_threads() -> list[threading.Thread]:
@@ -194,3 +203,32 @@ def test_stop_ends_the_thread_promptly_and_the_callbacks(
     commit_in_another_process(database)
     time.sleep(0.5)
     assert calls.count == 0
+
+
+def test_without_file_events_it_polls_after_one_warning(
+    tmp_path: Path,
+    calls: Calls,
+    watching: list[SqliteChangeWatcher],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A folder that may be written and entered but not read: SQLite works in it, inotify
+    # may not watch it, as when the OS has no watches left.
+    folder = tmp_path / "unreadable"
+    folder.mkdir()
+    path = folder / "jobs.db"
+    commit_in_another_process(path)
+    folder.chmod(0o300)
+    try:
+        if _readable(folder):
+            pytest.skip("this user reads any folder (root), so it may watch this one too")
+        with caplog.at_level(logging.WARNING, logger="shisho_jobs"):
+            start(path, calls, watching, safety_interval=EVENTS_ONLY)
+            for commit in range(1, 3):
+                commit_in_another_process(path)
+                calls.wait_for(commit, f"commit {commit} is seen by polling")
+    finally:
+        folder.chmod(0o700)
+
+    warnings = [record for record in caplog.records if record.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "file events" in warnings[0].getMessage()

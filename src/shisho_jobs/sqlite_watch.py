@@ -5,42 +5,45 @@ commits to the file; reading it takes no lock and touches no table. The worker
 uses it to pick up jobs enqueued elsewhere, the web plugin's event hub to read
 the outbox as soon as a worker elsewhere changed a job.
 
-When to read it comes from file-system events (watchfiles' ``RustNotify``, inotify on
-Linux) on the database's folder, so an idle process reads it about once a second
-instead of fifty times. The folder is watched, not the files: SQLite deletes and
-recreates ``-journal`` (and ``-wal``, when its last connection closes), and a watch on a
-file dies with its inode. data_version stays the judge of whether anything was
-committed: events also come from connections opening the file, checkpoints and
-unrelated files of the folder.
+When to read it comes from inotify (Linux, through ``inotify_simple``) on the database's
+folder: the thread sleeps in ``poll()`` until a file there changes, so an idle process
+costs nothing between its once-a-second safety reads. The folder is watched, not the
+files: SQLite deletes and recreates ``-journal`` (and ``-wal``, when its last connection
+closes), and a watch on a file dies with its inode. data_version stays the judge of
+whether anything was committed: events also come from checkpoints, this process's own
+writes and unrelated files of the folder. Elsewhere (macOS, BSD), or when inotify cannot
+be had, it reads data_version every 20 ms.
 
-``RustNotify`` is used directly (as :mod:`shisho_jobs.watch.backend` does) rather than
-``watchfiles.watch()``, which only sets the watch up at its first iteration: the first
-read of data_version must come after the watch exists, or a commit in between would
-wait for the safety poll. Its wait still wakes every :data:`EVENT_STEP_MS` to look
-for events, which is what an idle watcher costs.
+(watchfiles, used for library folders, does not fit here: its wait wakes every few
+milliseconds to look for events, which is the idle cost this module avoids.)
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import select
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Final
-
-from watchfiles._rust_notify import RustNotify, WatchfilesRustInternalError
 
 from shisho_jobs.db import Database
 from shisho_jobs.watch.backend import is_watch_limit_error
 
+if sys.platform == "linux":
+    from inotify_simple import INotify, flags
+
 DATA_VERSION_INTERVAL: Final = 0.02  # seconds between two reads when no file events can be had
 SAFETY_POLL_INTERVAL: Final = 1.0  # seconds: data_version is read this often, events or not
-EVENT_STEP_MS: Final = 5  # ms watchfiles sleeps between two looks for events: the added latency
-# (one to two steps) and the idle cost (each look wakes the thread) both follow from it.
-EVENT_DEBOUNCE_MS: Final = 20  # ms at most that a stream of commits waits before one read
-EVENT_RECHECK_MS: Final = 20  # ms until a second read when a write showed no commit yet
+FIRST_RECHECK_MS: Final = 1
+LAST_RECHECK_MS: Final = 32
+"""A commit writes the ``-wal`` first and publishes itself in the ``-shm`` (mmap: no event)
+a moment later, so a write that shows no commit yet is read again after 1 ms, 2, 4 ...
+up to 32 ms."""
 STARTUP_WAIT: Final = 1.0  # seconds start() waits at most for the watch to be set up
 _FILE_SUFFIXES: Final = ("", "-wal", "-journal")  # what a commit writes; not -shm (mmap, reads)
 
@@ -86,6 +89,7 @@ class SqliteChangeWatcher:
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="shisho-sqlite-watch", daemon=True)
+        self._wake_read = self._wake_write = -1  # a pipe that ends the thread's poll() at once
 
     def start(self) -> None:
         """Start watching in the background.
@@ -93,13 +97,23 @@ class SqliteChangeWatcher:
         Returns once the watch is set up (milliseconds; :data:`STARTUP_WAIT` at most), so
         a commit made after it returns is one the watcher sees.
         """
+        self._wake_read, self._wake_write = os.pipe()
         self._thread.start()
         self._ready.wait(STARTUP_WAIT)
 
     def stop(self, timeout: float = 2.0) -> None:
-        """Stop watching (the watch sees the stop within one event step)."""
+        """Stop watching; returns as soon as the thread has ended (``timeout`` at most)."""
         self._stop.set()
+        if self._wake_write < 0:
+            return  # never started
+        os.write(self._wake_write, b"x")
         self._thread.join(timeout)
+        # Closed here, not by the thread: stop() must never write to a closed (or reused)
+        # descriptor.
+        if not self._thread.is_alive():
+            os.close(self._wake_read)
+            os.close(self._wake_write)
+            self._wake_read = self._wake_write = -1
 
     def _run(self) -> None:
         try:
@@ -114,67 +128,76 @@ class SqliteChangeWatcher:
             _logger.warning("cannot watch %s for changes (%s); polling only", self._path, error)
             return
         try:
-            notify = self._new_notify()
+            inotify = self._new_inotify()
             # The first read comes after the watch exists: a commit before it is in this
             # baseline, any after it sends an event.
             version = _ChangedVersion(connection, self._on_change)
             self._ready.set()
-            if notify is not None:
-                with notify:
-                    if self._follow_events(notify, version):
+            if inotify is not None:
+                with inotify:
+                    if self._follow_events(inotify, version):
                         return
             while not self._stop.wait(self._interval):
                 version.check()
         finally:
             connection.close()
 
-    def _new_notify(self) -> RustNotify | None:
+    def _new_inotify(self) -> INotify | None:
+        if sys.platform != "linux":
+            return None  # no inotify: the caller polls
         try:
-            return RustNotify(
-                [self._folder],
-                False,  # debug
-                False,  # force_polling: notify's stat polling is no faster than data_version
-                0,  # poll_delay_ms, unused without polling
-                False,  # recursive: the database's files are all in its own folder
-                False,  # ignore_permission_denied: it would also hide the watch limit's error
-            )
-        except (OSError, WatchfilesRustInternalError) as error:
-            # OSError: the folder, or inotify's max_user_watches; the internal error: no
-            # inotify instance (max_user_instances).
+            inotify = INotify()
+        except OSError as error:  # EMFILE: max_user_instances
             self._warn_polling(error)
             return None
+        mask = flags.MODIFY | flags.CREATE | flags.DELETE | flags.MOVED_TO | flags.CLOSE_WRITE
+        try:
+            inotify.add_watch(self._folder, mask)
+        except OSError as error:  # ENOSPC: max_user_watches; or a folder it may not watch
+            inotify.close()
+            self._warn_polling(error)
+            return None
+        return inotify
 
-    def _follow_events(self, notify: RustNotify, version: _ChangedVersion) -> bool:
+    def _follow_events(self, inotify: INotify, version: _ChangedVersion) -> bool:
         """Read the version on each event of the database's files until stopped.
 
         Returns:
             ``True`` once stopped; ``False`` when the watch failed (the caller then
             polls), after a warning.
         """
+        poller = select.poll()
+        poller.register(inotify.fileno(), select.POLLIN)
+        poller.register(self._wake_read, select.POLLIN)  # stop() writes to it
         safety_ms = round(self._safety_interval * 1000)
-        timeout_ms = safety_ms
+        recheck_ms = 0  # 0: no read again pending
         last_read = time.monotonic()
         while True:
             try:
-                answer = notify.watch(EVENT_DEBOUNCE_MS, EVENT_STEP_MS, timeout_ms, self._stop)
-            except (OSError, WatchfilesRustInternalError) as error:
+                ready = poller.poll(recheck_ms or safety_ms)
+                if self._stop.is_set():
+                    return True
+                touched = bool(ready) and self._touches_database(inotify)
+            except OSError as error:
                 self._warn_polling(error)
                 return False
-            if answer == "stop":
-                return True
             now = time.monotonic()
-            # A string left is a timeout ("signal" is for the main thread only); events of
-            # unrelated files in the folder restart notify's timeout, hence the clock too.
-            touched = not isinstance(answer, str) and self._touches_database(answer)
-            if isinstance(answer, str) or touched or now - last_read >= self._safety_interval:
-                changed = version.check()
-                last_read = now
-                # A commit writes the -wal first and publishes itself in the -shm after
-                # (mmap: no event): a write that showed no commit yet is looked at again.
-                timeout_ms = EVENT_RECHECK_MS if touched and not changed else safety_ms
+            # Events of unrelated files in the folder never delay the safety read.
+            if not (touched or not ready or now - last_read >= self._safety_interval):
+                continue
+            changed = version.check()
+            last_read = now
+            if changed:
+                recheck_ms = 0
+            elif touched:
+                recheck_ms = FIRST_RECHECK_MS
+            elif recheck_ms:
+                recheck_ms = recheck_ms * 2 if recheck_ms < LAST_RECHECK_MS else 0
 
-    def _touches_database(self, changes: set[tuple[int, str]]) -> bool:
-        return any(PurePath(path).name in self._names for _change, path in changes)
+    def _touches_database(self, inotify: INotify) -> bool:
+        events = inotify.read(timeout=0)
+        # An overflowed queue lost events: read the version as if the database was touched.
+        return any(event.name in self._names or event.mask & flags.Q_OVERFLOW for event in events)
 
     def _warn_polling(self, error: BaseException) -> None:
         hint = (

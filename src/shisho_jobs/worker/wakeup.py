@@ -4,8 +4,9 @@
 - On PostgreSQL the shared listener (:mod:`shisho_jobs.pg_listener`) ``LISTEN``\\ s on
   ``shisho_jobs``: every job event committed anywhere, except progress, wakes the worker
   within milliseconds.
-- On SQLite a thread reads ``PRAGMA data_version`` whenever a file-system event
-  says the database's files were written (and every second anyway): it changes
+- On SQLite a thread reads ``PRAGMA data_version`` whenever inotify says the
+  database's files were written (and every second anyway; every 20 ms where there
+  is no inotify): it changes
   whenever another connection (any process) commits, and reading it costs no
   lock and no table access, so other processes' enqueues wake the worker almost
   as fast as a NOTIFY would (:mod:`shisho_jobs.sqlite_watch`).

@@ -44,6 +44,10 @@ LAST_RECHECK_MS: Final = 32
 """A commit writes the ``-wal`` first and publishes itself in the ``-shm`` (mmap: no event)
 a moment later, so a write that shows no commit yet is read again after 1 ms, 2, 4 ...
 up to 32 ms."""
+READ_GAP: Final = 0.005
+"""Seconds at least from a read that found a commit to the next read on events: a busy
+database commits thousands of times a second (this process's own commits too), and one
+read serves them all. The first commit after a quiet moment is read at once."""
 STARTUP_WAIT: Final = 1.0  # seconds start() waits at most for the watch to be set up
 _FILE_SUFFIXES: Final = ("", "-wal", "-journal")  # what a commit writes; not -shm (mmap, reads)
 
@@ -171,12 +175,14 @@ class SqliteChangeWatcher:
         poller.register(self._wake_read, select.POLLIN)  # stop() writes to it
         safety_ms = round(self._safety_interval * 1000)
         recheck_ms = 0  # 0: no read again pending
-        last_read = time.monotonic()
+        last_read = last_change = time.monotonic()
         while True:
             try:
                 ready = poller.poll(recheck_ms or safety_ms)
                 if self._stop.is_set():
                     return True
+                if ready and (wait := READ_GAP - (time.monotonic() - last_change)) > 0:
+                    time.sleep(wait)  # let a busy database's events gather: one read for all
                 touched = bool(ready) and self._touches_database(inotify)
             except OSError as error:
                 self._warn_polling(error)
@@ -188,7 +194,7 @@ class SqliteChangeWatcher:
             changed = version.check()
             last_read = now
             if changed:
-                recheck_ms = 0
+                recheck_ms, last_change = 0, now
             elif touched:
                 recheck_ms = FIRST_RECHECK_MS
             elif recheck_ms:

@@ -1,8 +1,9 @@
 """The OS file watch limit reached: a warning, polling instead, and visible health.
 
 The worker runs in a user namespace of its own whose inotify watch limit
-(``/proc/sys/user/max_inotify_watches``) is 3, so the real limit is hit without
-touching the machine's own (which other programs use).
+(``/proc/sys/user/max_inotify_watches``) is 3, or whose instance limit
+(``max_inotify_instances``) is 0, so the real limit is hit without touching the
+machine's own (which other programs use).
 """
 
 from __future__ import annotations
@@ -24,8 +25,17 @@ PROBE = Path(__file__).with_name("limit_probe.py")
 WATCH_LIMIT = 3  # inotify watches in the probe's namespace; the library has 6 folders
 
 
-def _in_namespace_with_watch_limit(command: list[str]) -> list[str]:
-    script = f'echo {WATCH_LIMIT} > /proc/sys/user/max_inotify_watches && exec "$@"'
+# Each a limit of the namespace and its value: too few watches for the library's folders,
+# or no inotify instance at all (watchfiles reports that one as its internal error).
+LIMITS = {
+    "watches": ("max_inotify_watches", WATCH_LIMIT),
+    "instances": ("max_inotify_instances", 0),
+}
+
+
+def _in_namespace_with_watch_limit(command: list[str], limit: str = "watches") -> list[str]:
+    name, value = LIMITS[limit]
+    script = f'echo {value} > /proc/sys/user/{name} && exec "$@"'
     return ["unshare", "--user", "--map-root-user", "sh", "-c", script, "sh", *command]
 
 
@@ -40,8 +50,9 @@ def namespaces() -> None:
         pytest.skip(f"no user namespaces here: {probe.stderr.strip()}")
 
 
+@pytest.mark.parametrize("limit", sorted(LIMITS))
 def test_the_watch_limit_falls_back_to_polling_with_a_warning(
-    namespaces: None, service: JobService, tmp_path: Path
+    namespaces: None, service: JobService, tmp_path: Path, limit: str
 ) -> None:
     root = tmp_path / "Books"
     for author in ("Austen", "Bronte", "Dickens", "Eliot", "Hardy"):
@@ -49,7 +60,7 @@ def test_the_watch_limit_falls_back_to_polling_with_a_warning(
     url = service.database.engine.url
     url_text = url.render_as_string(hide_password=False) if isinstance(url, sa.URL) else str(url)
     finished = subprocess.run(
-        _in_namespace_with_watch_limit([sys.executable, str(PROBE), url_text, str(root)]),
+        _in_namespace_with_watch_limit([sys.executable, str(PROBE), url_text, str(root)], limit),
         capture_output=True,
         text=True,
         timeout=60,

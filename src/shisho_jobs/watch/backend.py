@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Final, Protocol
 
 from watchfiles import Change
-from watchfiles._rust_notify import RustNotify
+from watchfiles._rust_notify import RustNotify, WatchfilesRustInternalError
 
 from shisho_jobs.watch.ignore import is_ignored_name
 
@@ -56,6 +56,13 @@ def is_watch_limit_error(error: BaseException) -> bool:
         return True
     text = str(error).lower()
     return any(words in text for words in _LIMIT_WORDS)
+
+
+def _as_os_error(error: WatchfilesRustInternalError) -> OSError:
+    """The OS error behind watchfiles' internal error ("... (os error 24)"), when it names one."""
+    text = str(error)
+    code = errno.EMFILE if "os error 24" in text else None
+    return OSError(code, text) if code is not None else OSError(text)
 
 
 def watched_folders(root: Path) -> list[Path]:
@@ -180,15 +187,20 @@ class FolderWatch:
 
     def _try_new_notify(self) -> tuple[RustNotify, frozenset[Path]]:
         folders = watched_folders(self.root)
-        notify = RustNotify(
-            [str(folder) for folder in folders],
-            False,  # debug
-            self.polling,
-            self.poll_delay_ms,
-            False,  # recursive: each folder has its own watch (ignored ones none)
-            # Not ignore_permission_denied: notify then also drops the watch limit's error,
-            # and the library would go unwatched in silence. Unreadable folders are left
-            # out of the list instead.
-            False,
-        )
+        try:
+            notify = RustNotify(
+                [str(folder) for folder in folders],
+                False,  # debug
+                self.polling,
+                self.poll_delay_ms,
+                False,  # recursive: each folder has its own watch (ignored ones none)
+                # Not ignore_permission_denied: notify then also drops the watch limit's
+                # error, and the library would go unwatched in silence. Unreadable folders
+                # are left out of the list instead.
+                False,
+            )
+        except WatchfilesRustInternalError as error:
+            # watchfiles reports a failed inotify_init (no instance left:
+            # max_user_instances) as its internal error, not as an OSError.
+            raise _as_os_error(error) from error
         return notify, frozenset(folders)

@@ -54,10 +54,15 @@ def missed_events(
         up_to=subscription.start_id,
         visibility=subscription.visibility,
     )
-    # Read after the events: a pruning in between shows here, so no gap goes unnoticed.
-    # An empty outbox below the start id was pruned (start ids count every id drawn).
+    # Read after the events: a pruning in between shows here, so no gap goes unnoticed
+    # (also when the stream starts at or below the last id: its live events come after a
+    # gap too).
     oldest = outbox.oldest_id()
-    if last_event_id < subscription.start_id and (oldest is None or last_event_id < oldest - 1):
+    if oldest is not None and last_event_id < oldest - 1:
+        return None
+    # An outbox emptied by pruning: ids below the start id were drawn (the start id counts
+    # every id drawn), and are gone.
+    if oldest is None and last_event_id < subscription.start_id:
         return None
     return None if len(events) > replay_limit else events
 

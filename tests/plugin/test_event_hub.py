@@ -10,9 +10,10 @@ import sqlalchemy as sa
 
 from schema_support import create_schema
 from shisho_jobs import Database, JobService
-from shisho_jobs.outbox import EVENT_PROGRESS, record_event
+from shisho_jobs.outbox import EVENT_PROGRESS, Outbox, record_event
 from shisho_jobs.visibility import Visibility
-from shisho_resync_plugin.events import EventHub
+from shisho_resync_plugin.events import EventHub, Subscription
+from shisho_resync_plugin.stream import missed_events
 
 STREAMS = 200
 
@@ -98,3 +99,16 @@ def test_a_stream_gets_events_committed_out_of_id_order_once_each_in_id_order(
     finally:
         database.dispose()
     assert len(received) == 2 and received == sorted(received)
+
+
+def test_a_resume_from_before_a_pruned_gap_gets_a_snapshot_even_from_a_lagging_start(
+    database: Database, service: JobService
+) -> None:
+    first = service.create_job("export", library_id=1)
+    service.create_job("export", library_id=2)
+    with database.write() as session:  # retention pruned the first job's events
+        session.execute(sa.text("DELETE FROM job_events WHERE job_id = :id"), {"id": first.id})
+    # A hub whose cursor had not reached the new events yet starts a stream at 0: the
+    # client that resumes from 0 must still learn that events were lost, not replay nothing.
+    lagging = Subscription(visibility=Visibility(), start_id=0)
+    assert missed_events(Outbox(database), lagging, 0, replay_limit=100) is None

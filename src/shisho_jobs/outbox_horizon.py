@@ -48,15 +48,14 @@ _SEQUENCE_CACHE_SQL: Final = sa.text(
     "SELECT seqcache FROM pg_sequence"
     " WHERE seqrelid = pg_get_serial_sequence('job_events', 'id')::regclass"
 )
-_PASSED_SQL: Final = sa.text(
-    "SELECT pg_snapshot_xmin(pg_current_snapshot()) >= CAST(:sealed_by AS xid8)"
-)
+# Every transaction below the seal's own has ended, as this statement's snapshot sees it.
+_PASSED: Final = "pg_snapshot_xmin(pg_current_snapshot()) >= CAST(:sealed_by AS xid8)"
+_PASSED_SQL: Final = sa.text(f"SELECT {_PASSED}")
 # The same snapshot decides whether the seal has settled and reads the events, so whatever
 # it reads is complete up to the bound it reads to. LEFT JOIN: one row even with no event.
 # `newest`: the newest id committed so far, settled or not (a change has happened).
 _SETTLED_READ_SQL: Final = sa.text(
-    "WITH horizon AS MATERIALIZED ("
-    " SELECT pg_snapshot_xmin(pg_current_snapshot()) >= CAST(:sealed_by AS xid8) AS passed,"
+    f"WITH horizon AS MATERIALIZED (SELECT {_PASSED} AS passed,"
     " (SELECT max(id) FROM job_events) AS newest) "
     "SELECT horizon.passed, horizon.newest, e.id, e.event, e.library_id, e.job_json"
     " FROM horizon "

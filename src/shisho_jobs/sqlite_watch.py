@@ -188,8 +188,10 @@ class SqliteChangeWatcher:
                 self._warn_polling(error)
                 return False
             now = time.monotonic()
-            # Events of unrelated files in the folder never delay the safety read.
-            if not (touched or not ready or now - last_read >= self._safety_interval):
+            # Events of unrelated files in the folder are no reason to read (but never
+            # delay the safety read); a timeout is (the safety read, or a read again).
+            unrelated = bool(ready) and not touched
+            if unrelated and now - last_read < self._safety_interval:
                 continue
             changed = version.check()
             last_read = now

@@ -61,8 +61,7 @@ def is_watch_limit_error(error: BaseException) -> bool:
 def _as_os_error(error: WatchfilesRustInternalError) -> OSError:
     """The OS error behind watchfiles' internal error ("... (os error 24)"), when it names one."""
     text = str(error)
-    code = errno.EMFILE if "os error 24" in text else None
-    return OSError(code, text) if code is not None else OSError(text)
+    return OSError(errno.EMFILE, text) if "os error 24" in text else OSError(text)
 
 
 def watched_folders(root: Path) -> list[Path]:
